@@ -1,0 +1,66 @@
+"""The ``rsilab`` command line: thin, lazy, and free of tracebacks for user mistakes.
+
+Each subcommand lives in its own module and is imported only when it is invoked, so
+``rsilab --help`` and ``rsilab simulate`` never import torch (or matplotlib until a chart is
+drawn). Shared options and the error handling live in ``rsilab.cli.common``. Nothing imports
+this package.
+"""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> "module:attribute". Adding a command is one line here plus its module.
+COMMANDS: dict[str, str] = {
+    "forecast": "rsilab.cli.forecast:forecast",
+    "simulate": "rsilab.cli.forecast:simulate",
+    "sensitivity": "rsilab.cli.forecast:sensitivity",
+    "presets": "rsilab.cli.forecast:presets",
+    "runs": "rsilab.cli.forecast:runs",
+    "fit": "rsilab.cli.fit:fit",
+    "box": "rsilab.cli.box:box",
+    "approve": "rsilab.cli.box:approve",
+    "audit": "rsilab.cli.box:audit",
+    "experiment": "rsilab.cli.experiment:experiment",
+}
+
+HELP_LINES: dict[str, str] = {
+    "forecast": "Run a scenario (the default one if none) and show the takeoff forecast.",
+    "simulate": "Monte Carlo a scenario file or preset; print a summary (--json for machines).",
+    "sensitivity": "Sobol sensitivity of a scenario's outcome to its parameters.",
+    "presets": "List the shipped scenarios.",
+    "runs": "List the runs recorded in the store.",
+    "fit": "Estimate scaling laws and returns (k, r) from data.",
+    "box": "Run an untrusted candidate inside the box.",
+    "approve": "List, approve or reject pending self-modification proposals.",
+    "audit": "Show or verify the hash-chained audit log.",
+    "experiment": "Run, show and export self-improvement experiments.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing help must not import every subcommand module.
+        with formatter.section("Commands"):
+            formatter.write_dl([(n, HELP_LINES.get(n, "")) for n in sorted(COMMANDS)])
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="rsilab")
+def cli() -> None:
+    """rsilab: forecast, measure and estimate recursive self-improvement of AI."""
+
+
+def main() -> None:
+    cli(prog_name="rsilab")

@@ -1,0 +1,221 @@
+"""Opening the store, applying migrations, and the generic run/round records."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+from rsilab.errors import StoreError
+
+STORE_ENV = "RSILAB_STORE"
+
+
+def default_store_path() -> Path:
+    """``$RSILAB_STORE`` if set, else ``rsilab.sqlite`` in the user's data directory."""
+    if os.environ.get(STORE_ENV):
+        return Path(os.environ[STORE_ENV]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("rsilab", appauthor=False)) / "rsilab.sqlite"
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("rsilab.store").joinpath("migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if len(versions) != len(set(versions)):
+        raise StoreError(f"two migrations share a number: {sorted(n for _, n, _ in found)}")
+    return found
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    kind: str
+    name: str
+    created_at: float
+    seed: int | None
+    version: str
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    timings: dict[str, Any]
+    status: str
+
+
+class Store:
+    """A connection to one store file. Use as a context manager or call ``close()``."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None):
+        self.path = Path(path) if path is not None else default_store_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, timeout=30.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from None
+        self.conn.row_factory = sqlite3.Row
+        try:
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise StoreError(f"{self.path} is not an rsilab store: {exc}") from None
+        self.migrate()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def migrate(self) -> list[str]:
+        """Apply every migration not yet applied; return the names applied now."""
+        try:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
+            done = {r[0] for r in self.conn.execute("SELECT version FROM schema_migrations")}
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not an rsilab store: {exc}") from None
+        applied = []
+        for version, name, sql in _migrations():
+            if version in done:
+                continue
+            with self.conn:
+                for statement in _split_sql(sql):
+                    self.conn.execute(statement)
+                self.conn.execute(
+                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, time.time()),
+                )
+            applied.append(name)
+        return applied
+
+    # -- runs ------------------------------------------------------------------------------
+    def add_run(
+        self,
+        kind: str,
+        name: str,
+        *,
+        config: dict[str, Any],
+        summary: dict[str, Any] | None = None,
+        timings: dict[str, Any] | None = None,
+        seed: int | None = None,
+        status: str = "finished",
+    ) -> int:
+        from rsilab import __version__
+
+        with self.conn:
+            cur = self.conn.execute(
+                "INSERT INTO runs(kind, name, created_at, seed, version, config_json, summary_json,"
+                " timings_json, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    kind,
+                    name,
+                    time.time(),
+                    seed,
+                    __version__,
+                    json.dumps(config, sort_keys=True),
+                    json.dumps(summary or {}, sort_keys=True),
+                    json.dumps(timings or {}, sort_keys=True),
+                    status,
+                ),
+            )
+        return int(cur.lastrowid)
+
+    def update_run(self, run_id: int, *, summary: dict | None = None, timings: dict | None = None,
+                   status: str | None = None) -> None:
+        sets, args = [], []
+        if summary is not None:
+            sets.append("summary_json = ?"); args.append(json.dumps(summary, sort_keys=True))
+        if timings is not None:
+            sets.append("timings_json = ?"); args.append(json.dumps(timings, sort_keys=True))
+        if status is not None:
+            sets.append("status = ?"); args.append(status)
+        if not sets:
+            return
+        with self.conn:
+            self.conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*args, run_id))
+
+    def get_run(self, run_id: int) -> RunRecord:
+        row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"run {run_id} is not in store {self.path}")
+        return _run_record(row)
+
+    def list_runs(self, kind: str | None = None, limit: int = 50) -> list[RunRecord]:
+        if kind is None:
+            rows = self.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self.conn.execute(
+                "SELECT * FROM runs WHERE kind = ? ORDER BY id DESC LIMIT ?", (kind, limit)
+            )
+        return [_run_record(r) for r in rows]
+
+    # -- rounds (experiments) ----------------------------------------------------------------
+    def add_round(self, run_id: int, round_index: int, record: dict[str, Any]) -> None:
+        """Record one finished round; a round is written once (resume never repeats it)."""
+        try:
+            with self.conn:
+                self.conn.execute(
+                    "INSERT INTO rounds(run_id, round, capability, compute_flop, seconds, record_json,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        round_index,
+                        float(record["capability"]),
+                        None if record.get("compute_flop") is None else float(record["compute_flop"]),
+                        None if record.get("seconds") is None else float(record["seconds"]),
+                        json.dumps(record, sort_keys=True),
+                        time.time(),
+                    ),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"run {run_id} already has round {round_index}: {exc}") from None
+
+    def rounds(self, run_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT round, record_json FROM rounds WHERE run_id = ? ORDER BY round", (run_id,)
+        )
+        return [dict(json.loads(r["record_json"]), round=r["round"]) for r in rows]
+
+    def iter_rows(self, sql: str, args: tuple = ()) -> Iterator[sqlite3.Row]:
+        yield from self.conn.execute(sql, args)
+
+
+def _split_sql(sql: str) -> list[str]:
+    # Migrations hold plain DDL; splitting on ';' keeps each one inside the caller's transaction
+    # (executescript would commit implicitly).
+    return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+def _run_record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        kind=row["kind"],
+        name=row["name"],
+        created_at=row["created_at"],
+        seed=row["seed"],
+        version=row["version"],
+        config=json.loads(row["config_json"]),
+        summary=json.loads(row["summary_json"]),
+        timings=json.loads(row["timings_json"]),
+        status=row["status"],
+    )
+
+
+def open_store(path: str | os.PathLike[str] | None = None) -> Store:
+    return Store(path)

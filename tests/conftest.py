@@ -1,0 +1,63 @@
+"""Shared fixtures: every test gets its own store file; nothing touches the user's data dir."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("RSILAB_STORE", str(tmp_path / "store.sqlite"))
+    yield
+
+
+@pytest.fixture
+def store(tmp_path):
+    from rsilab.store import Store
+
+    with Store(tmp_path / "test-store.sqlite") as s:
+        yield s
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data beside the project: published datasets we may read but not redistribute."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def bwrap_works() -> bool:
+    import subprocess
+
+    if shutil.which("bwrap") is None:
+        return False
+    try:
+        r = subprocess.run(["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+                           capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return r.returncode == 0
+
+
+def pytest_collection_modifyitems(config, items):
+
+    try:
+        import torch  # noqa: F401 - only to know whether CUDA is present
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    needs_bwrap = any("bwrap" in item.keywords for item in items)
+    skip_bwrap = pytest.mark.skip(reason="bubblewrap cannot create namespaces here")
+    have_bwrap = bwrap_works() if needs_bwrap else True
+    for item in items:
+        if "gpu" in item.keywords and not has_cuda:
+            item.add_marker(skip_gpu)
+        if "bwrap" in item.keywords and not have_bwrap:
+            item.add_marker(skip_bwrap)
