@@ -1,0 +1,12 @@
+"""Pure takeoff models (numpy only; no I/O, no solver choice). ``MODELS`` maps a scenario's
+``[model] name`` to its class. This package imports nothing of ours but errors."""
+from rsilab.dynamics.base import Model, Option, Param
+from rsilab.dynamics.criticality import Criticality
+from rsilab.dynamics.returns import Returns
+
+MODELS: dict[str, type[Model]] = {
+    "criticality": Criticality,
+    "returns": Returns,
+}
+
+__all__ = ["MODELS", "Model", "Option", "Param"]

@@ -1,0 +1,253 @@
+"""``rsilab forecast | simulate | sensitivity | presets | runs``: the forecast engine's commands."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rsilab.cli.common import echo_json, friendly_errors, store_option
+
+DEFAULT_SCENARIO = "default"
+
+
+def _scenario(scenario_file: Path | None, preset: str | None, default: str | None = None):
+    from rsilab.errors import ConfigError
+    from rsilab.simulate.scenario import load_preset, load_scenario
+
+    if scenario_file is not None and preset is not None:
+        raise ConfigError("--preset", preset, "either a scenario file or --preset, not both")
+    if scenario_file is not None:
+        return load_scenario(scenario_file)
+    if preset is None and default is None:
+        raise ConfigError("SCENARIO", None, "a scenario TOML file or --preset NAME (see `rsilab presets`)")
+    return load_preset(preset or default)
+
+
+def _apply_overrides(scenario, n_samples: int | None, seed: int | None, horizon: float | None):
+    return scenario.with_simulation(n_samples=n_samples, seed=seed, horizon_years=horizon)
+
+
+def _run_with_progress(scenario, quiet: bool):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rsilab.simulate.montecarlo import run_scenario
+
+    if quiet:
+        return run_scenario(scenario)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} samples"),
+                  TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task(f"simulating {scenario.name}", total=scenario.n_samples)
+        return run_scenario(scenario, progress=lambda done, total: bar.update(task, completed=done))
+
+
+def _record(store_path: Path | None, kind: str, scenario, summary: dict[str, Any], timings: dict[str, Any]) -> int:
+    from rsilab.store import Store
+
+    with Store(store_path) as store:
+        return store.add_run(kind, scenario.name, config=scenario.to_dict(), summary=summary,
+                             timings=timings, seed=scenario.seed)
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{summary['scenario']} ({summary['model']}, {summary['n_samples']:,} samples, "
+                        f"{summary['horizon_years']:g} years, seed {summary['seed']})")
+    table.add_column("regime")
+    table.add_column("probability", justify="right")
+    table.add_column("± s.e.", justify="right")
+    for k, v in summary["regime_probabilities"].items():
+        table.add_row(k, f"{v:.3f}", f"{summary['regime_standard_errors'][k]:.4f}")
+    console.print(table)
+    thr = Table(title="time to capability multiple (years, among samples that reach it)")
+    for col in ("multiple", "reached", "p10", "median", "p90"):
+        thr.add_column(col, justify="right")
+    for m, e in summary["threshold_times"].items():
+        fmt = (lambda v: "-" if v is None else f"{v:.2f}")
+        thr.add_row(m, f"{e['fraction_reached']:.3f}", fmt(e["p10"]), fmt(e["median"]), fmt(e["p90"]))
+    console.print(thr)
+    extras = {k: v for k, v in summary.items() if isinstance(v, float) and k.startswith("p_")}
+    if extras:
+        ex = Table(title="model outputs")
+        ex.add_column("output")
+        ex.add_column("value", justify="right")
+        for k, v in extras.items():
+            ex.add_row(k, f"{v:.3f}")
+        console.print(ex)
+    console.print("status: " + ", ".join(f"{k} {v:,}" for k, v in summary["status_counts"].items() if v))
+
+
+sim_options = [
+    click.option("--samples", "n_samples", type=int, default=None, help="Override simulation.n_samples."),
+    click.option("--seed", type=int, default=None, help="Override simulation.seed."),
+    click.option("--horizon", type=float, default=None, help="Override simulation.horizon_years."),
+]
+
+
+def with_sim_options(func):
+    for opt in reversed(sim_options):
+        func = opt(func)
+    return func
+
+
+@click.command()
+@click.argument("scenario_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--scenario", "preset", default=None, help="A shipped scenario (see `rsilab presets`).")
+@click.option("--returns-from", "returns_from", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A fit JSON (`rsilab fit ... --json > FIT.json`): use its measured returns as the prior.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True,
+              help="Directory for the charts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of tables.")
+@with_sim_options
+@store_option
+@friendly_errors
+def forecast(scenario_file, preset, returns_from, out_dir, as_json, n_samples, seed, horizon, store_path) -> None:
+    """Forecast a takeoff: simulate a scenario (default: the heterogeneous-returns default),
+    print the regime probabilities and threshold times, and write the charts."""
+    from rsilab.report.charts import write_charts
+
+    scenario = _scenario(scenario_file, preset, DEFAULT_SCENARIO)
+    if returns_from is not None:
+        scenario = apply_returns_prior(scenario, returns_from, explicit=scenario_file is not None or preset is not None)
+    scenario = _apply_overrides(scenario, n_samples, seed, horizon)
+    ensemble = _run_with_progress(scenario, quiet=as_json)
+    summary = ensemble.summary()
+    t0 = time.perf_counter()
+    charts = write_charts(ensemble, out_dir)
+    timings = dict(ensemble.timings, charts=time.perf_counter() - t0)
+    summary["charts"] = [str(p) for p in charts]
+    run_id = _record(store_path, "forecast", scenario, summary, timings)
+    summary["run_id"] = run_id
+    if as_json:
+        echo_json(summary)
+        return
+    print_summary(summary)
+    click.echo("charts: " + ", ".join(str(p) for p in charts))
+    click.echo(f"recorded as run {run_id} (rsilab runs)")
+
+
+def apply_returns_prior(scenario, fit_path: Path, *, explicit: bool):
+    """Replace the scenario's returns parameter by the prior a fit produced.
+
+    A fit of r (returns to R&D) goes into the parameter ``r``; a fit of k (gain ratio per round)
+    into the discrete criticality model's ``k``. Without an explicit scenario, the default for
+    that quantity is chosen (r: the default scenario; k: the ``criticality-discrete`` preset).
+    """
+    from rsilab.errors import ConfigError
+    from rsilab.estimate.bridge import load_prior
+    from rsilab.simulate.scenario import load_preset
+
+    prior = load_prior(fit_path)
+    quantity = prior["quantity"]
+    target = scenario
+    if quantity not in scenario.model.param_names:
+        if explicit:
+            raise ConfigError("--returns-from", str(fit_path),
+                              f"a fit of a parameter of model {scenario.model.name!r} ({', '.join(scenario.model.param_names)}); "
+                              f"this fit is of {quantity!r}")
+        target = load_preset("criticality-discrete" if quantity == "k" else DEFAULT_SCENARIO)
+    return target.with_prior(quantity, prior["spec"], origin=str(fit_path))
+
+
+@click.command()
+@click.argument("scenario_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--preset", default=None, help="Run a shipped scenario instead of a file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@with_sim_options
+@store_option
+@friendly_errors
+def simulate(scenario_file, preset, as_json, n_samples, seed, horizon, store_path) -> None:
+    """Monte Carlo a scenario; print its summary (tables, or --json)."""
+    scenario = _apply_overrides(_scenario(scenario_file, preset), n_samples, seed, horizon)
+    ensemble = _run_with_progress(scenario, quiet=as_json)
+    summary = ensemble.summary()
+    summary["run_id"] = _record(store_path, "simulate", scenario, summary, ensemble.timings)
+    if as_json:
+        echo_json(summary)
+    else:
+        print_summary(summary)
+
+
+@click.command()
+@click.argument("scenario_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--preset", default=None, help="Analyse a shipped scenario instead of a file.")
+@click.option("--output", "output", default="p_explosion", show_default=True,
+              help="What to explain: p_explosion, p_fizzle, p_ceiling, p_combustion, log_growth, or t_<multiple> (e.g. t_10).")
+@click.option("--base-samples", type=int, default=1024, show_default=True,
+              help="Saltelli base sample size N (runs N (2D + 2) simulations).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--seed", type=int, default=None)
+@store_option
+@friendly_errors
+def sensitivity(scenario_file, preset, output, base_samples, as_json, seed, store_path) -> None:
+    """Sobol indices (first and total order) of an outcome with respect to the parameters."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rsilab.simulate.sensitivity import sobol_indices
+
+    scenario = _scenario(scenario_file, preset)
+    if seed is not None:
+        scenario = scenario.with_simulation(seed=seed)
+    result = sobol_indices(scenario, output=output, base_samples=base_samples)
+    _record(store_path, "sensitivity", scenario, result, {"total": result["seconds"]})
+    if as_json:
+        echo_json(result)
+        return
+    table = Table(title=f"Sobol indices of {output} ({scenario.name}, {result['n_evaluations']:,} simulations)")
+    for col in ("parameter", "S1", "S1 95% ±", "ST", "ST 95% ±"):
+        table.add_column(col, justify="right" if col != "parameter" else "left")
+    for row in result["indices"]:
+        table.add_row(row["parameter"], f"{row['S1']:.3f}", f"{row['S1_conf']:.3f}", f"{row['ST']:.3f}", f"{row['ST_conf']:.3f}")
+    Console().print(table)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def presets(as_json: bool) -> None:
+    """List the shipped scenarios."""
+    from rsilab.simulate.scenario import load_preset, preset_names
+
+    rows = []
+    for name in preset_names():
+        sc = load_preset(name)
+        rows.append({"name": name, "model": sc.model.name, "title": sc.meta.get("title", "")})
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['name']:<24} {r['model']:<14} {r['title']}")
+
+
+@click.command()
+@click.option("--kind", default=None, help="Only runs of this kind (forecast, simulate, sensitivity, experiment:..., fit:...).")
+@click.option("--limit", type=int, default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@store_option
+@friendly_errors
+def runs(kind, limit, as_json, store_path) -> None:
+    """List the runs recorded in the store."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rsilab.store import Store
+
+    with Store(store_path) as store:
+        records = store.list_runs(kind=kind, limit=limit)
+    if as_json:
+        echo_json([r.__dict__ for r in records])
+        return
+    table = Table(title=f"runs in {store_path or 'the default store'}")
+    for col in ("id", "kind", "name", "when", "seed", "status", "headline"):
+        table.add_column(col)
+    for r in records:
+        rp = r.summary.get("regime_probabilities")
+        headline = " ".join(f"{k[:4]} {v:.2f}" for k, v in rp.items()) if rp else ""
+        table.add_row(str(r.id), r.kind, r.name, time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)),
+                      "" if r.seed is None else str(r.seed), r.status, headline)
+    Console().print(table)

@@ -1,0 +1,106 @@
+"""Returns that vary with the state: k(I, E, G) for capability I, environment complexity E and
+goal difficulty G, in the shapes the takeoff debate uses.
+
+Base law (semi-endogenous research, research labour proportional to the system's useful
+capability): dI/dt = theta I^(1-beta) U^(beta r), so the growth rate g = d ln I / dt = c I^-beta U^(beta r)
+with U the useful capability. With U = I this is dI/dt = c I^(1 + beta (r - 1)): the
+criticality exponent is p = 1 + beta (r - 1), so r > 1 explodes, r = 1 is exponential, r < 1 fizzles.
+
+- Environment E caps the intelligence that is useful: U = I E / (I + E) (U = I when E = inf), so
+  past E more capability buys no more research and growth decelerates.
+- Goal difficulty G: the drive to self-improve vanishes as goals are met: g is multiplied by
+  max(0, 1 - I / G), a ceiling at G (none when G = inf).
+
+Shapes (option ``shape``):
+- ``constant``: the base law.
+- ``diminishing``: returns fall toward effective limits: r(x) = r (1 - x / ln(limit)) with
+  x = ln(I / I0), and growth stops at ``limit`` (multiple of I0), as in Forethought's SIE model.
+- ``depletion``: a finite pool of one-off improvements (``pool_efolds`` e-folds of capability)
+  harvested at rate h (pool left) U^(beta r): in a short sprint the hoard looks like explosive
+  returns, then only the base returns remain. Extra state: e-folds harvested.
+- ``partial``: the system can improve a fraction f(I) = I^m / (I^m + I_half^m) of its own
+  design; the rest improves at the human rate: g = human_rate + c f(I) I^-beta U^(beta r).
+  Early free-riding on human design, later increasing returns.
+- ``tools``: capability T of tools the system builds adds to its own (U uses I + T);
+  dT/dt = tool_rate (I + T). Extra state: T.
+
+numpy only; no I/O.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rsilab.dynamics.base import INF, Model, Option, Param, Params
+
+SHAPES = ("constant", "diminishing", "depletion", "partial", "tools")
+
+
+class Returns(Model):
+    name = "returns"
+    summary = "Heterogeneous returns k(I, E, G): constant, diminishing, depletion, partial self-modification, tools."
+    state = ("ln_capability", "aux")
+    returns_param = "r"
+    params = (
+        Param("I0", "capability units", 1e-12, 1e12, 1.0, "capability at t = 0"),
+        Param("c", "1/year", 0.0, 100.0, 0.7, "initial growth rate of ln capability"),
+        Param("r", "dimensionless", 0.0, 20.0, 1.2, "returns to research: r > 1 compounds"),
+        Param("beta", "dimensionless", 0.01, 5.0, 0.4, "diminishing returns to the idea stock (ideas get harder to find)"),
+        Param("E", "capability units", 1e-12, INF, INF, "environment complexity: the most capability that is useful"),
+        Param("G", "capability units", 1e-12, INF, INF, "goal difficulty: self-improvement stops once capability reaches it"),
+        Param("limit", "multiple of I0", 1.0 + 1e-9, INF, 1e9, "diminishing: effective limits of software"),
+        Param("pool_efolds", "e-folds", 0.0, 100.0, 5.0, "depletion: size of the pool of one-off improvements"),
+        Param("harvest_rate", "1/year", 0.0, 1e3, 2.0, "depletion: rate one-off improvements are harvested"),
+        Param("human_rate", "1/year", 0.0, 100.0, 0.3, "partial: growth rate contributed by human design work"),
+        Param("I_half", "capability units", 1e-12, 1e12, 10.0, "partial: capability at which half of its design is self-modifiable"),
+        Param("hill", "dimensionless", 0.1, 10.0, 2.0, "partial: steepness of the self-modifiable fraction"),
+        Param("tool_rate", "1/year", 0.0, 100.0, 0.1, "tools: rate at which tool capability is built"),
+    )
+    options = (Option("shape", SHAPES, "constant", "how returns vary with capability"),)
+
+    def initial(self, p: Params) -> np.ndarray:
+        n = len(p["I0"])
+        return np.stack([np.log(p["I0"]), np.zeros(n)])
+
+    def rhs(self, t: float, y: np.ndarray, p: Params) -> np.ndarray:
+        shape = self.opt("shape")
+        ln_i = y[0]
+        capability = np.exp(ln_i)
+        own = capability + (y[1] if shape == "tools" else 0.0)
+        useful = np.where(np.isinf(p["E"]), own, own * p["E"] / (own + np.where(np.isinf(p["E"]), 1.0, p["E"])))
+        r = p["r"]
+        x = ln_i - np.log(p["I0"])
+        if shape == "diminishing":
+            room = np.log(p["limit"])
+            r = r * np.clip(1.0 - x / room, 0.0, 1.0)
+        beta = p["beta"]
+        ln_rate = np.log(p["c"]) - beta * x + beta * r * (np.log(useful) - np.log(p["I0"]))
+        g = np.exp(ln_rate)
+        aux = np.zeros_like(ln_i)
+        if shape == "diminishing":
+            g = g * np.clip(1.0 - x / np.log(p["limit"]), 0.0, 1.0)
+        elif shape == "depletion":
+            harvest = p["harvest_rate"] * np.maximum(p["pool_efolds"] - y[1], 0.0) * np.exp(beta * p["r"] * x)
+            aux = harvest
+            g = g + harvest
+        elif shape == "partial":
+            frac = 1.0 / (1.0 + (p["I_half"] / capability) ** p["hill"])
+            g = p["human_rate"] + frac * g
+        elif shape == "tools":
+            aux = p["tool_rate"] * own
+        goal = np.where(np.isinf(p["G"]), 1.0, np.clip(1.0 - capability / np.where(np.isinf(p["G"]), 1.0, p["G"]), 0.0, 1.0))
+        return np.stack([g * goal, aux])
+
+    def ln_ceiling(self, p: Params) -> np.ndarray | None:
+        ceiling = np.log(p["G"])
+        if self.opt("shape") == "diminishing":
+            ceiling = np.minimum(ceiling, np.log(p["I0"] * p["limit"]))
+        return ceiling
+
+    def check_params(self, p: Params) -> None:
+        from rsilab.errors import ConfigError
+
+        bad = p["c"] <= 0
+        if bad.any():
+            raise ConfigError("params.c", float(p["c"][bad][0]), "a growth rate > 0 (ln of it is taken)")
+        if (p["G"] <= p["I0"]).any():
+            raise ConfigError("params.G", float(p["G"].min()), "above I0: goals already met leave nothing to model")

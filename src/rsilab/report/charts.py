@@ -1,0 +1,99 @@
+"""Charts of an ensemble: a fan chart of trajectories, a regime chart, and the model's own
+time series (e.g. probability of escape over time). Uses matplotlib's Agg backend; imported
+only when a chart is written, so the CLI starts fast.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+REGIME_COLOURS = {"explosion": "#d62728", "combustion": "#ff7f0e", "fizzle": "#1f77b4", "ceiling": "#2ca02c"}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def fan_chart(ensemble, path: Path) -> Path:
+    """Quantile bands of log10 capability multiple over time, from the kept trajectories."""
+    plt = _plt()
+    rows = ensemble.fan_rows.astype(float) / np.log(10.0)  # log10 multiple of initial capability
+    t = ensemble.t_grid
+    fig, ax = plt.subplots(figsize=(8, 5))
+    cap = np.log10(ensemble.scenario.simulation["cap_multiple"])
+    shown = np.minimum(rows, cap)  # blown-up samples sit at the cap
+    for lo, hi, alpha in ((5, 95, 0.15), (10, 90, 0.25), (25, 75, 0.35)):
+        ax.fill_between(t, np.percentile(shown, lo, axis=0), np.percentile(shown, hi, axis=0),
+                        alpha=alpha, color="#444", lw=0, label=f"{lo}-{hi}%")
+    ax.plot(t, np.percentile(shown, 50, axis=0), color="black", lw=2, label="median")
+    for m in ensemble.scenario.capability_multiples:
+        ax.axhline(np.log10(m), color="grey", ls=":", lw=1)
+    ax.set_xlabel("years")
+    ax.set_ylabel("log10 capability / initial capability")
+    ax.set_title(f"{ensemble.scenario.name}: {len(rows):,} of {ensemble.n:,} trajectories (cap {cap:.0f})")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def regime_chart(ensemble, path: Path) -> Path:
+    """Regime probabilities (with 95% intervals) and effective returns against the returns parameter."""
+    plt = _plt()
+    probs = ensemble.regime_probabilities()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    labels = list(probs)
+    values = [probs[k]["p"] for k in labels]
+    errs = [1.96 * probs[k]["se"] for k in labels]
+    a1.bar(labels, values, yerr=errs, color=[REGIME_COLOURS[k] for k in labels], capsize=4)
+    a1.set_ylim(0, 1)
+    a1.set_ylabel("probability")
+    a1.set_title(f"regimes ({ensemble.n:,} samples)")
+    rp = ensemble.scenario.model.returns_param
+    k = min(ensemble.n, 5000)
+    ret = ensemble.returns_eff[:k]
+    x = ensemble.params[rp][:k] if rp in ensemble.params else np.arange(k)
+    for code, label in enumerate(labels):
+        sel = ensemble.regime[:k] == code
+        a2.scatter(x[sel], np.clip(ret[sel], -5, 10), s=4, alpha=0.5, color=REGIME_COLOURS[label], label=label)
+    a2.axhline(1.0, color="grey", ls=":")
+    a2.set_xlabel(rp if rp in ensemble.params else "sample")
+    a2.set_ylabel("effective returns (late path)")
+    a2.legend(markerscale=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def grid_outputs_chart(ensemble, path: Path) -> Path | None:
+    """The model's own series over time (means over samples), e.g. P(escape by t)."""
+    if not ensemble.grid_means:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, series in ensemble.grid_means.items():
+        ax.plot(ensemble.t_grid, series, lw=2, label=name)
+    ax.set_xlabel("years")
+    ax.set_ylabel("mean over samples")
+    ax.set_title(f"{ensemble.scenario.name}: control outputs")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_charts(ensemble, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = ensemble.scenario.name
+    paths = [fan_chart(ensemble, out_dir / f"{stem}-fan.png"), regime_chart(ensemble, out_dir / f"{stem}-regimes.png")]
+    extra = grid_outputs_chart(ensemble, out_dir / f"{stem}-control.png")
+    return paths + ([extra] if extra else [])

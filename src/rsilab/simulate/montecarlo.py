@@ -1,0 +1,212 @@
+"""Monte Carlo over a scenario: draw parameters, integrate every sample, classify, summarise.
+
+Samples are drawn once in the parent (so results do not depend on how many workers ran), then
+integrated in chunks of ``CHUNK`` samples, which keeps the working arrays in cache; large runs
+spread the chunks over worker processes. Only a fixed subsample of trajectories is kept for
+the fan chart; everything else is reduced per sample as each chunk finishes.
+"""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any, Callable
+
+import numpy as np
+
+from rsilab.dynamics.base import Model
+from rsilab.simulate.priors import as_rng, correlated_uniforms
+from rsilab.simulate.regimes import REGIME_LABELS, Regime, classify
+from rsilab.simulate.scenario import Scenario
+from rsilab.simulate.solver import Solution, SolverSettings, Status, solve
+
+CHUNK = 16_384
+FAN_ROWS = 4_000          # trajectories kept for the fan chart
+PARALLEL_FROM = 200_000   # below this many samples one process is faster than spawning workers
+
+
+def draw_parameters(scenario: Scenario, n: int | None = None, rng: np.random.Generator | int | None = None) -> dict[str, np.ndarray]:
+    """Draw n joint samples of every model parameter (fixed ones are constant arrays)."""
+    n = scenario.n_samples if n is None else n
+    rng = as_rng(scenario.seed if rng is None else rng)
+    free = [k for k, pr in scenario.priors.items() if not pr.is_fixed]
+    u = correlated_uniforms(n, free, scenario.correlations, rng)
+    out = {}
+    for name, prior in scenario.priors.items():
+        out[name] = prior.ppf(u[name]) if name in u else np.full(n, prior.support[0])
+    return out
+
+
+@dataclass
+class ChunkResult:
+    status: np.ndarray
+    regime: np.ndarray
+    returns_eff: np.ndarray
+    t_stop: np.ndarray
+    ln_growth: np.ndarray          # ln(I_end / I0)
+    threshold_times: np.ndarray    # (m, n)
+    fan_rows: np.ndarray           # (k, g) ln(I/I0) of the first rows of the chunk
+    outputs: dict[str, np.ndarray]
+    grid_sums: dict[str, np.ndarray]
+
+
+def _run_chunk(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
+               settings: SolverSettings, tol: float, ceiling_factor: float, keep_rows: int) -> ChunkResult:
+    sol: Solution = solve(model, p, t_grid, ln_multiples, settings)
+    regime, ret = classify(sol, model, p, tol=tol, ceiling_factor=ceiling_factor)
+    ln0 = sol.y_grid[0][:, 0]
+    grid = model.grid_outputs(sol, p)
+    return ChunkResult(
+        status=sol.status, regime=regime, returns_eff=ret, t_stop=sol.t_stop,
+        ln_growth=sol.y_stop[0] - ln0 if sol.gain_ratio is None else sol.y_grid[0][:, -1] - ln0,
+        threshold_times=sol.threshold_times,
+        fan_rows=(sol.y_grid[0][:keep_rows] - ln0[:keep_rows, None]).astype(np.float32),
+        outputs=model.sample_outputs(sol, p),
+        grid_sums={k: np.nansum(v, axis=0) for k, v in grid.items()},
+    )
+
+
+@dataclass
+class Ensemble:
+    """The result of one Monte Carlo run, with everything the summary and charts need."""
+
+    scenario: Scenario
+    params: dict[str, np.ndarray]
+    status: np.ndarray
+    regime: np.ndarray
+    returns_eff: np.ndarray
+    t_stop: np.ndarray
+    ln_growth: np.ndarray
+    threshold_times: np.ndarray
+    t_grid: np.ndarray
+    fan_rows: np.ndarray
+    outputs: dict[str, np.ndarray]
+    grid_means: dict[str, np.ndarray]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.status.shape[0])
+
+    def regime_probabilities(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for reg in Regime:
+            p = float(np.mean(self.regime == reg))
+            out[reg.label] = {"p": p, "se": float(np.sqrt(p * (1 - p) / self.n))}
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary (contract in the README)."""
+        regimes = self.regime_probabilities()
+        thr = {}
+        for m, times in zip(self.scenario.capability_multiples, self.threshold_times):
+            reached = np.isfinite(times)
+            frac = float(reached.mean())
+            entry: dict[str, Any] = {"fraction_reached": frac,
+                                     "fraction_reached_se": float(np.sqrt(frac * (1 - frac) / self.n))}
+            if reached.any():
+                q = np.quantile(times[reached], [0.1, 0.5, 0.9])
+                entry.update(p10=float(q[0]), median=float(q[1]), p90=float(q[2]))
+            else:
+                entry.update(p10=None, median=None, p90=None)
+            thr[_multiple_key(m)] = entry
+        finite_ret = self.returns_eff[np.isfinite(self.returns_eff)]
+        summary: dict[str, Any] = {
+            "model": self.scenario.model.name,
+            "model_options": dict(self.scenario.model.choice),
+            "scenario": self.scenario.name,
+            "n_samples": self.n,
+            "seed": self.scenario.seed,
+            "horizon_years": self.scenario.horizon_years,
+            "regime_probabilities": {k: v["p"] for k, v in regimes.items()},
+            "regime_standard_errors": {k: v["se"] for k, v in regimes.items()},
+            "threshold_times": thr,
+            "threshold_times_note": "quantiles (years) among samples that reached the multiple of initial capability",
+            "status_counts": {s.name.lower(): int(np.sum(self.status == s)) for s in Status},
+            "effective_returns": _quantiles(finite_ret),
+            "timings_seconds": self.timings,
+        }
+        for name, values in self.outputs.items():
+            summary[name] = _summarise_output(values)
+        return summary
+
+
+def _multiple_key(m: float) -> str:
+    return f"{m:g}x"
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float | None]:
+    if values.size == 0:
+        return {"p10": None, "median": None, "p90": None}
+    q = np.quantile(values, [0.1, 0.5, 0.9])
+    return {"p10": float(q[0]), "median": float(q[1]), "p90": float(q[2])}
+
+
+def _summarise_output(values: np.ndarray) -> Any:
+    if values.dtype == bool:
+        return float(values.mean())
+    finite = values[np.isfinite(values)]
+    return dict(_quantiles(finite), fraction_finite=float(finite.size / max(values.size, 1)))
+
+
+def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | None = None,
+                 workers: int | None = None, params: dict[str, np.ndarray] | None = None) -> Ensemble:
+    """Simulate every sample of ``scenario``; ``progress(done, total)`` is called per chunk.
+
+    ``params`` replaces the draw from the priors (sensitivity analysis supplies its own design).
+    """
+    t0 = time.perf_counter()
+    if params is None:
+        params = draw_parameters(scenario)
+    n = len(next(iter(params.values())))
+    scenario.model.check_params(params)
+    t_sample = time.perf_counter() - t0
+    sim = scenario.simulation
+    t_grid = np.linspace(0.0, scenario.horizon_years, int(sim["n_grid"]))
+    ln_mult = np.log(np.asarray(scenario.capability_multiples, dtype=float))
+    starts = list(range(0, n, CHUNK))
+    rows_per_chunk = [max(0, min(CHUNK, FAN_ROWS - s)) for s in starts]
+    args = [(scenario.model, {k: v[s:s + CHUNK] for k, v in params.items()}, t_grid, ln_mult,
+             scenario.solver_settings, sim["regime_tolerance"], sim["ceiling_factor"], keep)
+            for s, keep in zip(starts, rows_per_chunk)]
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM else 1
+    results: list[ChunkResult] = []
+    t1 = time.perf_counter()
+    if workers > 1 and len(args) > 1:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            for i, res in enumerate(pool.map(_run_chunk_star, args)):
+                results.append(res)
+                if progress:
+                    progress(min((i + 1) * CHUNK, n), n)
+    else:
+        for i, a in enumerate(args):
+            results.append(_run_chunk(*a))
+            if progress:
+                progress(min((i + 1) * CHUNK, n), n)
+    t_solve = time.perf_counter() - t1
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(r, name) for r in results], axis=-1)
+
+    outputs = {k: np.concatenate([r.outputs[k] for r in results]) for k in results[0].outputs}
+    grid_means = {k: sum(r.grid_sums[k] for r in results) / n for k in results[0].grid_sums}
+    return Ensemble(
+        scenario=scenario, params=params, status=cat("status"), regime=cat("regime"),
+        returns_eff=cat("returns_eff"), t_stop=cat("t_stop"), ln_growth=cat("ln_growth"),
+        threshold_times=np.concatenate([r.threshold_times for r in results], axis=1),
+        t_grid=t_grid, fan_rows=np.concatenate([r.fan_rows for r in results if r.fan_rows.size], axis=0)
+        if any(r.fan_rows.size for r in results) else np.empty((0, len(t_grid)), np.float32),
+        outputs=outputs, grid_means=grid_means,
+        timings={"sampling": t_sample, "solving": t_solve, "total": time.perf_counter() - t0,
+                 "workers": workers},
+    )
+
+
+def _run_chunk_star(a: tuple) -> ChunkResult:
+    return _run_chunk(*a)
+
+
+__all__ = ["Ensemble", "run_scenario", "draw_parameters", "REGIME_LABELS"]
