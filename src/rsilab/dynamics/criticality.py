@@ -36,6 +36,8 @@ class Criticality(Model):
     def returns_param(self) -> str:  # type: ignore[override]
         return "k" if self.opt("form") == "discrete" else "p"
 
+    gain_state = 1  # the discrete form carries each generation's gain as state 1
+
     @property
     def is_map(self) -> bool:
         return self.opt("form") == "discrete"

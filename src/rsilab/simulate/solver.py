@@ -290,10 +290,18 @@ def _solve_map(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_mu
     rate_grid = np.full((n, len(tg)), np.nan)
     n_done = np.minimum(n_gen, hist.shape[2] - 1)
     # ratio of successive gains over the last two generations each sample completed
+    # A map that carries its gain as a state (``gain_state``) reports it directly: capability
+    # differences lose all precision once a converging series has settled.
+    gain_state = getattr(model, "gain_state", None)
     cap = np.exp(hist[0])
     last = np.where(blown, np.minimum(np.round(t_stop / dt).astype(np.int64), hist.shape[2] - 1), n_done)
-    g_last = cap[np.arange(n), last] - cap[np.arange(n), np.maximum(last - 1, 0)]
-    g_prev = cap[np.arange(n), np.maximum(last - 1, 0)] - cap[np.arange(n), np.maximum(last - 2, 0)]
+    rows1 = np.arange(n)
+    if gain_state is not None:
+        g_last = hist[gain_state][rows1, np.maximum(last - 1, 0)]
+        g_prev = hist[gain_state][rows1, np.maximum(last - 2, 0)]
+    else:
+        g_last = cap[rows1, last] - cap[rows1, np.maximum(last - 1, 0)]
+        g_prev = cap[rows1, np.maximum(last - 1, 0)] - cap[rows1, np.maximum(last - 2, 0)]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where((last >= 2) & (g_prev > 0), g_last / g_prev, np.nan)
     return Solution(tg, y_grid, rate_grid, status, t_stop, y.copy(), np.full(n, np.nan), thr_time, n_done, ratio)
