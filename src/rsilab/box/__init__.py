@@ -1,0 +1,16 @@
+"""The box: the only part of rsilab that executes untrusted code (see docs/box.md).
+
+``run_candidate`` runs one candidate inside bubblewrap with resource limits and returns an
+``Outcome``; the candidate speaks only through the strict result file (``rsilab.box.result``).
+``Gate`` decides whether a proposed self-modification may be adopted; ``AuditLog`` is the
+hash-chained record of both. Importing this package starts nothing and imports no torch.
+"""
+from rsilab.box.audit import AuditLog, AuditRecord, VerifyReport
+from rsilab.box.limits import Limits
+from rsilab.box.result import ResultRejected, parse_result
+from rsilab.box.sandbox import BOX_RESULT_PATH, STATUSES, Outcome, bwrap_problem, run_candidate
+
+__all__ = [
+    "AuditLog", "AuditRecord", "VerifyReport", "Limits", "ResultRejected", "parse_result",
+    "BOX_RESULT_PATH", "STATUSES", "Outcome", "bwrap_problem", "run_candidate",
+]
