@@ -6,11 +6,12 @@
 hash-chained record of both. Importing this package starts nothing and imports no torch.
 """
 from rsilab.box.audit import AuditLog, AuditRecord, VerifyReport
+from rsilab.box.gate import Gate, Policy, Proposal
 from rsilab.box.limits import Limits
 from rsilab.box.result import ResultRejected, parse_result
 from rsilab.box.sandbox import BOX_RESULT_PATH, STATUSES, Outcome, bwrap_problem, run_candidate
 
 __all__ = [
-    "AuditLog", "AuditRecord", "VerifyReport", "Limits", "ResultRejected", "parse_result",
+    "AuditLog", "AuditRecord", "VerifyReport", "Gate", "Policy", "Proposal", "Limits", "ResultRejected", "parse_result",
     "BOX_RESULT_PATH", "STATUSES", "Outcome", "bwrap_problem", "run_candidate",
 ]
