@@ -1,0 +1,314 @@
+"""``rsilab fit scaling|rnd-returns|rounds``: estimate scaling laws and returns from CSV files.
+
+Each command loads a user file (errors name the file, row and column), calls one estimator in
+``rsilab.estimate``, records the fit as a run of kind ``fit:<what>`` in the store, and prints a
+table, or with ``--json`` the parameters, intervals and diagnostics (plus a top-level "prior"
+for ``rounds`` and ``rnd-returns``, the file ``rsilab forecast --returns-from`` reads).
+matplotlib is imported only when ``--plot`` asks for a PNG.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rsilab.cli.common import echo_json, friendly_errors, store_option
+
+_PLOT = click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Write the data and the fit as a PNG here.")
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print parameters, intervals and diagnostics as JSON.")
+_SEED = click.option("--seed", type=int, default=0, show_default=True, help="Seed for bootstrap/posterior draws.")
+
+
+@click.group()
+def fit() -> None:
+    """Estimate scaling laws and returns (k, r) from data."""
+
+
+def _table(title: str, rows: list[tuple[str, ...]], header=("parameter", "value", "std. error", "interval")) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for h in header:
+        t.add_column(h)
+    for r in rows:
+        t.add_row(*r)
+    Console().print(t)
+
+
+def _record(store_path: Path | None, what: str, name: str, config: dict, summary: dict, seed: int | None) -> int:
+    from rsilab.store import Store
+
+    with Store(store_path) as store:
+        return store.add_run(f"fit:{what}", name, config=config, summary=_jsonable(summary), seed=seed)
+
+
+def _jsonable(obj: Any) -> Any:
+    import json
+
+    from rsilab.cli.common import _json_default
+
+    return json.loads(json.dumps(obj, default=_json_default))
+
+
+def _estimates(est) -> dict[str, Any]:
+    return {k: v.to_dict() for k, v in est.estimates_.items()}
+
+
+@fit.command("scaling")
+@click.argument("csv_path", metavar="FILE.csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--form", type=click.Choice(["chinchilla", "power", "bnsl"]), default="chinchilla", show_default=True)
+@click.option("--method", type=click.Choice(["likelihood", "hoffmann"]), default="likelihood", show_default=True,
+              help="chinchilla: Besiroglu et al.'s headline likelihood fit, or Hoffmann's procedure repeated.")
+@click.option("--params-col", default=None, help="Column with model size N (default: params, N, 'Model Size').")
+@click.option("--tokens-col", default=None, help="Column with training tokens D (default: tokens, D, 'Training Tokens').")
+@click.option("--flop-col", default=None, help="Column with training FLOP C, used as D = C / 6N when no tokens column.")
+@click.option("--x-col", default=None, help="power/bnsl: the x column (default: x, training_dataset_size, ...).")
+@click.option("--loss-col", default=None, help="Column with the loss (default: loss, L, test_cross_entropy, y).")
+@click.option("--drop-highest-loss", type=int, default=0, show_default=True,
+              help="Drop this many highest-loss rows first (Besiroglu et al. drop 5).")
+@click.option("--breaks", type=int, default=1, show_default=True, help="bnsl: number of breaks.")
+@click.option("--bootstrap", "n_bootstrap", type=int, default=1000, show_default=True,
+              help="Bootstrap refits for standard errors and intervals (0: none).")
+@click.option("--compute", "compute_flop", type=float, multiple=True,
+              help="chinchilla: also report the compute-optimal N, D at this many FLOP (repeatable).")
+@click.option("--quantity", default=None, help="Parameter whose prior goes in the JSON (default alpha / c0).")
+@_SEED
+@_PLOT
+@_JSON
+@store_option
+@friendly_errors
+def scaling(csv_path: Path, form: str, method: str, params_col, tokens_col, flop_col, x_col, loss_col,
+            drop_highest_loss: int, breaks: int, n_bootstrap: int, compute_flop: tuple[float, ...],
+            quantity: str | None, seed: int, plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
+    """Fit a scaling law (Chinchilla form, saturating power law or BNSL) to FILE.csv."""
+    import numpy as np
+
+    from rsilab.errors import DataError
+    from rsilab.estimate import io
+
+    out: dict[str, Any] = {"form": form, "file": str(csv_path)}
+    if drop_highest_loss < 0:
+        raise DataError(str(csv_path), f"--drop-highest-loss {drop_highest_loss} must be >= 0")
+    if form == "chinchilla":
+        from rsilab.estimate.chinchilla import ChinchillaFit
+
+        N, D, L = io.load_scaling_chinchilla(csv_path, params_col=params_col, tokens_col=tokens_col,
+                                            flop_col=flop_col, loss_col=loss_col)
+        if drop_highest_loss:
+            keep = np.argsort(np.argsort(-L)) >= drop_highest_loss
+            N, D, L = N[keep], D[keep], L[keep]
+        est = ChinchillaFit(method, n_bootstrap=n_bootstrap, seed=seed).fit(N, D, L)
+        out.update({"method": method, "n_points": est.n_points_, "diagnostics": est.diagnostics_})
+        if compute_flop:
+            co = est.compute_optimal(list(compute_flop))
+            out["compute_optimal"] = {k: np.asarray(v).tolist() for k, v in co.items()}
+        quantity = quantity or "alpha"
+        data = (N, D, L)
+    else:
+        x, y, mask = io.load_scaling_xy(csv_path, x_col=x_col, loss_col=loss_col)
+        fit_mask = mask if mask is not None else np.ones(len(x), bool)
+        if form == "power":
+            from rsilab.estimate.powerlaw import PowerLawFit
+
+            est = PowerLawFit(n_bootstrap=n_bootstrap, seed=seed).fit(x[fit_mask], y[fit_mask])
+            quantity = quantity or "alpha"
+        else:
+            from rsilab.estimate.bnsl import BNSLFit
+
+            est = BNSLFit(breaks, n_bootstrap=min(n_bootstrap, 1000), seed=seed).fit(x[fit_mask], y[fit_mask])
+            out["rmsle_fit"] = est.rmsle(x[fit_mask], y[fit_mask])
+            quantity = quantity or "c0"
+        out["n_points"] = int(fit_mask.sum())
+        if mask is not None and (~mask).any():
+            ex = est.extrapolate(x[~mask])
+            out["extrapolation"] = {"x": x[~mask].tolist(), "y_true": y[~mask].tolist(),
+                                    "y_pred": np.asarray(ex["y"]).tolist(),
+                                    "rmsle": float(np.sqrt(np.mean((np.log(ex["y"]) - np.log(y[~mask])) ** 2)))}
+            if "interval" in ex:
+                out["extrapolation"]["interval"] = np.asarray(ex["interval"]).tolist()
+        data = (x, y, mask)
+    out.update({"parameters": _estimates(est), "converged": est.converged_, "message": est.message_,
+                "prior": est.to_prior(quantity, source=f"{form} fit of {csv_path.name}")})
+    run_id = _record(store_path, f"scaling:{form}", csv_path.name, {"form": form, "method": method,
+                     "bootstrap": n_bootstrap, "drop_highest_loss": drop_highest_loss, "seed": seed}, out, seed)
+    out["run_id"] = run_id
+    if plot_path is not None:
+        _plot_scaling(form, est, data, plot_path)
+    if as_json:
+        echo_json(out)
+        return
+    _table(f"{form} fit of {csv_path.name} ({out['n_points']} points)", est.table_rows())
+    click.echo(f"{est.message_}")
+    if "extrapolation" in out:
+        click.echo(f"extrapolation RMSLE on held-out rows: {out['extrapolation']['rmsle']:.4g}")
+    if "compute_optimal" in out:
+        for c, tpp in zip(out["compute_optimal"]["compute_flop"], out["compute_optimal"]["tokens_per_param"]):
+            click.echo(f"compute-optimal at {c:.3g} FLOP: {tpp:.1f} tokens per parameter")
+    click.echo(f"recorded as run {run_id}")
+
+
+@fit.command("rnd-returns")
+@click.argument("inputs_path", metavar="INPUTS.csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("endpoints_path", metavar="ENDPOINTS.csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--efficiency", "efficiency_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV domain, year_index, efficiency: a full efficiency series (regression posterior).")
+@click.option("--draws", "n_draws", type=int, default=20000, show_default=True, help="Posterior draws per domain.")
+@_SEED
+@_PLOT
+@_JSON
+@store_option
+@friendly_errors
+def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path | None, n_draws: int, seed: int,
+                plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
+    """Returns to R&D r = lambda / beta per domain (Jones law of motion).
+
+    The top-level "prior" in --json is the FIRST domain's (order of ENDPOINTS.csv); each
+    domain's own prior is under domains.<name>.prior.
+    """
+    from rsilab.estimate import io
+    from rsilab.estimate.rnd_returns import RnDReturnsFit
+
+    inputs = io.load_rnd_inputs(inputs_path)
+    endpoints = io.load_rnd_endpoints(endpoints_path)
+    eff = io.load_efficiency_series(efficiency_path) if efficiency_path else None
+    est = RnDReturnsFit(n_draws=n_draws, seed=seed).fit(inputs, endpoints, eff)
+    domains = {}
+    for dom, res in est.domains_.items():
+        domains[dom] = dict(res, prior=est.to_prior(dom, source=f"returns to R&D, {dom}, {endpoints_path.name}"))
+    out = {"domains": domains, "prior": domains[next(iter(domains))]["prior"], "prior_domain": next(iter(domains)),
+           "message": est.message_, "files": [str(inputs_path), str(endpoints_path)]}
+    out["run_id"] = _record(store_path, "rnd-returns", endpoints_path.name, {"draws": n_draws, "seed": seed},
+                            {d: {k: v for k, v in r.items() if k != "prior"} for d, r in domains.items()}, seed)
+    if plot_path is not None:
+        _plot_rnd(est, inputs, endpoints, plot_path)
+    if as_json:
+        echo_json(out)
+        return
+    rows = []
+    for dom, r in est.domains_.items():
+        p = r["r_posterior_percentiles"]
+        rows.append((dom, f"{r['r_growth_ratio']:.4f}", f"{r['r_growth_ratio_ols']:.4f}",
+                     f"{p['50']:.3g} [{p['5']:.3g}, {p['95']:.3g}]", f"{r['p_r_gt_1']:.3f}"))
+    _table("returns to R&D, r = lambda / beta", rows,
+           header=("domain", "r (growth ratio)", "r (OLS input trend)", "posterior median [5%, 95%]", "P(r > 1)"))
+    click.echo(f"recorded as run {out['run_id']}")
+
+
+@fit.command("rounds")
+@click.argument("rounds_path", metavar="ROUNDS.csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tolerance", type=float, default=0.05, show_default=True,
+              help="|k - 1| <= tolerance counts as combustion (k ~ 1).")
+@click.option("--bootstrap", "n_bootstrap", type=int, default=4000, show_default=True)
+@click.option("--min-rounds", type=int, default=5, show_default=True)
+@_SEED
+@_PLOT
+@_JSON
+@store_option
+@friendly_errors
+def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: int, seed: int,
+           plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
+    """Returns per round k from ROUNDS.csv (round, capability[, compute_flop, seconds])."""
+    from rsilab.errors import DataError, EstimationError
+    from rsilab.estimate import io
+    from rsilab.estimate.rounds import RoundsFit
+
+    data = io.load_rounds(rounds_path)
+    try:
+        est = RoundsFit(n_bootstrap=n_bootstrap, tol=tolerance, min_rounds=min_rounds, seed=seed).fit(
+            data["capability"], data["compute_flop"], data["seconds"], data["round"])
+    except EstimationError as exc:
+        raise DataError(str(rounds_path), f"cannot estimate k: {exc}") from None
+    out = est.result_dict()
+    out["prior"] = est.to_prior(source=f"self-improvement rounds, {rounds_path.name}")
+    out["file"] = str(rounds_path)
+    out["run_id"] = _record(store_path, "rounds", rounds_path.name,
+                            {"tolerance": tolerance, "bootstrap": n_bootstrap, "seed": seed},
+                            {k: v for k, v in out.items() if k != "prior"}, seed)
+    if plot_path is not None:
+        _plot_rounds(data, est, plot_path)
+    if as_json:
+        echo_json(out)
+        return
+    rows = est.table_rows()
+    _table(f"returns per round ({len(data['capability'])} rounds)", rows)
+    click.echo(f"P(k > 1) = {out['p_k_gt_1']:.3f}; regime: {out['regime']} "
+               f"(confidence {out['regime_confidence']:.2f}, k ~ 1 means |k - 1| <= {tolerance:g})")
+    click.echo(f"recorded as run {out['run_id']}")
+
+
+# -- plots (matplotlib only here, only when asked) -----------------------------------------
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _plot_scaling(form, est, data, path: Path) -> None:
+    import numpy as np
+
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if form == "chinchilla":
+        N, D, L = data
+        pred = est.predict(N, D)
+        ax.scatter(L, pred, s=10)
+        lim = [min(L.min(), pred.min()), max(L.max(), pred.max())]
+        ax.plot(lim, lim, "k--", lw=1)
+        ax.set(xlabel="observed loss", ylabel="fitted loss", xscale="log", yscale="log",
+               title=f"Chinchilla fit: alpha={est.params_['alpha']:.3f}, beta={est.params_['beta']:.3f}")
+    else:
+        x, y, mask = data
+        m = mask if mask is not None else np.ones(len(x), bool)
+        ax.scatter(x[m], y[m], c="k", s=14, label="fitted points")
+        if (~m).any():
+            ax.scatter(x[~m], y[~m], c="tab:green", s=14, label="held out")
+        grid = np.geomspace(x.min() * 0.8, x.max() * 1.2, 300)
+        ex = est.extrapolate(grid)
+        ax.plot(grid, ex["y"], "r", label="fit")
+        if "interval" in ex:
+            ax.fill_between(grid, ex["interval"][0], ex["interval"][1], color="r", alpha=0.15, label="interval")
+        ax.set(xlabel="x", ylabel="loss", xscale="log", title=f"{form} fit")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_rnd(est, inputs, endpoints, path: Path) -> None:
+    import numpy as np
+
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for dom, (years, inp) in inputs.items():
+        ax.plot(years, np.log(inp / inp[0]), "o-", ms=3, label=f"{dom}: ln input")
+        if dom in endpoints:
+            t0, t1, e0, e1 = endpoints[dom]
+            ax.plot([t0, t1], [0, np.log(e1 / e0)], "--", label=f"{dom}: ln efficiency (r={est.domains_[dom]['r_growth_ratio']:.2f})")
+    ax.set(xlabel="year index", ylabel="log growth since start", title="returns to R&D")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_rounds(data, est, path: Path) -> None:
+    plt = _figure()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    a1.plot(data["round"], data["capability"], "o-")
+    a1.set(xlabel="round", ylabel="capability", title="capability per round")
+    kb = est.k_by_capability_
+    a2.scatter(kb["capability"], kb["k"], s=14)
+    a2.axhline(1, color="k", lw=1)
+    a2.axhline(est.params_["k"], color="r", lw=1, label=f"k = {est.params_['k']:.3f}")
+    a2.set(xlabel="capability", ylabel="ratio of successive gains", title=f"regime: {est.regime_}")
+    a2.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
