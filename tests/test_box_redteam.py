@@ -459,7 +459,7 @@ CASES: list[tuple[str, str, Callable]] = [
         if os.fork() == 0:
             os.setsid()
             if os.fork() == 0:
-                os.execv("/usr/bin/sleep", ["sleep", "1000", T["marker"]])
+                os.execv("/usr/bin/sleep", [T["marker"], "1000"])
             os._exit(0)
         answer(started=True)
         """, lambda out, env: (status_in("ok")(out, env),
@@ -507,7 +507,7 @@ def test_wall_timeout_kills_the_whole_tree(env):
         import time
         for _ in range(3):
             if os.fork() == 0:
-                os.execv("/usr/bin/sleep", ["sleep", "1000", T["marker"]])
+                os.execv("/usr/bin/sleep", [T["marker"], "1000"])
         time.sleep(1000)
         """, limits=limits)
     assert out.status == "timeout" and out.details["limit_hit"] == "wall_seconds"

@@ -1,0 +1,229 @@
+"""The box's parts on their own: limits, the result channel, seccomp filter, refusal and weak mode."""
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rsilab.box import AuditLog, Limits, run_candidate
+from rsilab.box.limits import parse_limit_options, rlimits
+from rsilab.box.result import ResultRejected, parse_result, read_result
+from rsilab.box.seccomp import build_filter, forbidden_syscalls
+from rsilab.errors import BoxError, ConfigError
+
+QUICK = Limits(cpu_seconds=2, wall_seconds=8, memory_bytes=192 * 2**20, max_processes=6,
+               scratch_bytes=2 * 2**20, result_max_bytes=4096)
+OK_PROGRAM = """
+import json, os
+json.dump({"version": 1, "values": {"x": 2 + 2}}, open(os.environ["RSILAB_RESULT"], "w"))
+"""
+
+
+# -- limits ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("field,value", [("cpu_seconds", 0), ("wall_seconds", -1), ("memory_bytes", 1024),
+                                         ("max_processes", 0), ("max_open_files", 3), ("cpu_seconds", True),
+                                         ("result_max_bytes", 10), ("file_size_bytes", 1.5e6 + 0.5)])
+def test_bad_limits_are_config_errors_naming_the_field(field, value):
+    with pytest.raises(ConfigError, match=f"limits.{field}"):
+        Limits(**{field: value})
+
+
+def test_limit_options_parse_units_and_reject_unknown_names():
+    lim = parse_limit_options(["cpu_seconds=1.5,memory_bytes=256MiB", "wall-seconds=3"])
+    assert (lim.cpu_seconds, lim.memory_bytes, lim.wall_seconds) == (1.5, 256 * 2**20, 3.0)
+    with pytest.raises(ConfigError, match="--limits"):
+        parse_limit_options(["gpu_hours=3"])
+    with pytest.raises(ConfigError, match="limits.memory_bytes"):
+        parse_limit_options(["memory_bytes=lots"])
+
+
+def test_rlimits_put_cpu_hard_limit_above_soft_and_add_process_headroom():
+    import resource
+
+    table = {n: (s, h) for n, s, h in rlimits(Limits(cpu_seconds=2.2, max_processes=5), process_headroom=3)}
+    assert table[resource.RLIMIT_CPU] == (3, 4)
+    assert table[resource.RLIMIT_NPROC] == (8, 8)
+    assert table[resource.RLIMIT_CORE] == (0, 0)
+
+
+# -- the result channel ---------------------------------------------------------------------------
+def test_result_schema_accepts_flat_values():
+    doc = {"version": 1, "values": {"a": 1, "b.c": -2.5, "s": "text", "n": None, "t": True, "l": [1, "x", None]}}
+    assert parse_result(json.dumps(doc).encode()) == doc["values"]
+
+
+@pytest.mark.parametrize("raw,why", [
+    (b'[1, 2]', "object"),
+    (b'{"version": 2, "values": {}}', "version"),
+    (b'{"version": true, "values": {}}', "version"),
+    (b'{"version": 1}', "values"),
+    (b'{"version": 1, "values": {}, "score": 1}', "outside the schema"),
+    (b'{"version": 1, "values": {"a": NaN}}', "NaN"),
+    (b'{"version": 1, "values": {"a": 1e999}}', "not finite"),
+    (b'{"version": 1, "values": {"a": {"b": 1}}}', "flat"),
+    (b'{"version": 1, "values": {"a": [[1]]}}', "flat"),
+    (b'{"version": 1, "values": {"a b": 1}}', "does not match"),
+    (b'{"version": 1, "values": {"a": 1, "a": 2}}', "repeats"),
+    (b'{"version": 1, "values": {"a": 1}', "not valid JSON"),
+    (b'\xff\xfe', "UTF-8"),
+    (b'{"version": 1, "values": {"a": ' + b"9" * 5000 + b'}}', "not valid JSON"),
+])
+def test_result_schema_rejects(raw, why):
+    with pytest.raises(ResultRejected, match=why):
+        parse_result(raw)
+
+
+def test_read_result_caps_size_and_refuses_links_and_fifos(tmp_path):
+    import os
+
+    path = tmp_path / "r.json"
+    assert read_result(path, 100) is None  # nothing written: no result, no violation
+    path.write_text('{"version": 1, "values": {"a": "' + "x" * 200 + '"}}')
+    with pytest.raises(ResultRejected, match="over the cap"):
+        read_result(path, 100)
+    secret = tmp_path / "secret"
+    secret.write_text('{"version": 1, "values": {"stolen": 1}}')
+    link = tmp_path / "link.json"
+    link.symlink_to(secret)
+    with pytest.raises(ResultRejected, match="not a plain file"):
+        read_result(link, 1000)
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    with pytest.raises(ResultRejected, match="regular file"):
+        read_result(fifo, 1000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_either_parse_to_the_schema_or_are_rejected(data):
+    try:
+        values = parse_result(data)
+    except ResultRejected:
+        return
+    assert isinstance(values, dict)
+    for v in values.values():
+        assert v is None or isinstance(v, (bool, int, float, str, list))
+
+
+# -- seccomp --------------------------------------------------------------------------------------
+def test_seccomp_filter_is_well_formed_and_covers_the_dangerous_calls():
+    prog = build_filter("x86_64")
+    assert prog is not None and len(prog) % 8 == 0 and len(prog) // 8 < 4096
+    ops = [struct.unpack("=HBBI", prog[i:i + 8]) for i in range(0, len(prog), 8)]
+    assert ops[-1] == (0x06, 0, 0, 0x7FFF0000)  # the default is allow
+    assert ops[1][3] == 0xC000003E  # the architecture is checked first
+    jeq_numbers = {k for code, _, _, k in ops if code == 0x15}
+    assert {101, 165, 272, 308, 321, 41} <= jeq_numbers  # ptrace, mount, unshare, setns, bpf, socket
+    assert build_filter("sparc64") is None
+    assert "ptrace" in forbidden_syscalls("aarch64")
+
+
+# -- refusal and the limits-only mode ----------------------------------------------------------------
+def test_refuses_without_namespaces_unless_opted_in(store, tmp_path):
+    missing = tmp_path / "no-bwrap-here"
+    with pytest.raises(BoxError, match="refusing to run untrusted code"):
+        run_candidate(OK_PROGRAM, limits=QUICK, store=store, experiment="weak", bwrap_path=missing)
+    refusal = list(AuditLog(store).records("weak"))
+    assert [r.kind for r in refusal] == ["refusal"] and "not found" in refusal[0].body["reason"]
+
+
+def test_fake_bwrap_that_cannot_create_namespaces_is_refused(store, tmp_path):
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(BoxError, match="refusing to run untrusted code: bubblewrap"):
+        run_candidate(OK_PROGRAM, limits=QUICK, store=store, bwrap_path=fake)
+
+
+def test_opt_in_weak_mode_runs_and_is_recorded(store, tmp_path):
+    out = run_candidate(OK_PROGRAM, limits=QUICK, store=store, experiment="weak",
+                        bwrap_path=tmp_path / "no-bwrap-here", allow_weak=True)
+    assert out.status == "ok" and out.result == {"x": 4}
+    assert out.weak_mode is True and out.details["mode"] == "limits-only"
+    rec = AuditLog(store).get(out.audit_id)
+    assert rec.body["weak_mode"] is True and "not found" in rec.body["details"]["weak_reason"]
+
+
+def test_weak_mode_still_enforces_limits_and_canaries(store, tmp_path):
+    spin = run_candidate("while True:\n    pass\n", limits=QUICK.replace(cpu_seconds=0.5), store=store,
+                         bwrap_path=tmp_path / "none", allow_weak=True)
+    assert spin.status in ("limit", "timeout") and spin.resources["cpu_seconds"] < 3
+    hack = run_candidate("import os\nopen(os.environ['RSILAB_BUDGET_FILE'], 'w').write('{}')\n", limits=QUICK,
+                         store=store, bwrap_path=tmp_path / "none", allow_weak=True)
+    assert hack.status == "violation" and hack.canaries_touched == ["budget"]
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="the per-run user id sweep needs root")
+def test_weak_mode_kills_and_records_background_processes(store, tmp_path):
+    import uuid
+
+    marker = uuid.uuid4().hex
+    program = f"""
+import os
+if os.fork() == 0:
+    os.setsid()
+    os.execv("/usr/bin/sleep", ["{marker}", "1000"])
+"""
+    out = run_candidate(program, limits=QUICK, store=store, bwrap_path=tmp_path / "none", allow_weak=True)
+    import time
+
+    time.sleep(0.1)
+    assert out.status == "violation" and "left 1 process" in out.violations[0]
+    from test_box_redteam import no_marker_process
+
+    assert no_marker_process(marker)
+
+
+# -- the box itself ---------------------------------------------------------------------------------
+@pytest.mark.bwrap
+def test_honest_candidate_gets_inputs_args_and_answers(store, tmp_path):
+    data = tmp_path / "data.txt"
+    data.write_text("3 4 5")
+    program = """
+import json, os, sys
+nums = [int(x) for x in open(os.path.join(os.environ["RSILAB_INPUT_DIR"], "data.txt")).read().split()]
+extra = open("/box/input/blob", "rb").read()
+open("/scratch/work.txt", "w").write("scratch is writable")
+json.dump({"version": 1, "values": {"sum": sum(nums), "args": sys.argv[1:], "blob": len(extra),
+           "cwd": os.getcwd(), "uid0": os.getuid() == 0}}, open(os.environ["RSILAB_RESULT"], "w"))
+"""
+    out = run_candidate(program, inputs={"data.txt": data, "blob": b"\x00" * 10}, limits=QUICK, store=store,
+                        entry_args=["--seed", "3"], experiment="honest")
+    assert out.status == "ok", out.stderr_tail
+    assert out.result == {"sum": 12, "args": ["--seed", "3"], "blob": 10, "cwd": "/scratch", "uid0": False}
+    assert out.violations == [] and out.canaries_touched == [] and not out.weak_mode
+    assert out.resources["cpu_seconds"] > 0 and out.resources["max_rss_bytes"] > 1 << 20
+    assert AuditLog(store).get(out.audit_id).body["result"] == out.result
+
+
+@pytest.mark.bwrap
+def test_bad_input_names_and_missing_source_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="inputs"):
+        run_candidate(OK_PROGRAM, inputs={"../escape": b"x"}, limits=QUICK)
+    with pytest.raises(ConfigError, match="source"):
+        run_candidate(Path(tmp_path / "missing.py"), limits=QUICK)
+
+
+@pytest.mark.bwrap
+def test_runs_without_a_store_leave_no_record():
+    out = run_candidate(OK_PROGRAM, limits=QUICK)
+    assert out.status == "ok" and out.audit_id is None
+
+
+@pytest.mark.bwrap
+def test_protected_file_changed_during_the_run_is_a_violation(tmp_path):
+    """The integrity check works from the outside: simulate the change through an input path hook."""
+    target = tmp_path / "scorer.py"
+    target.write_text("x = 1\n")
+    # The candidate cannot reach the file; make the evaluator-side change happen during the run by
+    # protecting a path that a background host process rewrites while the candidate sleeps.
+    import subprocess
+
+    writer = subprocess.Popen(["sh", "-c", f"sleep 0.3; echo changed > {target}"])
+    out = run_candidate("import time\ntime.sleep(1)\n", limits=QUICK, protect=[target])
+    writer.wait()
+    assert out.status == "violation" and any(str(target) in v for v in out.violations)
