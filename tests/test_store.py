@@ -35,3 +35,18 @@ def test_unknown_run_and_foreign_file_are_clear_errors(tmp_path, store):
     with pytest.raises(StoreError, match="not an rsilab store"):
         Store(junk)
     assert sqlite3.sqlite_version
+
+
+def test_a_failing_migration_leaves_nothing_half_applied(tmp_path, monkeypatch):
+    import rsilab.store.db as db
+
+    real = db._migrations()
+    broken = real + [(9999, "9999_test_broken.sql",
+                      "-- a comment; with a semicolon\nCREATE TABLE good_one (a INTEGER);\nCREATE TABLE broken (")]
+    monkeypatch.setattr(db, "_migrations", lambda: broken)
+    with pytest.raises(StoreError, match="migration 9999_test_broken.sql failed"):
+        Store(tmp_path / "m.sqlite")
+    monkeypatch.setattr(db, "_migrations", lambda: real)
+    with Store(tmp_path / "m.sqlite") as s:
+        tables = {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "good_one" not in tables and "runs" in tables

@@ -55,15 +55,19 @@ def print_summary(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"{summary['scenario']} ({summary['model']}, {summary['n_samples']:,} samples, "
-                        f"{summary['horizon_years']:g} years, seed {summary['seed']})")
+    table = Table(title=f"{summary['scenario']}: {summary['model']}, {summary['n_samples']:,} samples, "
+                        f"{summary['horizon_years']:g} years, seed {summary['seed']}", title_justify="left")
+    phase = summary["regime_phase"]
+    other = "early" if phase == "late" else "late"
     table.add_column("regime")
-    table.add_column("probability", justify="right")
+    table.add_column(f"P ({phase})", justify="right")
     table.add_column("± s.e.", justify="right")
+    table.add_column(f"P ({other})", justify="right")
     for k, v in summary["regime_probabilities"].items():
-        table.add_row(k, f"{v:.3f}", f"{summary['regime_standard_errors'][k]:.4f}")
+        table.add_row(k, f"{v:.3f}", f"{summary['regime_standard_errors'][k]:.4f}",
+                      f"{summary['regime_probabilities_by_phase'][other][k]:.3f}")
     console.print(table)
-    thr = Table(title="time to capability multiple (years, among samples that reach it)")
+    thr = Table(title="years to reach a multiple of initial capability (among samples that do)", title_justify="left")
     for col in ("multiple", "reached", "p10", "median", "p90"):
         thr.add_column(col, justify="right")
     for m, e in summary["threshold_times"].items():

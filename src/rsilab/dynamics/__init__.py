@@ -3,10 +3,12 @@
 from rsilab.dynamics.base import Model, Option, Param
 from rsilab.dynamics.criticality import Criticality
 from rsilab.dynamics.returns import Returns
+from rsilab.dynamics.software_rnd import SoftwareRnd
 
 MODELS: dict[str, type[Model]] = {
     "criticality": Criticality,
     "returns": Returns,
+    "software_rnd": SoftwareRnd,
 }
 
 __all__ = ["MODELS", "Model", "Option", "Param"]

@@ -25,7 +25,7 @@ class Criticality(Model):
         Param("I0", "capability units", 1e-12, 1e12, 1.0, "capability at t = 0"),
         Param("k", "gain ratio", 0.0, 10.0, 1.0, "discrete: each generation's gain over the previous one"),
         Param("dI0", "capability units", 0.0, 1e12, 0.1, "discrete: gain of the first generation"),
-        Param("generation_years", "years", 1e-6, 100.0, 1.0, "discrete: duration of one generation"),
+        Param("generation_years", "years", 1e-3, 100.0, 1.0, "discrete: duration of one generation"),
         Param("c", "1/year", 0.0, 1e3, 0.5, "continuous: rate constant of dI/dt = c I^p"),
         Param("p", "exponent", -5.0, 5.0, 1.0, "continuous: returns exponent (1 = exponential)"),
     )
@@ -56,10 +56,10 @@ class Criticality(Model):
         return (p["c"] * np.exp((p["p"] - 1.0) * y[0]))[None, :]
 
     # -- discrete map ----------------------------------------------------------------------
-    def step_years(self, p: Params) -> np.ndarray:
+    def step_years(self, y: np.ndarray, p: Params) -> np.ndarray:
         return p["generation_years"]
 
-    def step(self, y: np.ndarray, p: Params) -> np.ndarray:
+    def step(self, y: np.ndarray, p: Params, t: np.ndarray) -> np.ndarray:
         capability = np.exp(y[0]) + y[1]
         return np.stack([np.log(capability), p["k"] * y[1]])
 

@@ -47,15 +47,19 @@ def fan_chart(ensemble, path: Path) -> Path:
 def regime_chart(ensemble, path: Path) -> Path:
     """Regime probabilities (with 95% intervals) and effective returns against the returns parameter."""
     plt = _plt()
-    probs = ensemble.regime_probabilities()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
-    labels = list(probs)
-    values = [probs[k]["p"] for k in labels]
-    errs = [1.96 * probs[k]["se"] for k in labels]
-    a1.bar(labels, values, yerr=errs, color=[REGIME_COLOURS[k] for k in labels], capsize=4)
+    labels = list(REGIME_COLOURS)
+    x = np.arange(len(labels))
+    for offset, phase, hatch in ((-0.2, "early", "//"), (0.2, "late", "")):
+        probs = ensemble.regime_probabilities(phase)
+        a1.bar(x + offset, [probs[k]["p"] for k in labels], width=0.38, yerr=[1.96 * probs[k]["se"] for k in labels],
+               color=[REGIME_COLOURS[k] for k in labels], hatch=hatch, edgecolor="white", capsize=3,
+               label={"early": "early (first interval)", "late": "late (second half)"}[phase])
+    a1.set_xticks(x, labels)
     a1.set_ylim(0, 1)
-    a1.set_ylabel("probability")
+    a1.set_ylabel("probability (95% interval)")
     a1.set_title(f"regimes ({ensemble.n:,} samples)")
+    a1.legend()
     rp = ensemble.scenario.model.returns_param
     k = min(ensemble.n, 5000)
     ret = ensemble.returns_eff[:k]
@@ -65,7 +69,7 @@ def regime_chart(ensemble, path: Path) -> Path:
         a2.scatter(x[sel], np.clip(ret[sel], -5, 10), s=4, alpha=0.5, color=REGIME_COLOURS[label], label=label)
     a2.axhline(1.0, color="grey", ls=":")
     a2.set_xlabel(rp if rp in ensemble.params else "sample")
-    a2.set_ylabel("effective returns (late path)")
+    a2.set_ylabel(f"effective returns ({ensemble.phase} half)")
     a2.legend(markerscale=3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -43,6 +43,7 @@ def draw_parameters(scenario: Scenario, n: int | None = None, rng: np.random.Gen
 class ChunkResult:
     status: np.ndarray
     regime: np.ndarray
+    other_regime: np.ndarray       # by the other phase (early if the scenario classifies late)
     returns_eff: np.ndarray
     t_stop: np.ndarray
     ln_growth: np.ndarray          # ln(I_end / I0)
@@ -53,13 +54,13 @@ class ChunkResult:
 
 
 def _run_chunk(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
-               settings: SolverSettings, tol: float, ceiling_factor: float, keep_rows: int) -> ChunkResult:
+               settings: SolverSettings, tol: float, ceiling_factor: float, phase: str, keep_rows: int) -> ChunkResult:
     sol: Solution = solve(model, p, t_grid, ln_multiples, settings)
-    regime, ret = classify(sol, model, p, tol=tol, ceiling_factor=ceiling_factor)
+    regime, ret, other_regime = classify(sol, model, p, tol=tol, ceiling_factor=ceiling_factor, phase=phase)
     ln0 = sol.y_grid[0][:, 0]
     grid = model.grid_outputs(sol, p)
     return ChunkResult(
-        status=sol.status, regime=regime, returns_eff=ret, t_stop=sol.t_stop,
+        status=sol.status, regime=regime, other_regime=other_regime, returns_eff=ret, t_stop=sol.t_stop,
         ln_growth=sol.y_stop[0] - ln0 if sol.gain_ratio is None else sol.y_grid[0][:, -1] - ln0,
         threshold_times=sol.threshold_times,
         fan_rows=(sol.y_grid[0][:keep_rows] - ln0[:keep_rows, None]).astype(np.float32),
@@ -76,6 +77,7 @@ class Ensemble:
     params: dict[str, np.ndarray]
     status: np.ndarray
     regime: np.ndarray
+    other_regime: np.ndarray
     returns_eff: np.ndarray
     t_stop: np.ndarray
     ln_growth: np.ndarray
@@ -90,10 +92,15 @@ class Ensemble:
     def n(self) -> int:
         return int(self.status.shape[0])
 
-    def regime_probabilities(self) -> dict[str, dict[str, float]]:
+    @property
+    def phase(self) -> str:
+        return self.scenario.simulation["regime_phase"]
+
+    def regime_probabilities(self, phase: str | None = None) -> dict[str, dict[str, float]]:
+        codes = self.regime if phase in (None, self.phase) else self.other_regime
         out = {}
         for reg in Regime:
-            p = float(np.mean(self.regime == reg))
+            p = float(np.mean(codes == reg))
             out[reg.label] = {"p": p, "se": float(np.sqrt(p * (1 - p) / self.n))}
         return out
 
@@ -120,8 +127,11 @@ class Ensemble:
             "n_samples": self.n,
             "seed": self.scenario.seed,
             "horizon_years": self.scenario.horizon_years,
+            "regime_phase": self.phase,
             "regime_probabilities": {k: v["p"] for k, v in regimes.items()},
             "regime_standard_errors": {k: v["se"] for k, v in regimes.items()},
+            "regime_probabilities_by_phase": {ph: {k: v["p"] for k, v in self.regime_probabilities(ph).items()}
+                                              for ph in ("early", "late")},
             "threshold_times": thr,
             "threshold_times_note": "quantiles (years) among samples that reached the multiple of initial capability",
             "status_counts": {s.name.lower(): int(np.sum(self.status == s)) for s in Status},
@@ -148,7 +158,7 @@ def _summarise_output(values: np.ndarray) -> Any:
     if values.dtype == bool:
         return float(values.mean())
     finite = values[np.isfinite(values)]
-    return dict(_quantiles(finite), fraction_finite=float(finite.size / max(values.size, 1)))
+    return dict(_quantiles(finite), n_finite=int(finite.size), fraction_finite=float(finite.size / max(values.size, 1)))
 
 
 def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | None = None,
@@ -169,7 +179,7 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     starts = list(range(0, n, CHUNK))
     rows_per_chunk = [max(0, min(CHUNK, FAN_ROWS - s)) for s in starts]
     args = [(scenario.model, {k: v[s:s + CHUNK] for k, v in params.items()}, t_grid, ln_mult,
-             scenario.solver_settings, sim["regime_tolerance"], sim["ceiling_factor"], keep)
+             scenario.solver_settings, sim["regime_tolerance"], sim["ceiling_factor"], sim["regime_phase"], keep)
             for s, keep in zip(starts, rows_per_chunk)]
     if workers is None:
         workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM else 1
@@ -194,7 +204,7 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     outputs = {k: np.concatenate([r.outputs[k] for r in results]) for k in results[0].outputs}
     grid_means = {k: sum(r.grid_sums[k] for r in results) / n for k in results[0].grid_sums}
     return Ensemble(
-        scenario=scenario, params=params, status=cat("status"), regime=cat("regime"),
+        scenario=scenario, params=params, status=cat("status"), regime=cat("regime"), other_regime=cat("other_regime"),
         returns_eff=cat("returns_eff"), t_stop=cat("t_stop"), ln_growth=cat("ln_growth"),
         threshold_times=np.concatenate([r.threshold_times for r in results], axis=1),
         t_grid=t_grid, fan_rows=np.concatenate([r.fan_rows for r in results if r.fan_rows.size], axis=0)

@@ -3,7 +3,7 @@
     [model]        name = "returns", plus the model's options (e.g. form = "discrete")
     [params]       name = number | { dist = "...", ... }   (unlisted parameters take defaults)
     [simulation]   n_samples, horizon_years, seed, n_grid, rtol, atol, max_steps, cap_multiple,
-                   regime_tolerance, ceiling_factor
+                   regime_tolerance, ceiling_factor, regime_phase ("late" or "early")
     [thresholds]   capability_multiples = [10, 1000]
     [[correlations]] params = ["a", "b"], rho = 0.3
     [meta]         title, description, sources (free text, kept with the run)
@@ -38,10 +38,12 @@ SIMULATION_FIELDS: dict[str, tuple[type, float, float]] = {
     "cap_multiple": (float, 1.0 + 1e-9, 1e300),
     "regime_tolerance": (float, 0.0, 1.0),
     "ceiling_factor": (float, 1.0, 1e6),
+    "regime_phase": (str, 0, 0),
 }
+REGIME_PHASES = ("late", "early")
 DEFAULT_SIMULATION = {"n_samples": 100_000, "horizon_years": 20.0, "seed": 0, "n_grid": 101,
                       "rtol": 1e-6, "atol": 1e-9, "max_steps": 20_000, "cap_multiple": 1e15,
-                      "regime_tolerance": 0.02, "ceiling_factor": 2.0}
+                      "regime_tolerance": 0.02, "ceiling_factor": 2.0, "regime_phase": "late"}
 META_FIELDS = {"title", "description", "sources"}
 
 
@@ -103,6 +105,10 @@ def _check_sim(key: str, value: Any, source: str | None) -> Any:
     if key not in SIMULATION_FIELDS:
         raise ConfigError(f"simulation.{key}", value, f"one of {', '.join(SIMULATION_FIELDS)}", source=source)
     kind, lo, hi = SIMULATION_FIELDS[key]
+    if kind is str:
+        if value not in REGIME_PHASES:
+            raise ConfigError(f"simulation.{key}", value, f"one of {', '.join(REGIME_PHASES)}", source=source)
+        return value
     ok_type = isinstance(value, int) if kind is int else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type or (kind is float and not math.isfinite(value)):
         raise ConfigError(f"simulation.{key}", value, f"{'a whole number' if kind is int else 'a number'} in [{lo:g}, {hi:g}]",

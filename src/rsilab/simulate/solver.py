@@ -68,6 +68,9 @@ class Solution:
     threshold_times: np.ndarray  # (m, n): first time ln I >= ln I(0) + ln multiple; inf if never
     n_steps: np.ndarray         # (n,) accepted steps (generations for maps)
     gain_ratio: np.ndarray | None = None  # maps only: ratio of the last two generations' gains
+    step_times: np.ndarray | None = None  # maps only: (n, steps + 1) time each step completed (nan after stop)
+    ln_path: np.ndarray | None = None     # maps only: (n, steps + 1) ln capability after each step
+    early_gain_ratio: np.ndarray | None = None  # gain maps: ratio of the first two generations' gains
 
 
 @dataclass(frozen=True)
@@ -249,59 +252,123 @@ def _forward_fill(y_grid: np.ndarray, rate_grid: np.ndarray, status: np.ndarray)
 
 def _solve_map(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
                st: SolverSettings) -> Solution:
-    """Iterate a discrete generation map; capability is piecewise constant between generations."""
-    y = np.asarray(model.initial(p), dtype=float)
-    n_state, n = y.shape
+    """Iterate a discrete-step map (generations, or one software doubling per step).
+
+    Each step lasts ``model.step_years(y, p)`` (per sample, may depend on the state) and the
+    map runs while the time is below the horizon and ``model.alive(y, p)`` holds, as the
+    published per-doubling models do: the step that crosses the horizon is completed. The
+    state at a grid time is the state after the last step completed by then. A model may
+    offer ``path(p, horizon, max_steps)``, the same iteration in closed form over all steps at
+    once; the tests hold it to the step-by-step loop.
+    """
     tg = np.asarray(t_grid, dtype=float)
     horizon = float(tg[-1])
-    dt = np.broadcast_to(np.asarray(model.step_years(p), dtype=float), (n,))
-    n_gen = np.floor(horizon / dt + 1e-9).astype(np.int64)
-    max_gen = int(min(n_gen.max(initial=0), st.max_steps))
-    ln_start = y[0].copy()
-    ln_cap = ln_start + np.log(st.cap_multiple)
-    levels = ln_start[None, :] + ln_multiples[:, None]
-    thr_time = np.where(ln_multiples[:, None] <= 0, 0.0, np.inf) * np.ones((1, n))
+    path = getattr(model, "path", None)
+    walked = path(p, horizon, st.max_steps) if path is not None else None
+    if walked is None:
+        walked = _walk(model, p, horizon, st.max_steps)
+    step_times, ln_path, y_end, stopped_early, gains = walked
+    n, m1 = step_times.shape
     status = np.zeros(n, dtype=np.int8)
-    t_stop = np.minimum(n_gen * dt, horizon).astype(float)
-    history = [y.copy()]
-    running = np.ones(n, dtype=bool)
-    for gen in range(1, max_gen + 1):
-        live = running & (gen <= n_gen)
+    status[stopped_early] = Status.STEP_LIMIT
+
+    # blow-up: cut each path at its first step past the cap
+    ln_cap = ln_path[:, :1] + np.log(st.cap_multiple)
+    over = np.nan_to_num(ln_path, nan=-np.inf) >= ln_cap
+    blown = over.any(axis=1)
+    if blown.any():
+        first = np.argmax(over, axis=1)
+        after = np.arange(m1)[None, :] > first[:, None]
+        cut = blown[:, None] & after
+        step_times = np.where(cut, np.nan, step_times)
+        ln_path = np.where(cut, np.nan, ln_path)
+        status[blown] = Status.BLOWUP
+    n_done = np.sum(np.isfinite(step_times[:, 1:]), axis=1)
+    rows = np.arange(n)
+    t_last = step_times[rows, n_done]
+    ln_last = ln_path[rows, n_done]
+    y_stop = y_end.copy()
+    y_stop[0] = ln_last
+
+    # state at each grid time: after the steps completed by then
+    completed = _count_at_or_before(step_times, tg)                # (n, g)
+    y_grid = np.full((y_end.shape[0], n, len(tg)), np.nan)
+    y_grid[0] = ln_path[rows[:, None], completed]
+    if blown.any():
+        y_grid[0][blown] = np.where(tg[None, :] >= t_last[blown][:, None], np.inf, y_grid[0][blown])
+
+    # thresholds: the time of the first step at or past each level
+    thr_time = np.full((len(ln_multiples), n), np.inf)
+    for q, lm in enumerate(ln_multiples):
+        hit = np.nan_to_num(ln_path, nan=-np.inf) >= ln_path[:, :1] + lm
+        any_hit = hit.any(axis=1)
+        thr_time[q, any_hit] = step_times[rows[any_hit], np.argmax(hit[any_hit], axis=1)]
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = np.diff(ln_path, axis=1) / np.diff(step_times, axis=1)   # (n, steps)
+    rates = np.where(np.isfinite(rates), rates, np.nan)
+    last_step = np.maximum(n_done - 1, 0)
+    if rates.shape[1]:
+        rate_grid = rates[rows[:, None], np.minimum(completed, last_step[:, None])]
+        rate_stop = rates[rows, last_step]
+    else:
+        rate_grid, rate_stop = np.full((n, len(tg)), np.nan), np.full(n, np.nan)
+    ratio = early = None
+    if gains is not None:
+        # A map that carries its gain as a state reports the ratio of its last two gains
+        # directly: capability differences lose all precision once a converging series settles.
+        g_last, g_prev = gains[rows, np.maximum(n_done - 1, 0)], gains[rows, np.maximum(n_done - 2, 0)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where((n_done >= 2) & (g_prev > 0), g_last / g_prev, np.nan)
+            early = np.where((n_done >= 2) & (gains[:, 0] > 0), gains[:, min(1, gains.shape[1] - 1)] / gains[:, 0], np.nan)
+    # the regime reads the path up to the horizon: a last step that overshoots it is in
+    # progress at the horizon, not a later stop
+    t_stop = np.where(status == Status.BLOWUP, t_last, np.minimum(t_last, horizon))
+    return Solution(tg, y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_done, ratio,
+                    step_times=step_times, ln_path=ln_path, early_gain_ratio=early)
+
+
+def _walk(model: Model, p: dict[str, np.ndarray], horizon: float, max_steps: int):
+    """The step-by-step iteration: (step_times, ln_path, final state, hit max_steps, gains)."""
+    y = np.asarray(model.initial(p), dtype=float)
+    n = y.shape[1]
+    t = np.zeros(n)
+    gain_state = getattr(model, "gain_state", None)
+    alive = getattr(model, "alive", None)
+    t_hist, ln_hist = [t.copy()], [y[0].copy()]
+    gains = [y[gain_state].copy()] if gain_state is not None else None
+    stopped_early = np.zeros(n, dtype=bool)
+    for step in range(max_steps + 1):
+        live = t < horizon * (1 - 1e-12)
+        if alive is not None:
+            live &= alive(y, p)
         if not live.any():
             break
-        y_next = np.where(live, model.step(y, p), y)
-        new_cross = live[None, :] & (y_next[0][None, :] >= levels) & ~np.isfinite(thr_time)
-        thr_time = np.where(new_cross, gen * dt[None, :], thr_time)
-        blow = live & (y_next[0] >= ln_cap)
-        status[blow] = Status.BLOWUP
-        t_stop[blow] = gen * dt[blow]
-        running &= ~blow
-        y = y_next
-        history.append(y.copy())
-    status[(n_gen > st.max_steps) & (status == Status.FINISHED)] = Status.STEP_LIMIT
-    hist = np.stack(history, axis=-1)  # (n_state, n, gens+1)
-    gen_at = np.minimum(np.floor(tg[None, :] / dt[:, None] + 1e-9).astype(np.int64), hist.shape[2] - 1)
-    rows = np.arange(n)[:, None]
-    y_grid = np.stack([hist[s][rows, gen_at] for s in range(n_state)])
-    blown = status == Status.BLOWUP
-    if blown.any():
-        y_grid[0][blown] = np.where(tg[None, :] >= t_stop[blown][:, None], np.inf, y_grid[0][blown])
-    # per-generation log growth rate, for the regime rule (ratio of successive gains is what maps report)
-    rate_grid = np.full((n, len(tg)), np.nan)
-    n_done = np.minimum(n_gen, hist.shape[2] - 1)
-    # ratio of successive gains over the last two generations each sample completed
-    # A map that carries its gain as a state (``gain_state``) reports it directly: capability
-    # differences lose all precision once a converging series has settled.
-    gain_state = getattr(model, "gain_state", None)
-    cap = np.exp(hist[0])
-    last = np.where(blown, np.minimum(np.round(t_stop / dt).astype(np.int64), hist.shape[2] - 1), n_done)
-    rows1 = np.arange(n)
-    if gain_state is not None:
-        g_last = hist[gain_state][rows1, np.maximum(last - 1, 0)]
-        g_prev = hist[gain_state][rows1, np.maximum(last - 2, 0)]
-    else:
-        g_last = cap[rows1, last] - cap[rows1, np.maximum(last - 1, 0)]
-        g_prev = cap[rows1, np.maximum(last - 1, 0)] - cap[rows1, np.maximum(last - 2, 0)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where((last >= 2) & (g_prev > 0), g_last / g_prev, np.nan)
-    return Solution(tg, y_grid, rate_grid, status, t_stop, y.copy(), np.full(n, np.nan), thr_time, n_done, ratio)
+        if step == max_steps:
+            stopped_early = live
+            break
+        dt = np.broadcast_to(np.asarray(model.step_years(y, p), dtype=float), (n,))
+        y = np.where(live, model.step(y, p, t), y)
+        t = np.where(live, t + dt, t)
+        t_hist.append(np.where(live, t, np.nan))
+        ln_hist.append(np.where(live, y[0], np.nan))
+        if gains is not None:
+            gains.append(y[gain_state].copy())
+    return (np.stack(t_hist, axis=1), np.stack(ln_hist, axis=1), y, stopped_early,
+            np.stack(gains, axis=1) if gains is not None else None)
+
+
+def _count_at_or_before(step_times: np.ndarray, tg: np.ndarray) -> np.ndarray:
+    """For each sample and grid time, how many steps (after step 0) completed by then.
+
+    One searchsorted over the rows laid end to end, each in its own band of the number line
+    (rows' times are increasing; nan, a step never taken, sorts to the end of its band).
+    """
+    n, m1 = step_times.shape
+    top = float(tg[-1]) + 1.0
+    band = 4.0 * top
+    clipped = np.where(np.isfinite(step_times), np.minimum(step_times, top), band / 2)
+    offsets = (np.arange(n) * band)[:, None]
+    flat = (clipped + offsets).ravel()
+    pos = np.searchsorted(flat, (tg[None, :] + offsets).ravel(), side="right").reshape(n, len(tg))
+    return pos - (np.arange(n) * m1)[:, None] - 1

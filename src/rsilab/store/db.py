@@ -94,13 +94,20 @@ class Store:
         for version, name, sql in _migrations():
             if version in done:
                 continue
-            with self.conn:
+            # An explicit BEGIN: Python's sqlite3 would otherwise autocommit each DDL statement,
+            # and a failing migration must leave nothing half-applied.
+            try:
+                self.conn.execute("BEGIN")
                 for statement in _split_sql(sql):
                     self.conn.execute(statement)
                 self.conn.execute(
                     "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, time.time()),
                 )
+                self.conn.commit()
+            except sqlite3.Error as exc:
+                self.conn.rollback()
+                raise StoreError(f"migration {name} failed on {self.path}: {exc}") from None
             applied.append(name)
         return applied
 
@@ -197,9 +204,25 @@ class Store:
 
 
 def _split_sql(sql: str) -> list[str]:
-    # Migrations hold plain DDL; splitting on ';' keeps each one inside the caller's transaction
-    # (executescript would commit implicitly).
-    return [s.strip() for s in sql.split(";") if s.strip()]
+    """Split a migration into statements, respecting comments and string literals.
+
+    Each statement runs inside the caller's transaction (executescript would commit
+    implicitly); sqlite3.complete_statement knows where a statement really ends.
+    """
+    statements, buffer = [], ""
+    for piece in sql.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if _strip_comments(buffer).strip(" \n\t;"):
+                statements.append(buffer.strip())
+            buffer = ""
+    if _strip_comments(buffer).strip(" \n\t;"):
+        statements.append(buffer.rstrip(";").strip())
+    return statements
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(line.split("--", 1)[0] for line in text.splitlines())
 
 
 def _run_record(row: sqlite3.Row) -> RunRecord:
