@@ -58,20 +58,25 @@ _LIMIT_SIGNALS = {signal.SIGXCPU, signal.SIGXFSZ, signal.SIGKILL}
 # wait4, and it exits with the candidate's status (128 + N for signal N), which tears down the
 # PID namespace and everything left in it. It makes itself non-dumpable so the candidate (same
 # user id) cannot open /proc/1/mem. Python ignores SIGXFSZ; the default makes a file-size breach
-# kill like the other limits do.
+# kill like the other limits do. (``_signal``, not ``signal``: the latter imports enum and costs
+# milliseconds on every run.)
 _BOOTSTRAP = """\
 import os, sys
 _child = os.fork()
 if _child == 0:
-    import resource, signal
+    import resource, _signal
     for _n, _s, _h in {limits!r}:
         resource.setrlimit(_n, (_s, _h))
-    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
-    del _n, _s, _h, _child
+    _signal.signal({sigxfsz}, _signal.SIG_DFL)
     sys.argv = sys.argv[1:]
-    import runpy
+    with open(sys.argv[0], "rb") as _fh:
+        _code = compile(_fh.read(), sys.argv[0], "exec")
+    _main = sys.modules["__main__"].__dict__
+    for _name in ("_child", "_n", "_s", "_h", "_fh", "resource", "_signal"):
+        _main.pop(_name, None)
+    _main["__file__"] = sys.argv[0]
     try:
-        runpy.run_path(sys.argv[0], run_name="__main__")
+        exec(_code, _main)
     except MemoryError:
         os._exit({memory_exit})
 else:
@@ -235,8 +240,6 @@ def run_candidate(
         return _run_in(work, code, candidate_sha, inputs or {}, limits, experiment, store, weak, problem,
                        canaries, list(entry_args), list(protect), _resolve_bwrap(bwrap_path), seccomp, box_uid)
     finally:
-        if box_uid is not None:
-            _kill_uid(box_uid)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -295,6 +298,7 @@ def _run_in(work: Path, code: bytes, candidate_sha: str, inputs: Mapping[str, An
     # RLIMIT_NPROC counts every task of the user id: the supervisor, and when not root all of
     # this user's other tasks too.
     headroom = 1 if box_uid is not None else 1 + _own_task_count()
+    filter_used = False
     try:
         if weak:
             scratch = work / "scratch"
@@ -311,6 +315,7 @@ def _run_in(work: Path, code: bytes, candidate_sha: str, inputs: Mapping[str, An
             status_r, status_w = os.pipe()
             pass_fds = (status_w,)
             seccomp_bytes = build_filter() if use_seccomp else None
+            filter_used = seccomp_bytes is not None
             if seccomp_bytes is not None:
                 (work / "seccomp.bpf").write_bytes(seccomp_bytes)
                 filter_fd = os.open(work / "seccomp.bpf", os.O_RDONLY)
@@ -330,7 +335,11 @@ def _run_in(work: Path, code: bytes, candidate_sha: str, inputs: Mapping[str, An
             status_w = None
         timed_out, wait_status, usage = _wait(proc, limits.wall_seconds)
         wall = time.monotonic() - started
+        # In the box the PID namespace died with its init before wait4 returned; only a timeout
+        # (bubblewrap killed from outside) or the weak mode can leave processes behind.
         leftovers = _sweep(box_uid, proc.pid) if weak else 0
+        if timed_out and box_uid is not None:
+            _kill_uid(box_uid)
         bwrap_status = _read_status(status_r) if status_r is not None else {}
     finally:
         for fd in (status_r, status_w, filter_fd):
@@ -379,7 +388,7 @@ def _run_in(work: Path, code: bytes, candidate_sha: str, inputs: Mapping[str, An
     details = {
         "mode": "limits-only" if weak else "bwrap",
         "weak_reason": problem,
-        "seccomp": (not weak) and use_seccomp and build_filter() is not None,
+        "seccomp": filter_used,
         "timed_out": timed_out,
         "limit_hit": _limit_name(exit_code, sig, timed_out),
         "inputs_sha256": input_hashes,
@@ -429,7 +438,8 @@ def _box_env(result: str, input_dir: str, scratch: str, budget: str | None) -> d
 
 
 def _bootstrap(limits: Limits, headroom: int) -> str:
-    return _BOOTSTRAP.format(limits=rlimits(limits, process_headroom=headroom), memory_exit=MEMORY_EXIT)
+    return _BOOTSTRAP.format(limits=rlimits(limits, process_headroom=headroom), memory_exit=MEMORY_EXIT,
+                             sigxfsz=int(signal.SIGXFSZ))
 
 
 def _bwrap_argv(bwrap: str | None, work: Path, python: Path, limits: Limits, planted: Any,

@@ -10,6 +10,7 @@ returns ``None`` and the sandbox records that the filter is absent. Imports noth
 """
 from __future__ import annotations
 
+import functools
 import platform
 import struct
 
@@ -53,6 +54,7 @@ def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
     return struct.pack("=HBBI", code, jt, jf, k)
 
 
+@functools.lru_cache(maxsize=8)
 def build_filter(machine: str | None = None) -> bytes | None:
     """The compiled filter (``struct sock_filter[]``) for ``machine``, or ``None`` if unknown."""
     machine = machine or platform.machine()

@@ -1,0 +1,79 @@
+"""Added latency of the box per candidate run, against a plain subprocess, measured in one run.
+
+Baseline: ``subprocess.run([python, "-I", candidate.py])`` of the same trivial candidate with the
+same interpreter. Box: ``run_candidate`` (bubblewrap, namespaces, seccomp, rlimits, supervisor,
+canaries, integrity hashes, result parsing; no store). Also the box with the audit log on.
+Prints medians and the added milliseconds; the issue's aim is under 50 ms added.
+
+    python benchmarks/bench_box.py [--repeats 30]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rsilab.box import Limits, bwrap_problem, run_candidate
+from rsilab.box.sandbox import box_python
+from rsilab.store import Store
+
+CANDIDATE = """
+import json, os
+json.dump({"version": 1, "values": {"x": 1}}, open(os.environ.get("RSILAB_RESULT", os.devnull), "w"))
+"""
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()  # warm caches (and the bwrap probe)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    if bwrap_problem() is not None:
+        print(f"skipped: {bwrap_problem()}")
+        return
+    python = box_python(65534 if os.geteuid() == 0 else None)
+    limits = Limits()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "candidate.py"
+        path.write_text(CANDIDATE)
+        env = {"PATH": "/usr/bin:/bin", "RSILAB_RESULT": str(Path(tmp) / "r.json")}
+
+        def plain() -> None:
+            subprocess.run([str(python), "-I", str(path)], env=env, check=True, stdout=subprocess.DEVNULL)
+
+        def boxed() -> None:
+            out = run_candidate(path, limits=limits)
+            assert out.status == "ok", out.stderr_tail
+
+        with Store(Path(tmp) / "bench.sqlite") as store:
+            def boxed_audited() -> None:
+                out = run_candidate(path, limits=limits, store=store)
+                assert out.status == "ok", out.stderr_tail
+
+            base = median_ms(plain, args.repeats)
+            box = median_ms(boxed, args.repeats)
+            audited = median_ms(boxed_audited, args.repeats)
+    load = os.getloadavg()[0]
+    print(f"python: {python}; repeats: {args.repeats}; load average (1 min): {load:.2f}")
+    print(f"plain subprocess          median {base:7.1f} ms")
+    print(f"box (bwrap + limits)      median {box:7.1f} ms   added {box - base:6.1f} ms   ratio {box / base:5.2f}")
+    print(f"box + audit record        median {audited:7.1f} ms   added {audited - base:6.1f} ms   ratio {audited / base:5.2f}")
+    print("aim: under 50 ms added per candidate run:", "met" if box - base < 50 else "NOT met")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
