@@ -1,0 +1,201 @@
+"""Multipolar takeoff: N self-improving systems racing for a shared pool of compute.
+
+Each system i trades speed of self-improvement against value stability through one choice,
+its speed v_i: it makes modifications v_i times larger than the careful baseline, so it
+improves v_i times faster and its goal walk takes v_i times larger steps (drift variance per
+e-fold sigma^2 step v_i, as in the ``drift`` model racing with nothing verified). System 1 is
+the careful incumbent: speed ``speed_min`` and a lead of ``head_start`` e-folds; the others'
+speeds are spread geometrically up to ``speed_max``. Compute is shared: system i gets the share
+s_i = I_i^lambda / sum_j I_j^lambda of it (lambda = ``compute_attraction``: compute follows
+capability), and its growth scales with its share^kappa (kappa = ``compute_elasticity``):
+
+    d ln I_i / dt = c v_i (I_i / I0)^(p - 1) s_i^kappa
+    dD_i / dt     = sigma^2 step v_i d ln I_i / dt
+
+State: (ln of total capability, ln I_1..ln I_N, D_1..D_N); the total is what thresholds and
+regimes read. With N = 1 (s_1 = 1) this is exactly the single-system law with c v and a drift
+step v times larger, which the tests check against the ``drift`` model (race, nothing
+verified) and the unconstrained closed form. A system dominates when it holds more than
+``dominance_share`` of total capability. ``n_systems`` may vary across samples (whole numbers
+up to 8); a chunk carries as many slots as its largest N.
+
+numpy only (erfc from the standard library, via the drift model).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rsilab.dynamics.base import Model, Param, Params
+from rsilab.dynamics.control_common import held
+from rsilab.dynamics.drift import p_beyond
+
+N_MAX = 8
+
+
+class Multipolar(Model):
+    name = "multipolar"
+    summary = "N self-improving systems share compute; each trades speed against value stability."
+    state = ("ln_total_capability", "ln_capability[1..N]", "drift_variance[1..N]")
+    returns_param = "p"
+    params = (
+        Param("n_systems", "systems", 1.0, float(N_MAX), 3.0, "number of competing systems (a whole number)"),
+        Param("I0", "capability units", 1e-12, 1e12, 1.0, "capability of the incumbent (system 1) at t = 0"),
+        Param("c", "1/year", 0.0, 100.0, 0.5, "growth rate of ln capability at I0, at speed 1 with all the compute"),
+        Param("p", "exponent", -5.0, 5.0, 1.0, "returns exponent of self-improvement (1 = exponential)"),
+        Param("step_efolds", "e-folds", 1e-6, 10.0, 0.05, "size of one self-modification at speed 1"),
+        Param("drift_sigma", "goal units per e-fold", 0.0, 100.0, 1.0, "goal perturbation s.d. per modification, per e-fold of its size"),
+        Param("speed_min", "x baseline", 1e-3, 1e3, 1.0, "speed chosen by the careful incumbent (system 1)"),
+        Param("speed_max", "x baseline", 1e-3, 1e3, 2.0, "speed chosen by the most reckless system"),
+        Param("head_start", "e-folds", 0.0, 50.0, 0.7, "incumbent's initial lead: the others start at I0 exp(-head_start)"),
+        Param("compute_elasticity", "dimensionless", 0.0, 5.0, 0.5, "kappa: growth scales with compute share^kappa"),
+        Param("compute_attraction", "dimensionless", 0.0, 5.0, 1.0, "lambda: compute share proportional to capability^lambda"),
+        Param("dominance_share", "fraction", 0.5, 0.999999, 0.9, "share of total capability that counts as dominance"),
+        Param("tolerance", "goal units", 1e-9, 1e6, 0.2, "goal deviation beyond which the leader's values count as lost"),
+        Param("u_drift", "quantile", 0.0, 1.0, 0.5, "seeded uniform draw that realises the leader's drift: beyond tolerance iff u < its probability"),
+    )
+
+    # -- layout ------------------------------------------------------------------------------
+    @staticmethod
+    def speeds(p: Params, slots: int) -> np.ndarray:
+        """Speed of each slot, (slots, n): speed_min for system 1, geometric up to speed_max."""
+        n_sys = p["n_systems"]
+        i = np.arange(slots)[:, None]
+        frac = np.where(n_sys > 1, i / np.maximum(n_sys - 1, 1), 0.0)
+        return p["speed_min"] * (p["speed_max"] / p["speed_min"]) ** np.minimum(frac, 1.0)
+
+    @staticmethod
+    def active(p: Params, slots: int) -> np.ndarray:
+        return np.arange(slots)[:, None] < np.round(p["n_systems"])[None, :]
+
+    def initial(self, p: Params) -> np.ndarray:
+        n = len(p["I0"])
+        slots = int(np.round(p["n_systems"]).max()) if n else 1
+        ln_i = np.log(p["I0"]) - np.where(np.arange(slots)[:, None] > 0, p["head_start"], 0.0)
+        act = self.active(p, slots)
+        ln_i = np.where(act, ln_i, np.log(p["I0"]))   # inactive slots: held at ln I0, masked out
+        total = _logsumexp(np.where(act, ln_i, -np.inf))
+        return np.concatenate([total[None, :], ln_i, np.zeros((slots, n))])
+
+    _last = None      # (solution, capability shares on its grid): see _shares
+    _derived = None   # (p["c"] array, slots, (speeds, active mask, base rate c v)): see _fixed
+
+    def _fixed(self, p: Params, slots: int):
+        """Per-sample arrays that depend only on the parameters, kept while the solver calls
+        rhs with the same parameter arrays (it builds new ones whenever samples finish)."""
+        d = self._derived
+        if d is not None and d[0] is p["c"] and d[1] == slots:
+            return d[2]
+        v = self.speeds(p, slots)
+        act = self.active(p, slots)
+        fixed = (v, act, p["c"] * v, np.log(p["I0"]))
+        self._derived = (p["c"], slots, fixed)
+        return fixed
+
+    def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:
+        slots = (y.shape[0] - 1) // 2
+        v, act, cv, ln_i0 = self._fixed(p, slots)
+        ln_i = y[1:1 + slots]                                      # inactive slots sit at ln I0
+        top = ln_i[0] if slots == 1 else np.max(np.where(act, ln_i, -np.inf), axis=0)
+        z = ln_i - top                                             # <= 0 for every slot
+        rel = np.exp(z) * act                                      # I_i / I_max, 0 when inactive
+        cap_share = rel / rel.sum(axis=0)
+        lam_z = p["compute_attraction"] * z
+        ln_weight_sum = np.log(np.sum(np.exp(lam_z) * act, axis=0))
+        # growth: c v_i (I_i / I0)^(p - 1) s_i^kappa, with ln s_i = lambda z_i - ln sum_j exp(lambda z_j)
+        g = cv * act * np.exp((p["p"] - 1.0) * (ln_i - ln_i0) + p["compute_elasticity"] * (lam_z - ln_weight_sum))
+        out = np.empty_like(y)
+        out[0] = np.sum(cap_share * g, axis=0)
+        out[1:1 + slots] = g
+        out[1 + slots:] = (p["drift_sigma"] ** 2 * p["step_efolds"]) * v * g
+        return out
+
+    def check_params(self, p: Params) -> None:
+        from rsilab.errors import ConfigError
+
+        n_sys = np.asarray(p["n_systems"])
+        frac = n_sys != np.round(n_sys)
+        if frac.any():
+            raise ConfigError("params.n_systems", float(n_sys[frac][0]), f"a whole number of systems from 1 to {N_MAX}")
+        bad = p["speed_max"] < p["speed_min"]
+        if bad.any():
+            raise ConfigError("params.speed_max", float(p["speed_max"][bad][0]),
+                              f"at least speed_min ({float(p['speed_min'][bad][0]):g}): system 1 is the most careful")
+
+    # -- outputs -----------------------------------------------------------------------------
+    def _shares(self, sol, p: Params) -> np.ndarray:
+        """Capability shares on the grid, (slots, n, g), held after a stop. Both outputs hooks
+        need them for the same chunk, so the last result is kept."""
+        if self._last is not None and self._last[0] is sol:
+            return self._last[1]
+        slots = (sol.y_grid.shape[0] - 1) // 2
+        ln_i = np.stack([self._held_ln(sol, s) for s in range(1, 1 + slots)])
+        act = self.active(p, slots)[:, :, None]
+        masked = np.where(act, ln_i, -np.inf)
+        shares = np.exp(masked - _logsumexp(masked)[None])
+        self._last = (sol, shares)
+        return shares
+
+    @staticmethod
+    def _held_ln(sol, s: int) -> np.ndarray:
+        after = sol.t_grid[None, :] > sol.t_stop[:, None]
+        return np.where(after | ~np.isfinite(sol.y_grid[s]), sol.y_stop[s][:, None], sol.y_grid[s])
+
+    def sample_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
+        slots = (sol.y_grid.shape[0] - 1) // 2
+        n = sol.status.shape[0]
+        rows = np.arange(n)
+        shares = self._shares(sol, p)
+        top = shares.max(axis=0)                                        # (n, g)
+        t_dom = _first_at_or_above(sol.t_grid, top, p["dominance_share"])
+        act = self.active(p, slots)
+        ln_end = np.where(act, sol.y_stop[1:1 + slots], -np.inf)
+        leader = np.argmax(ln_end, axis=0)
+        end_share = np.exp(ln_end - _logsumexp(ln_end)[None])
+        var_leader = sol.y_stop[1 + slots + leader, rows]
+        prob = p_beyond(p["tolerance"], var_leader)
+        return {
+            "p_dominance": np.isfinite(t_dom),
+            "time_to_dominance": t_dom,
+            "leader_share": end_share[leader, rows],
+            "p_leader_is_careful_incumbent": leader == 0,
+            "leader_speed": self.speeds(p, slots)[leader, rows],
+            "leader_drift_sd": np.sqrt(var_leader),
+            "p_leader_drift_beyond_tolerance": p["u_drift"] < prob,
+            "leader_drift_beyond_tolerance_probability": prob,
+        }
+
+    def grid_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
+        slots = (sol.y_grid.shape[0] - 1) // 2
+        shares = self._shares(sol, p)
+        top = shares.max(axis=0)
+        dom = np.maximum.accumulate(top >= p["dominance_share"][:, None], axis=1)
+        leader = np.argmax(shares, axis=0)                              # (n, g)
+        var = np.stack([held(sol, 1 + slots + s) for s in range(slots)])
+        var_leader = np.take_along_axis(var, leader[None], axis=0)[0]
+        return {"P(dominance so far)": dom.astype(float), "leader's share of capability": top,
+                "P(leader drift > tolerance)": p_beyond(p["tolerance"][:, None], var_leader)}
+
+
+def _logsumexp(a: np.ndarray) -> np.ndarray:
+    """logsumexp over axis 0, -inf where every entry is -inf."""
+    m = np.max(a, axis=0)
+    safe = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return safe + np.log(np.sum(np.exp(a - safe[None]), axis=0))
+
+
+def _first_at_or_above(t_grid: np.ndarray, values: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """First time each row reaches ``level`` (linear interpolation inside the grid interval:
+    the leader's share has kinks where the leader changes); inf if never."""
+    above = values >= level[:, None]
+    hit = above.any(axis=1)
+    first = np.argmax(above, axis=1)
+    out = np.full(values.shape[0], np.inf)
+    out[hit & (first == 0)] = t_grid[0]
+    inner = np.nonzero(hit & (first > 0))[0]
+    if inner.size:
+        j = first[inner]
+        v0, v1 = values[inner, j - 1], values[inner, j]
+        frac = np.clip((level[inner] - v0) / np.where(v1 > v0, v1 - v0, 1.0), 0.0, 1.0)
+        out[inner] = t_grid[j - 1] + frac * (t_grid[j] - t_grid[j - 1])
+    return out
