@@ -1,0 +1,285 @@
+"""The self-training loop (Lee et al. 2025, in small): a model labels harder instances for itself.
+
+Owns the rounds: round 0 trains ``n_models`` models on labelled easy instances (difficulty
+1..n0); each later round draws unlabelled prompts one difficulty past what the models have
+labelled (or, in fast mode, several), has every model answer them greedily, filters the
+answers (length/end filter; agreement or majority vote across models; a gate that advances
+only if enough candidates survive) and trains on old and new data together. Ground truth
+measures, never trains: it scores the kept labels (label precision) and the held-out accuracy,
+and no decision of the loop reads it.
+
+Every finished round is checkpointed (weights, pool, loop state and the round's record) before
+it is written to the store, so a killed run resumes from the last finished round: a round found
+in the checkpoint but not in the store is recorded on resume, never run again. Seeds derive from
+(seed, stream, round, model), so a resumed run gives the same results as an uninterrupted one.
+Imports torch (through ``training``); the store only through ``rsilab.experiments.record``.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rsilab.errors import ExperimentError
+from rsilab.experiments.parallel import WorkerPool
+from rsilab.experiments.record import RunHandle, start_or_resume
+from rsilab.experiments.self_training.config import SelfTrainingConfig, load_config
+from rsilab.experiments.self_training.model import ModelShape
+from rsilab.experiments.self_training.tasks import VOCAB, Task, get_task
+from rsilab.experiments.self_training.training import Pool, TrainSpec, label_job, train_eval_job
+
+NAME = "self-training"
+# Seed streams: each random choice has its own, so that no change in one shifts another.
+_LABELLED, _EVAL, _CANDIDATES, _INIT, _TRAIN = 1, 2, 3, 4, 5
+
+
+def _seed(seed: int, *parts: int) -> int:
+    return int(np.random.SeedSequence([seed, *parts]).generate_state(1)[0])
+
+
+def _instances(task: Task, seed: int, difficulty: int, n: int, stream: int, round_index: int = 0) -> list[str]:
+    rng = np.random.default_rng(_seed(seed, stream, round_index, difficulty))
+    return [task.prompt(rng, difficulty) for _ in range(n)]
+
+
+def model_shape(cfg: SelfTrainingConfig) -> ModelShape:
+    return ModelShape(vocab_size=len(VOCAB), n_layer=cfg.n_layer, n_head=cfg.n_head, d_model=cfg.d_model,
+                      d_ff=cfg.d_ff, positions=cfg.positions,
+                      max_seq_len=get_task(cfg.task).max_seq_len(cfg.eval_max_difficulty) + 8)
+
+
+def frontier(accuracy: dict[int, float], threshold: float) -> int:
+    """Largest d with accuracy >= threshold at every difficulty 1..d (0 if not even d = 1)."""
+    d = 0
+    while accuracy.get(d + 1, 0.0) >= threshold:
+        d += 1
+    return d
+
+
+def filter_labels(task: Task, cfg: SelfTrainingConfig, prompts: list[str],
+                  answers: list[list[tuple[str, bool]]]) -> list[tuple[int, str]]:
+    """(prompt index, label) for the candidates the filters keep; answers[model][prompt].
+
+    Uses only the prompts and the models' answers, never the true answers.
+    """
+    kept = []
+    for i, prompt in enumerate(prompts):
+        outs = [answers[m][i] for m in range(len(answers))]
+        if cfg.length_filter:
+            want = task.answer_length(prompt)
+            valid = [text for text, ended in outs if ended and len(text) == want]
+        else:
+            valid = [text for text, _ in outs]
+        if cfg.vote == "none":
+            first = outs[0][0]
+            if first in valid:
+                kept.append((i, first))
+            continue
+        if not valid:
+            continue
+        label, votes = Counter(valid).most_common(1)[0]
+        need = len(outs) if cfg.vote == "agreement" else len(outs) // 2 + 1
+        if votes >= need:
+            kept.append((i, label))
+    return kept
+
+
+def checkpoint_path(store: Any, run_id: int) -> Path:
+    return Path(store.path).parent / "checkpoints" / f"{Path(store.path).stem}-{NAME}-run{run_id}.pt"
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic: a crash leaves the old checkpoint or the new one, never half
+
+
+def _round_checkpointed(round_index: int) -> None:
+    """Called between a round's checkpoint and its store record (tests inject crashes here)."""
+
+
+def _round_recorded(round_index: int) -> None:
+    """Called after a round is in the store (tests inject crashes here)."""
+
+
+def _restore(handle: RunHandle, path: Path) -> dict[str, Any] | None:
+    done = sorted(r["round"] for r in handle.finished_rounds)
+    if done != list(range(len(done))):
+        raise ExperimentError(f"run {handle.run_id} has rounds {done}: not a contiguous 0..k, cannot resume")
+    if not path.exists():
+        if done:
+            raise ExperimentError(f"run {handle.run_id} has {len(done)} rounds but its checkpoint {path} is missing")
+        return None
+    state = torch.load(path, weights_only=True)
+    if state["round"] == len(done):  # crashed after the checkpoint, before the store: record it now
+        handle.record_round(state["round"], state["record"])
+        _round_recorded(state["round"])
+    elif state["round"] != len(done) - 1:
+        raise ExperimentError(f"checkpoint {path} holds round {state['round']} but the store has rounds up to "
+                              f"{len(done) - 1}; start a new run")
+    return state
+
+
+def run_experiment(config_path: str | Path | None = None, profile: str = "cpu", store: Any = None,
+                   resume_run: int | None = None, progress: bool = False, *,
+                   overrides: dict[str, Any] | None = None) -> int:
+    """Run (or resume) the self-training experiment; return its run id."""
+    cfg = load_config(config_path, profile, overrides)
+    if store is None:
+        from rsilab.store import Store
+
+        with Store() as own:
+            return run_experiment(config_path, profile, own, resume_run, progress, overrides=overrides)
+    device = cfg.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ExperimentError("device = 'cuda' but torch sees no CUDA GPU; use device = 'auto' or 'cpu'")
+    handle = start_or_resume(store, NAME, cfg.to_dict(), seed=cfg.seed, resume_run=resume_run)
+    path = checkpoint_path(store, handle.run_id)
+    try:
+        _loop(cfg, device, handle, path, progress)
+    except BaseException:
+        store.update_run(handle.run_id, status="failed")
+        raise
+    handle.finish(summary=_summary(handle.finished_rounds))
+    return handle.run_id
+
+
+def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"rounds": len(rounds), "final_frontier": rounds[-1]["frontier"] if rounds else None,
+            "frontier_by_round": [r["frontier"] for r in rounds],
+            "label_precision_by_round": [r.get("label_precision") for r in rounds]}
+
+
+def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, path: Path, progress: bool) -> None:
+    from rsilab import __version__
+
+    task, shape = get_task(cfg.task), model_shape(cfg)
+    eval_set: Pool = {d: [(p, task.solve(p)) for p in _instances(task, cfg.seed, d, cfg.eval_per_difficulty, _EVAL)]
+                      for d in range(1, cfg.eval_max_difficulty + 1)}
+    state = _restore(handle, path)
+    if state is None:
+        pool: Pool = {d: [(p, task.solve(p)) for p in _instances(task, cfg.seed, d, cfg.labelled_per_difficulty, _LABELLED)]
+                      for d in range(1, cfg.n0 + 1)}
+        state = {"round": -1, "weights": [None] * cfg.n_models, "pool": pool, "labelled_max": cfg.n0,
+                 "frontier": 0, "cumulative_compute_flop": 0.0, "record": None}
+    job_base = {"shape": shape, "task": cfg.task, "device": device, "dtype": cfg.dtype}
+    bar = _progress(progress, cfg.rounds + 1, state["round"] + 1)
+    with WorkerPool(cfg.workers if device == "cpu" else 1, cfg.threads_per_worker) as workers, bar:
+        for r in range(state["round"] + 1, cfg.rounds + 1):
+            t0 = time.perf_counter()
+            pool, labelled_max = state["pool"], state["labelled_max"]
+            # 1. Label: every model answers the candidates; the filters decide, without truth.
+            candidates, label_flop, label_seconds = [], 0.0, 0.0
+            if r > 0:
+                steps = cfg.fast_max_step if cfg.mode == "fast" else 1
+                diffs = list(range(labelled_max + 1, labelled_max + 1 + steps))
+                prompts = {d: _instances(task, cfg.seed, d, cfg.unlabelled_per_round, _CANDIDATES, r) for d in diffs}
+                flat = [p for d in diffs for p in prompts[d]]
+                outs = workers.map(label_job, [dict(job_base, weights=w, prompts=flat) for w in state["weights"]])
+                label_flop = sum(o["flop"] for o in outs)
+                label_seconds = max(o["seconds"] for o in outs)
+                k, open_ = 0, True
+                for d in diffs:
+                    n = len(prompts[d])
+                    answers = [o["answers"][k: k + n] for o in outs]
+                    k += n
+                    kept = filter_labels(task, cfg, prompts[d], answers)
+                    fraction = len(kept) / n
+                    advanced = open_ and bool(kept) and fraction >= cfg.gate_threshold
+                    open_ = advanced  # fast mode stops at the first difficulty the gate refuses
+                    # Truth scores what was kept, after every decision has been made.
+                    correct = sum(task.verify(prompts[d][i], label) for i, label in kept)
+                    raw = sum(task.verify(p, a[0]) and a[1] for p, a in zip(prompts[d], answers[0]))
+                    candidates.append({"difficulty": d, "n": n, "kept": len(kept), "kept_fraction": fraction,
+                                       "precision": correct / len(kept) if kept else None,
+                                       "correct_kept": correct, "raw_precision": raw / n, "advanced": advanced})
+                    if advanced:
+                        pool = {**pool, d: [(prompts[d][i], label) for i, label in kept]}
+                        labelled_max = d
+            # 2. Train every model on old and new data together, then measure it on held-out truth.
+            spec = lambda m: TrainSpec(steps=cfg.steps_round0 if r == 0 else cfg.steps_per_round,  # noqa: E731
+                                       batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                       warmup_steps=cfg.warmup_steps, seed=_seed(cfg.seed, _TRAIN, r, m))
+            results = workers.map(train_eval_job, [
+                dict(job_base, weights=w, init_seed=_seed(cfg.seed, _INIT, 0, m), pool=pool, spec=spec(m), eval_set=eval_set)
+                for m, w in enumerate(state["weights"])])
+            acc = {d: float(np.mean([res["accuracy"][d] for res in results])) for d in eval_set}
+            front = frontier(acc, cfg.frontier_accuracy)
+            train_flop = sum(res["train_flop"] for res in results)
+            compute_flop = train_flop + label_flop  # what improvement cost; measurement is apart
+            added = [c for c in candidates if c["advanced"]]
+            n_kept = sum(c["kept"] for c in added)
+            record = {
+                "capability": float(front), "frontier": front, "frontier_gain": front - state["frontier"],
+                "labelled_max": labelled_max, "advanced": bool(added),
+                "label_precision": sum(c["correct_kept"] for c in added) / n_kept if n_kept else None,
+                "kept_fraction": (sum(c["kept"] for c in candidates) / sum(c["n"] for c in candidates)
+                                  if candidates else None),
+                "compute_flop": compute_flop, "seconds": time.perf_counter() - t0,
+                "accuracy": [acc[d] for d in sorted(acc)],
+                "detail": {
+                    "difficulties": sorted(acc), "candidates": candidates,
+                    "accuracy_per_model": [[res["accuracy"][d] for d in sorted(acc)] for res in results],
+                    "train_loss": [res["loss"] for res in results],
+                    "train_tokens": sum(res["train_tokens"] for res in results),
+                    "train_flop": train_flop, "label_flop": label_flop,
+                    "eval_flop": sum(res["eval_flop"] for res in results),
+                    "cumulative_compute_flop": state["cumulative_compute_flop"] + compute_flop,
+                    "label_seconds": label_seconds, "train_seconds": max(res["train_seconds"] for res in results),
+                    "eval_seconds": max(res["eval_seconds"] for res in results),
+                    "device": device, "workers": cfg.workers, "torch": str(torch.__version__),
+                },
+                "provenance": {"config": cfg.to_dict(), "seed": cfg.seed, "version": __version__},
+            }
+            state = {"round": r, "weights": [res["weights"] for res in results], "pool": pool,
+                     "labelled_max": labelled_max, "frontier": front,
+                     "cumulative_compute_flop": state["cumulative_compute_flop"] + compute_flop, "record": record}
+            _save_checkpoint(path, state)
+            _round_checkpointed(r)
+            handle.record_round(r, record)
+            _round_recorded(r)
+            bar.advance(r, record)
+
+
+class _Bar:
+    """Round-by-round progress on stderr with rich (or nothing when progress is off)."""
+
+    def __init__(self, enabled: bool, total: int, done: int):
+        self.enabled, self.total, self.done = enabled, total, done
+        self._progress = None
+
+    def __enter__(self) -> "_Bar":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("self-training"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), TextColumn("{task.description}"),
+                                      console=Console(stderr=True))
+            self._progress.__enter__()
+            self._task = self._progress.add_task("round 0 training", total=self.total, completed=self.done)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def advance(self, r: int, record: dict[str, Any]) -> None:
+        if self._progress is not None:
+            p = record["label_precision"]
+            text = (f"round {r}: frontier {record['frontier']}, labelled to {record['labelled_max']}, "
+                    f"label precision {'-' if p is None else f'{p:.3f}'}, {record['seconds']:.0f} s")
+            self._progress.update(self._task, advance=1, description=text)
+            self._progress.console.print(text)
+
+
+def _progress(enabled: bool, total: int, done: int) -> _Bar:
+    return _Bar(enabled, total, done)
