@@ -72,7 +72,7 @@ def test_constant_returns_doubling_times_are_geometric():
     # With the ceiling far away r stays ~r0: doubling i takes DT0 2^(i e), e = p (1/r0 - 1).
     model = SoftwareRnd().with_options(form="doublings")
     p = _params(model, [(2.0, 4.0, 200.0, 0.4)])
-    sol = solve(model, p, np.linspace(0, 0.2, 5), np.log([10.0]), SolverSettings(cap_multiple=1e300))
+    sol = solve(model, p, np.linspace(0, 0.2, 5), np.log([10.0]), SolverSettings(cap_multiple=1e300), fused=False)
     times = sol.step_times[0][np.isfinite(sol.step_times[0])]
     dt0, k = 0.25 / 4.0, 2.0 / (200.0 * 8)
     r = 2.0 - k * np.arange(1, len(times))
@@ -93,3 +93,46 @@ def test_continuous_form_agrees_with_the_doubling_map_in_the_limit():
         sol = solve(model, p, np.linspace(0, 6, 601), np.log([2.0**20]), SolverSettings(cap_multiple=1e300, rtol=1e-9))
         times.append(sol.threshold_times[0])
     np.testing.assert_allclose(times[1], times[0], rtol=0.06)
+
+
+@pytest.mark.parametrize("preset", ["sie", "sie-retraining", "sie-gradual-boost"])
+def test_compiled_kernel_equals_the_numpy_path(preset):
+    from rsilab.simulate import kernels
+
+    if not kernels.available():
+        pytest.skip("numba is not installed")
+    sc = load_preset(preset).with_simulation(n_samples=4000, seed=9)
+    p = draw_parameters(sc)
+    t_grid, ln_mult = np.linspace(0, 4, 49), np.log([1e3, 1e6])
+    fused = solve(sc.model, p, t_grid, ln_mult, sc.solver_settings)
+    plain = solve(sc.model, p, t_grid, ln_mult, sc.solver_settings, fused=False)
+    assert fused.extras is not None and plain.extras is None
+    np.testing.assert_array_equal(fused.n_steps, plain.n_steps)
+    np.testing.assert_array_equal(fused.status, plain.status)
+    np.testing.assert_array_equal(fused.y_grid[0], plain.y_grid[0])
+    np.testing.assert_allclose(fused.t_stop, plain.t_stop, rtol=1e-9)
+    np.testing.assert_allclose(fused.rate_grid, plain.rate_grid, rtol=1e-7)
+    np.testing.assert_allclose(fused.threshold_times, plain.threshold_times, rtol=1e-9)
+    out_f, out_p = sc.model.sample_outputs(fused, p), sc.model.sample_outputs(plain, p)
+    for key, value in out_p.items():
+        if value.dtype == bool:
+            np.testing.assert_array_equal(out_f[key], value, err_msg=key)
+        else:  # the numpy path reads this one off a subsample
+            k = np.isfinite(value)
+            np.testing.assert_array_equal(out_f[key][k], value[k], err_msg=key)
+
+
+def test_compiled_kernel_applies_the_same_regime_rule():
+    from rsilab.simulate import kernels
+    from rsilab.simulate.regimes import effective_returns
+
+    if not kernels.available():
+        pytest.skip("numba is not installed")
+    sc = load_preset("sie").with_simulation(n_samples=3000, seed=4)
+    p = draw_parameters(sc)
+    t_grid, ln_mult = np.linspace(0, 4, 49), np.log([1e3, 1e6])
+    fused = solve(sc.model, p, t_grid, ln_mult, sc.solver_settings)
+    plain = solve(sc.model, p, t_grid, ln_mult, sc.solver_settings, fused=False)
+    for phase in ("late", "early"):
+        np.testing.assert_allclose(effective_returns(fused, phase), effective_returns(plain, phase), rtol=1e-7,
+                                   equal_nan=True, err_msg=phase)

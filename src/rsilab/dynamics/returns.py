@@ -38,7 +38,6 @@ SHAPES = ("constant", "diminishing", "depletion", "partial", "tools")
 class Returns(Model):
     name = "returns"
     summary = "Heterogeneous returns k(I, E, G): constant, diminishing, depletion, partial self-modification, tools."
-    state = ("ln_capability", "aux")
     returns_param = "r"
     params = (
         Param("I0", "capability units", 1e-12, 1e12, 1.0, "capability at t = 0"),
@@ -57,38 +56,51 @@ class Returns(Model):
     )
     options = (Option("shape", SHAPES, "constant", "how returns vary with capability"),)
 
+    @property
+    def state(self) -> tuple[str, ...]:  # type: ignore[override]
+        # only the shapes with a second stock integrate one (keeps the others' solves lean)
+        extra = {"depletion": ("efolds_harvested",), "tools": ("tool_capability",)}.get(self.opt("shape"), ())
+        return ("ln_capability",) + extra
+
     def initial(self, p: Params) -> np.ndarray:
         n = len(p["I0"])
-        return np.stack([np.log(p["I0"]), np.zeros(n)])
+        return np.vstack([np.log(p["I0"])[None, :], np.zeros((len(self.state) - 1, n))])
 
     def rhs(self, t: float, y: np.ndarray, p: Params) -> np.ndarray:
         shape = self.opt("shape")
         ln_i = y[0]
-        capability = np.exp(ln_i)
-        own = capability + (y[1] if shape == "tools" else 0.0)
-        useful = np.where(np.isinf(p["E"]), own, own * p["E"] / (own + np.where(np.isinf(p["E"]), 1.0, p["E"])))
-        r = p["r"]
-        x = ln_i - np.log(p["I0"])
+        ln_i0 = np.log(p["I0"])
+        x = ln_i - ln_i0
+        ln_own = np.log(np.exp(ln_i) + y[1]) if shape == "tools" else ln_i
+        ln_useful = ln_own
+        finite_e = np.isfinite(p["E"])
+        if finite_e.any():
+            # U = I E / (I + E), in logs; samples with E = inf keep U = I
+            ln_e = np.log(np.where(finite_e, p["E"], 1.0))
+            ln_useful = np.where(finite_e, ln_own + ln_e - np.logaddexp(ln_own, ln_e), ln_own)
+        r, beta = p["r"], p["beta"]
         if shape == "diminishing":
-            room = np.log(p["limit"])
-            r = r * np.clip(1.0 - x / room, 0.0, 1.0)
-        beta = p["beta"]
-        ln_rate = np.log(p["c"]) - beta * x + beta * r * (np.log(useful) - np.log(p["I0"]))
-        g = np.exp(ln_rate)
-        aux = np.zeros_like(ln_i)
+            room_left = np.clip(1.0 - x / np.log(p["limit"]), 0.0, 1.0)
+            r = r * room_left
+        g = np.exp(np.log(p["c"]) - beta * x + beta * r * (ln_useful - ln_i0))
+        rates = [None]
         if shape == "diminishing":
-            g = g * np.clip(1.0 - x / np.log(p["limit"]), 0.0, 1.0)
+            g = g * room_left
         elif shape == "depletion":
             harvest = p["harvest_rate"] * np.maximum(p["pool_efolds"] - y[1], 0.0) * np.exp(beta * p["r"] * x)
-            aux = harvest
+            rates.append(harvest)
             g = g + harvest
         elif shape == "partial":
-            frac = 1.0 / (1.0 + (p["I_half"] / capability) ** p["hill"])
+            frac = 1.0 / (1.0 + np.exp(p["hill"] * (np.log(p["I_half"]) - ln_i)))
             g = p["human_rate"] + frac * g
         elif shape == "tools":
-            aux = p["tool_rate"] * own
-        goal = np.where(np.isinf(p["G"]), 1.0, np.clip(1.0 - capability / np.where(np.isinf(p["G"]), 1.0, p["G"]), 0.0, 1.0))
-        return np.stack([g * goal, aux])
+            rates.append(p["tool_rate"] * np.exp(ln_own))
+        finite_g = np.isfinite(p["G"])
+        if finite_g.any():
+            goal_left = np.clip(1.0 - np.exp(ln_i - np.log(np.where(finite_g, p["G"], 1.0))), 0.0, 1.0)
+            g = np.where(finite_g, g * goal_left, g)
+        rates[0] = g
+        return np.stack(rates) if len(rates) > 1 else g[None, :]
 
     def ln_ceiling(self, p: Params) -> np.ndarray | None:
         ceiling = np.log(p["G"])

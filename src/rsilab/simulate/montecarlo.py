@@ -182,7 +182,9 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
              scenario.solver_settings, sim["regime_tolerance"], sim["ceiling_factor"], sim["regime_phase"], keep)
             for s, keep in zip(starts, rows_per_chunk)]
     if workers is None:
-        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM else 1
+        # a fused compiled kernel spreads each chunk over the cores itself
+        fused = getattr(scenario.model, "is_map", False) and hasattr(scenario.model, "fused_solve")
+        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM and not fused else 1
     results: list[ChunkResult] = []
     t1 = time.perf_counter()
     if workers > 1 and len(args) > 1:

@@ -51,6 +51,9 @@ PHASES = ("late", "early")
 def effective_returns(sol: Solution, phase: str = "late") -> np.ndarray:
     """p_eff (ODEs, maps without a gain state) or k_eff (gain maps) over the late half or the
     first output interval of each path; nan where capability did not grow."""
+    precomputed = sol.returns_late if phase == "late" else sol.returns_early
+    if precomputed is not None:  # a fused kernel applied this same rule on the way
+        return precomputed
     n = sol.status.shape[0]
     rows = np.arange(n)
     if sol.gain_ratio is not None:

@@ -71,6 +71,9 @@ class Solution:
     step_times: np.ndarray | None = None  # maps only: (n, steps + 1) time each step completed (nan after stop)
     ln_path: np.ndarray | None = None     # maps only: (n, steps + 1) ln capability after each step
     early_gain_ratio: np.ndarray | None = None  # gain maps: ratio of the first two generations' gains
+    extras: dict | None = None            # per-sample model outputs a fused kernel computed on the way
+    returns_late: np.ndarray | None = None   # effective returns a fused kernel computed on the way
+    returns_early: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,17 @@ class SolverSettings:
 
 
 def solve(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
-          settings: SolverSettings = SolverSettings()) -> Solution:
-    """Integrate ``model`` for every sample in ``p`` over ``t_grid`` (which starts at 0)."""
+          settings: SolverSettings = SolverSettings(), *, fused: bool = True) -> Solution:
+    """Integrate ``model`` for every sample in ``p`` over ``t_grid`` (which starts at 0).
+
+    A model may offer ``fused_solve``: a compiled kernel doing the same work in one pass.
+    ``fused=False`` forces the numpy path (the tests compare the two).
+    """
+    fused_solve = getattr(model, "fused_solve", None)
+    if fused and fused_solve is not None:
+        sol = fused_solve(p, t_grid, ln_multiples, settings)
+        if sol is not None:
+            return sol
     if getattr(model, "is_map", False):
         return _solve_map(model, p, t_grid, ln_multiples, settings)
     return _solve_ode(model, p, t_grid, ln_multiples, settings)
@@ -225,7 +237,7 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
     return Solution(tg, y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps)
 
 
-def _hermite_root(y0, y1, d0, d1, level, iters: int = 40):
+def _hermite_root(y0, y1, d0, d1, level, iters: int = 32):
     """Fraction s in [0, 1] where the cubic Hermite through (y0, d0), (y1, d1) first reaches level."""
     lo, hi = np.zeros_like(y0), np.ones_like(y0)
     for _ in range(iters):
