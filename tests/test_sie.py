@@ -109,7 +109,7 @@ def test_compiled_kernel_equals_the_numpy_path(preset):
     assert fused.extras is not None and plain.extras is None
     np.testing.assert_array_equal(fused.n_steps, plain.n_steps)
     np.testing.assert_array_equal(fused.status, plain.status)
-    np.testing.assert_array_equal(fused.y_grid[0], plain.y_grid[0])
+    np.testing.assert_allclose(fused.y_grid[0], plain.y_grid[0], rtol=1e-12)  # n ln2 vs a sum of ln2s
     np.testing.assert_allclose(fused.t_stop, plain.t_stop, rtol=1e-9)
     np.testing.assert_allclose(fused.rate_grid, plain.rate_grid, rtol=1e-7)
     np.testing.assert_allclose(fused.threshold_times, plain.threshold_times, rtol=1e-9)
