@@ -124,8 +124,12 @@ class Boxing(Model):
         ln_i = held(sol, N_LN)
         x = ln_i - np.log(p["I0"])[:, None]
         g = free_rate(x, p["c"][:, None], p["p"][:, None])
+        x_stop = sol.y_stop[N_LN] - np.log(p["I0"])
         with np.errstate(divide="ignore", invalid="ignore"):
             speed = np.where(np.isfinite(x) & (g > 0), sol.rate_grid / g, np.nan)
+            speed_stop = sol.rate_stop / free_rate(x_stop, p["c"], p["p"])
+        # after a stop (blow-up) hold the ratio at the stop, so the mean is not pulled to 0
+        speed = np.where(np.isnan(speed), speed_stop[:, None], speed)
         return {"P(escape by t)": -np.expm1(-hazard), "boxed speed / unboxed speed": speed}
 
 

@@ -111,7 +111,10 @@ class Drift(Model):
     def grid_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
         var = held(sol, N_DRIFT)
         x = held(sol, N_LN) - np.log(p["I0"])[:, None]
-        with np.errstate(invalid="ignore"):
+        x_stop = sol.y_stop[N_LN] - np.log(p["I0"])
+        with np.errstate(invalid="ignore", divide="ignore"):
             speed = np.where(np.isfinite(x), sol.rate_grid / free_rate(x, p["c"][:, None], p["p"][:, None]), np.nan)
+            speed_stop = sol.rate_stop / free_rate(x_stop, p["c"], p["p"])
+        speed = np.where(np.isnan(speed), speed_stop[:, None], speed)   # held after a blow-up
         return {"P(drift > tolerance)": p_beyond(p["tolerance"][:, None], var),
                 "speed / unthrottled speed": speed}

@@ -77,7 +77,7 @@ class Multipolar(Model):
         return np.concatenate([total[None, :], ln_i, np.zeros((slots, n))])
 
     _last = None      # (solution, capability shares on its grid): see _shares
-    _derived = None   # (p["c"] array, slots, (speeds, active mask, base rate c v)): see _fixed
+    _derived = None   # (p["c"] array, slots, per-sample arrays): see _fixed
 
     def _fixed(self, p: Params, slots: int):
         """Per-sample arrays that depend only on the parameters, kept while the solver calls
@@ -86,23 +86,23 @@ class Multipolar(Model):
         if d is not None and d[0] is p["c"] and d[1] == slots:
             return d[2]
         v = self.speeds(p, slots)
-        act = self.active(p, slots)
-        fixed = (v, act, p["c"] * v, np.log(p["I0"]))
+        act = self.active(p, slots).astype(float)
+        fixed = (v, act, p["c"] * v * act, np.log(p["I0"]), np.where(act > 0, 0.0, -np.inf))
         self._derived = (p["c"], slots, fixed)
         return fixed
 
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:
         slots = (y.shape[0] - 1) // 2
-        v, act, cv, ln_i0 = self._fixed(p, slots)
+        v, act, cv, ln_i0, off = self._fixed(p, slots)            # act: 1.0 / 0.0; off: 0 / -inf
         ln_i = y[1:1 + slots]                                      # inactive slots sit at ln I0
-        top = ln_i[0] if slots == 1 else np.max(np.where(act, ln_i, -np.inf), axis=0)
+        top = ln_i[0] if slots == 1 else np.max(ln_i + off, axis=0)
         z = ln_i - top                                             # <= 0 for every slot
         rel = np.exp(z) * act                                      # I_i / I_max, 0 when inactive
         cap_share = rel / rel.sum(axis=0)
         lam_z = p["compute_attraction"] * z
         ln_weight_sum = np.log(np.sum(np.exp(lam_z) * act, axis=0))
         # growth: c v_i (I_i / I0)^(p - 1) s_i^kappa, with ln s_i = lambda z_i - ln sum_j exp(lambda z_j)
-        g = cv * act * np.exp((p["p"] - 1.0) * (ln_i - ln_i0) + p["compute_elasticity"] * (lam_z - ln_weight_sum))
+        g = cv * np.exp((p["p"] - 1.0) * (ln_i - ln_i0) + p["compute_elasticity"] * (lam_z - ln_weight_sum))
         out = np.empty_like(y)
         out[0] = np.sum(cap_share * g, axis=0)
         out[1:1 + slots] = g
