@@ -111,10 +111,11 @@ def run_round(cfg: LOConfig, arm: Arm, round_index: int) -> dict[str, Any]:
             "seconds": time.perf_counter() - t0}
 
 
-def evaluate(cfg: LOConfig, arm: Arm, problems: list, train_loss: np.ndarray | None) -> dict[str, Any]:
+def evaluate(cfg: LOConfig, arm: Arm, problems: list, train_loss: np.ndarray) -> dict[str, Any]:
+    """Capability of the member ranked best by ``train_loss`` (training problems, not these)."""
     t0 = time.perf_counter()
     losses = eval_meta_loss(arm.theta, problems, cfg.unroll_steps, cfg.hidden, cfg.step_scale)
-    best = int(np.argmin(losses if train_loss is None else train_loss))
+    best = int(np.argmin(train_loss))
     flop = sum(arm.theta.shape[0] * cfg.unroll_steps * step_flop(cfg, p) for p in problems)
     return {"best": best, "meta_loss": float(losses[best]), "capability": float(np.exp(-losses[best])),
             "population_capability": [float(np.exp(-x)) for x in losses], "flop": float(flop),
@@ -159,7 +160,17 @@ def run_round_pair(cfg: LOConfig, arms: dict[str, Arm], r: int, evals: list,
     out: dict[str, dict[str, Any]] = {}
     for name in ARMS:
         trained = run_round(cfg, arms[name], r) if r > 0 else None
-        ev = evaluate(cfg, arms[name], evals, None if trained is None else trained["train_meta_loss"])
+        if trained is not None:
+            ranking = trained["train_meta_loss"]
+        else:
+            # round 0 has no training signal yet: rank the random members on training problems,
+            # never on the evaluation problems the capability is measured on
+            ranking_problems = train_problems(cfg, 0, 0)
+            ranking = eval_meta_loss(arms[name].theta, ranking_problems, cfg.unroll_steps, cfg.hidden,
+                                     cfg.step_scale)
+        ev = evaluate(cfg, arms[name], evals, ranking)
+        if trained is None:
+            ev["flop"] += sum(cfg.population * cfg.unroll_steps * step_flop(cfg, p) for p in ranking_problems)
         out[name] = {"train": trained, "eval": ev}
     s, a = out["self"], out["adam"]
 
@@ -179,6 +190,8 @@ def run_round_pair(cfg: LOConfig, arms: dict[str, Arm], r: int, evals: list,
     return {
         "capability": cap,
         "meta_loss": s["eval"]["meta_loss"],
+        # the meta-loss falls as capability rises: its gain is log(capability_r / capability_r-1)
+        "meta_loss_gain": None if not previous else previous[-1]["meta_loss"] - s["eval"]["meta_loss"],
         "train_meta_loss": None if s["train"] is None else float(s["train"]["train_meta_loss"][best]),
         "gain": gain,
         "gain_ratio": ratio,

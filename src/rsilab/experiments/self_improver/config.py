@@ -21,9 +21,9 @@ class SIConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     seed: int = 0
-    rounds: int = Field(30, ge=1)
+    rounds: int = Field(40, ge=1)
     budget: int = Field(40, ge=2, description="utility calls per downstream task instance")
-    meta_budget: int = Field(32, ge=2, description="meta-utility calls per self-improvement step")
+    meta_budget: int = Field(96, ge=2, description="meta-utility calls per self-improvement step")
     selection_seeds: int = Field(4, ge=1, description="instances per training task used to select")
     eval_seeds: int = Field(8, ge=1, description="fresh instances per training task for capability")
     held_out_seeds: int = Field(8, ge=1, description="instances per held-out task for transfer")

@@ -31,7 +31,7 @@ class GateDecision:
 
 def policy_for(rounds: int, job_seconds: float):
     """One policy per run: room for every round's two proposals, CPU bounded by the jobs' limits."""
-    from rsilab.box.gate import Policy
+    from rsilab.box import Policy
 
     return Policy(max_proposals_per_hour=max(30, 4 * (rounds + 1)),
                   budget_cpu_seconds=4.0 * (rounds + 1) * job_seconds)

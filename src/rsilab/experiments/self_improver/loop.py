@@ -109,7 +109,7 @@ def run_experiment(config_path: Path | None, profile: str, store, resume_run: in
     cfg = load_config(config_path, profile)
     handle = start_or_resume(store, NAME, cfg.model_dump(mode="json"), seed=cfg.seed, resume_run=resume_run)
     experiment = f"{NAME}:run{handle.run_id}"
-    from rsilab.box.gate import Gate
+    from rsilab.box import Gate
 
     gate = Gate(policy_for(cfg.rounds, cfg.job_seconds), store, experiment)
     if handle.finished_rounds:
