@@ -89,6 +89,22 @@ def scaling(csv_path: Path, form: str, method: str, params_col, tokens_col, flop
     from rsilab.errors import DataError
     from rsilab.estimate import io
 
+    from rsilab.errors import EstimationError
+
+    try:
+        _scaling(csv_path, form, method, params_col, tokens_col, flop_col, x_col, loss_col, drop_highest_loss,
+                 breaks, n_bootstrap, compute_flop, quantity, seed, plot_path, as_json, store_path)
+    except EstimationError as exc:
+        raise DataError(str(csv_path), f"cannot fit: {exc}") from None
+
+
+def _scaling(csv_path, form, method, params_col, tokens_col, flop_col, x_col, loss_col, drop_highest_loss, breaks,
+             n_bootstrap, compute_flop, quantity, seed, plot_path, as_json, store_path) -> None:
+    import numpy as np
+
+    from rsilab.errors import DataError
+    from rsilab.estimate import io
+
     out: dict[str, Any] = {"form": form, "file": str(csv_path)}
     if drop_highest_loss < 0:
         raise DataError(str(csv_path), f"--drop-highest-loss {drop_highest_loss} must be >= 0")
@@ -174,7 +190,12 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
     inputs = io.load_rnd_inputs(inputs_path)
     endpoints = io.load_rnd_endpoints(endpoints_path)
     eff = io.load_efficiency_series(efficiency_path) if efficiency_path else None
-    est = RnDReturnsFit(n_draws=n_draws, seed=seed).fit(inputs, endpoints, eff)
+    from rsilab.errors import DataError, EstimationError
+
+    try:
+        est = RnDReturnsFit(n_draws=n_draws, seed=seed).fit(inputs, endpoints, eff)
+    except EstimationError as exc:
+        raise DataError(f"{inputs_path} + {endpoints_path}", f"cannot estimate r: {exc}") from None
     domains = {}
     for dom, res in est.domains_.items():
         domains[dom] = dict(res, prior=est.to_prior(dom, source=f"returns to R&D, {dom}, {endpoints_path.name}"))
