@@ -115,11 +115,16 @@ def forecast(scenario_file, preset, returns_from, out_dir, as_json, n_samples, s
     from rsilab.report.charts import write_charts
 
     scenario = _scenario(scenario_file, preset, DEFAULT_SCENARIO)
+    returns_prior = None
     if returns_from is not None:
-        scenario = apply_returns_prior(scenario, returns_from, explicit=scenario_file is not None or preset is not None)
+        scenario, returns_prior = apply_returns_prior(scenario, returns_from,
+                                                      explicit=scenario_file is not None or preset is not None)
     scenario = _apply_overrides(scenario, n_samples, seed, horizon)
     ensemble = _run_with_progress(scenario, quiet=as_json)
     summary = ensemble.summary()
+    if returns_prior is not None:
+        summary["returns_prior"] = {"parameter": returns_prior["quantity"], "source": returns_prior.get("source"),
+                                    "file": str(returns_from), "dist": returns_prior["spec"]["dist"]}
     t0 = time.perf_counter()
     charts = write_charts(ensemble, out_dir)
     timings = dict(ensemble.timings, charts=time.perf_counter() - t0)
@@ -129,6 +134,8 @@ def forecast(scenario_file, preset, returns_from, out_dir, as_json, n_samples, s
     if as_json:
         echo_json(summary)
         return
+    if returns_prior is not None:
+        click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')})")
     print_summary(summary)
     click.echo("charts: " + ", ".join(str(p) for p in charts))
     click.echo(f"recorded as run {run_id} (rsilab runs)")
@@ -154,7 +161,7 @@ def apply_returns_prior(scenario, fit_path: Path, *, explicit: bool):
                               f"a fit of a parameter of model {scenario.model.name!r} ({', '.join(scenario.model.param_names)}); "
                               f"this fit is of {quantity!r}")
         target = load_preset("criticality-discrete" if quantity == "k" else DEFAULT_SCENARIO)
-    return target.with_prior(quantity, prior["spec"], origin=str(fit_path))
+    return target.with_prior(quantity, prior["spec"], origin=str(fit_path)), prior
 
 
 @click.command()
@@ -182,7 +189,7 @@ def simulate(scenario_file, preset, as_json, n_samples, seed, horizon, store_pat
 @click.option("--output", "output", default="p_explosion", show_default=True,
               help="What to explain: p_explosion, p_fizzle, p_ceiling, p_combustion, log_growth, or t_<multiple> (e.g. t_10).")
 @click.option("--base-samples", type=int, default=1024, show_default=True,
-              help="Saltelli base sample size N (runs N (2D + 2) simulations).")
+              help="Saltelli base sample size N, a power of two (runs N (D + 2) simulations for D free parameters).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--seed", type=int, default=None)
 @store_option

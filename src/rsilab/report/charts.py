@@ -36,7 +36,7 @@ def fan_chart(ensemble, path: Path) -> Path:
         ax.axhline(np.log10(m), color="grey", ls=":", lw=1)
     ax.set_xlabel("years")
     ax.set_ylabel("log10 capability / initial capability")
-    ax.set_title(f"{ensemble.scenario.name}: {len(rows):,} of {ensemble.n:,} trajectories (cap {cap:.0f})")
+    ax.set_title(f"{ensemble.scenario.name}: {len(rows):,} of {ensemble.n:,} trajectories (blow-ups drawn at the cap, 10^{cap:.0f})")
     ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -53,13 +53,15 @@ def regime_chart(ensemble, path: Path) -> Path:
     for offset, phase, hatch in ((-0.2, "early", "//"), (0.2, "late", "")):
         probs = ensemble.regime_probabilities(phase)
         a1.bar(x + offset, [probs[k]["p"] for k in labels], width=0.38, yerr=[1.96 * probs[k]["se"] for k in labels],
-               color=[REGIME_COLOURS[k] for k in labels], hatch=hatch, edgecolor="white", capsize=3,
-               label={"early": "early (first interval)", "late": "late (second half)"}[phase])
+               color=[REGIME_COLOURS[k] for k in labels], hatch=hatch, edgecolor="white", capsize=3)
     a1.set_xticks(x, labels)
     a1.set_ylim(0, 1)
     a1.set_ylabel("probability (95% interval)")
     a1.set_title(f"regimes ({ensemble.n:,} samples)")
-    a1.legend()
+    from matplotlib.patches import Patch
+
+    a1.legend(handles=[Patch(facecolor="grey", hatch="//", edgecolor="white", label="early (first interval)"),
+                       Patch(facecolor="grey", label="late (second half)")])
     rp = ensemble.scenario.model.returns_param
     k = min(ensemble.n, 5000)
     ret = ensemble.returns_eff[:k]
