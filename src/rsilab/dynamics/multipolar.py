@@ -77,18 +77,19 @@ class Multipolar(Model):
         return np.concatenate([total[None, :], ln_i, np.zeros((slots, n))])
 
     _last = None      # (solution, capability shares on its grid): see _shares
-    _derived = None   # (p["c"] array, slots, per-sample arrays): see _fixed
+    _derived = None   # (the parameter arrays it was built from, slots, per-sample arrays): see _fixed
 
     def _fixed(self, p: Params, slots: int):
         """Per-sample arrays that depend only on the parameters, kept while the solver calls
         rhs with the same parameter arrays (it builds new ones whenever samples finish)."""
+        key = tuple(p[k] for k in ("c", "I0", "n_systems", "speed_min", "speed_max"))
         d = self._derived
-        if d is not None and d[0] is p["c"] and d[1] == slots:
+        if d is not None and d[1] == slots and all(a is b for a, b in zip(d[0], key)):
             return d[2]
         v = self.speeds(p, slots)
         act = self.active(p, slots).astype(float)
         fixed = (v, act, p["c"] * v * act, np.log(p["I0"]), np.where(act > 0, 0.0, -np.inf))
-        self._derived = (p["c"], slots, fixed)
+        self._derived = (key, slots, fixed)
         return fixed
 
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:
