@@ -369,11 +369,13 @@ class ChinchillaFit(Estimator):
             if self.reference:
                 theta, fval, i = fit_hoffmann_reference(ln, ld, ll, starts, self.delta)
                 self.diagnostics_.update({"winning_start": starts[i].tolist(), "path": "reference loop"})
+                self.message_ = "converged: best successful L-BFGS-B run over the grid (scipy defaults)"
             else:
                 theta, fval, info = fit_hoffmann_fast(ln, ld, ll, starts, self.delta)
                 self.diagnostics_.update(info)
+                self.message_ = (f"converged: best of {info['survivors']} screened starts, finished by L-BFGS-B "
+                                 "to tight tolerance")
             self.diagnostics_["huber_objective"] = fval
-            self.message_ = "L-BFGS-B converged from the best start (scipy's default tolerances, as the procedure used)"
         else:
             # Start the LP at the Huber fit from Hoffmann's estimates, as the paper's BFGS did.
             fun = lambda p: tuple(np.asarray(t, dtype=float) for t in huber_objective(p, ln, ld, ll, self.delta))  # noqa: E731
