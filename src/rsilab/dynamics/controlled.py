@@ -85,11 +85,13 @@ class Controlled(Model):
         t_cross = first_crossing_down(sol.t_grid, m, dm)
         crossed = np.isfinite(t_cross)
         at = state_at(self, sol, p, t_cross)
+        with np.errstate(over="ignore"):  # a crossing past float range is an infinite multiple
+            multiple_at_crossing = np.exp(at[N_LN] - np.log(p["I0"]))
         return {
             "p_margin_crossed": crossed,
             "p_safe_throughout": ~crossed,
             "t_margin_crossed": t_cross,
-            "capability_multiple_at_crossing": np.exp(at[N_LN] - np.log(p["I0"])),
+            "capability_multiple_at_crossing": multiple_at_crossing,
             "final_margin_efolds": self.margin(sol.y_stop[N_LN], sol.y_stop[N_ALIGN], p),
         }
 

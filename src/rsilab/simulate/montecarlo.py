@@ -155,10 +155,14 @@ def _quantiles(values: np.ndarray) -> dict[str, float | None]:
 
 
 def _summarise_output(values: np.ndarray) -> Any:
+    """Booleans become a probability; numbers their mean (e.g. an exact per-sample probability
+    averages to the ensemble's) and quantiles over the finite values."""
     if values.dtype == bool:
         return float(values.mean())
     finite = values[np.isfinite(values)]
-    return dict(_quantiles(finite), n_finite=int(finite.size), fraction_finite=float(finite.size / max(values.size, 1)))
+    mean = float(finite.mean()) if finite.size else None
+    return dict(_quantiles(finite), mean=mean, n_finite=int(finite.size),
+                fraction_finite=float(finite.size / max(values.size, 1)))
 
 
 def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | None = None,

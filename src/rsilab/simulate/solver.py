@@ -51,6 +51,17 @@ _A = [
     [35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84],
 ]
 _B = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0.0])
+# Continuous extension of DP5 (Shampine 1986; also scipy's RK45.P): with Q = K^T P,
+# y(t + x h) = y + h (Q1 x + Q2 x^2 + Q3 x^3 + Q4 x^4), fourth-order accurate within a step.
+_P = np.array([
+    [1.0, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432],
+    [0.0, 0.0, 0.0, 0.0],
+    [0.0, 131558114200 / 32700410799, -68118460800 / 10900136933, 87487479700 / 32700410799],
+    [0.0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072],
+    [0.0, 127303824393 / 49829197408, -318862633887 / 49829197408, 701980252875 / 199316789632],
+    [0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844],
+    [0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423],
+])
 _E = np.array([71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40])
 
 
@@ -146,8 +157,10 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
     tg = np.asarray(t_grid, dtype=float)
 
     while idx.size:
-        target = tg[np.minimum(next_g, g_count - 1)]
-        h_try = np.minimum(h, target - t)
+        # Steps are sized by the error control alone (clamped only at the horizon); the grid
+        # is filled from the method's own continuous extension, so a smooth path needs few
+        # steps however fine the output grid.
+        h_try = np.minimum(h, horizon - t)
         k = [f]
         for s in range(1, 7):
             ys = y + h_try * sum(a * k[j] for j, a in enumerate(_A[s]) if a != 0.0)
@@ -156,7 +169,6 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
         f_new = k[6]
         if st.fixed_step is not None:
             accept = np.isfinite(y_new).all(axis=0)
-            err = np.zeros_like(h_try)
         else:
             err_vec = h_try * sum(e * k[j] for j, e in enumerate(_E) if e != 0.0)
             scale = st.atol + st.rtol * np.maximum(np.abs(y), np.abs(y_new))
@@ -169,10 +181,8 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
                 factor = np.where(err == 0, 5.0, np.clip(0.9 * err ** -0.2, 0.2, 5.0))
             factor = np.where(accept, factor, np.minimum(factor, 0.5))
             h_next = np.where(np.isfinite(err), h_try * factor, h_try * 0.2)
-            # A step shortened only to land on a grid time says nothing against the longer
-            # step: keep the longer proposal after such an accepted step.
-            clamped = h_try < h
-            h = np.where(accept & clamped, np.maximum(h, h_next), h_next)
+            # a last step shortened to end on the horizon says nothing against the longer one
+            h = np.where(accept & (h_try < h), np.maximum(h, h_next), h_next)
 
         # -- accepted samples: thresholds, cap, grid --------------------------------------
         t_new = np.where(accept, t + h_try, t)
@@ -183,20 +193,24 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
         crossed = accept & (y0_new >= lvl) & (y0_old < lvl) & ~np.isfinite(thr_time[:, idx])
         if crossed.any():
             qi, si = np.nonzero(crossed)
-            frac = _hermite_root(y0_old[si], y0_new[si], f[0][si] * h_try[si], f_acc[0][si] * h_try[si], lvl[qi, si])
+            frac = _dense_root(y0_old[si], _dense_q(k, si)[:, 0], h_try[si], lvl[qi, si])
             thr_time[qi, idx[si]] = t[si] + frac * h_try[si]
-        # thresholds already met at t = 0 (multiple <= 1)
         steps += accept
         blow = accept & (y0_new >= ln_cap_all[idx])
-        on_grid = accept & (np.abs(t_new - target) <= 1e-12 * max(horizon, 1.0)) & ~blow
-        if on_grid.any():
-            gi = next_g[on_grid]
-            y_grid[:, idx[on_grid], gi] = y_acc[:, on_grid]
-            rate_grid[idx[on_grid], gi] = f_acc[0][on_grid]
-            next_g = next_g + on_grid
+        t_cross = t_new.copy()
+        if blow.any():
+            # locate the cap crossing inside the last step, as for thresholds, and stop there
+            b = np.nonzero(blow)[0]
+            q = _dense_q(k, b)
+            frac = _dense_root(y0_old[b], q[:, 0], h_try[b], ln_cap_all[idx[b]])
+            t_cross[b] = t[b] + frac * h_try[b]
+            y_acc[:, b] = y[:, b] + h_try[b] * frac * (q[0] + frac * (q[1] + frac * (q[2] + frac * q[3])))
+        _fill_grid(model, p, y_grid, rate_grid, idx, next_g, tg, accept, t, h_try, y, k, t_cross, horizon)
+        if blow.any():
+            f_acc[:, blow] = model.rhs(t_cross[blow], y_acc[:, blow], _take(p, np.nonzero(blow)[0]))
         y, f, t = y_acc, f_acc, t_new
 
-        done = next_g >= g_count
+        done = accept & (t >= horizon * (1 - 1e-15))
         collapsed = (~accept) & (h < h_min)
         stalled = steps >= st.max_steps
         invalid = (~accept) & ~np.isfinite(f).all(axis=0)
@@ -208,16 +222,8 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
             code[(collapsed & ~invalid)[stop]] = Status.BLOWUP
             code[invalid[stop]] = Status.INVALID
             code[blow[stop]] = Status.BLOWUP
-            if blow.any():
-                # locate the cap crossing inside the last step, as for thresholds
-                bsel = blow[stop]
-                b = np.nonzero(blow)[0]
-                frac = _hermite_root(y0_old[b], y0_new[b], k[0][0][b] * h_try[b], f_new[0][b] * h_try[b], ln_cap_all[idx[b]])
-                t_stop_b = t[b] - h_try[b] + frac * h_try[b]
-                t_stop[ids[bsel]] = t_stop_b
+            t_stop[ids] = np.where(blow[stop], t_cross[stop], t[stop])
             status[ids] = code
-            keep_t = ~blow[stop]
-            t_stop[ids[keep_t]] = t[stop][keep_t]
             y_stop[:, ids] = y[:, stop]
             rate_stop[ids] = f[0][stop]
             n_steps[ids] = steps[stop]
@@ -225,41 +231,61 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
             idx, y, f, t, h, next_g, steps = idx[keep], y[:, keep], f[:, keep], t[keep], h[keep], next_g[keep], steps[keep]
             p = _take(p_all, idx)
 
-    # Beyond a blow-up the capability is unbounded: +inf on the grid keeps quantiles honest.
+    # After a stop every state holds its value at the stop; beyond a blow-up the capability
+    # is unbounded, and +inf on the grid keeps quantiles honest.
+    missing = np.isnan(y_grid[0])   # grid times after a sample stopped
+    if missing.any():
+        y_grid[:, missing] = np.broadcast_to(y_stop[:, :, None], y_grid.shape)[:, missing]
     blown = status == Status.BLOWUP
     if blown.any():
         after = tg[None, :] > t_stop[blown][:, None]
         yg0 = y_grid[0, blown]
         yg0[after] = np.inf
         y_grid[0, blown] = yg0
-    _forward_fill(y_grid, rate_grid, status)
     thr_time[ln_multiples <= 0, :] = 0.0
     return Solution(tg, y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps)
 
 
-def _hermite_root(y0, y1, d0, d1, level, iters: int = 32):
-    """Fraction s in [0, 1] where the cubic Hermite through (y0, d0), (y1, d1) first reaches level."""
+def _fill_grid(model, p, y_grid, rate_grid, idx, next_g, tg, accept, t, h, y, k, t_until, horizon) -> None:
+    """Record every grid time the accepted step passed (up to ``t_until``: the step's end, or
+    the cap crossing of a blow-up) from the step's continuous extension; the growth rate there
+    is the model's own right-hand side at the interpolated state. Updates ``next_g``."""
+    g_count = len(tg)
+    tol = 1e-12 * max(horizon, 1.0)
+    need = accept & (next_g < g_count)
+    need[need] = tg[next_g[need]] <= t_until[need] + tol
+    if not need.any():
+        return
+    sel = np.nonzero(need)[0]
+    q = _dense_q(k, sel)
+    y0, hs, ts = y[:, sel], h[sel], t[sel]
+    while sel.size:
+        gi = next_g[sel]
+        x = np.clip((tg[gi] - ts) / hs, 0.0, 1.0)
+        y_at = y0 + hs * x * (q[0] + x * (q[1] + x * (q[2] + x * q[3])))
+        y_grid[:, idx[sel], gi] = y_at
+        rate_grid[idx[sel], gi] = model.rhs(tg[gi], y_at, _take(p, sel))[0]
+        next_g[sel] += 1
+        more = next_g[sel] < g_count
+        more[more] = tg[next_g[sel][more]] <= t_until[sel][more] + tol
+        sel, y0, hs, ts, q = sel[more], y0[:, more], hs[more], ts[more], q[:, :, more]
+
+
+def _dense_q(k: list[np.ndarray], sel: np.ndarray) -> np.ndarray:
+    """Coefficients (4, n_state, m) of the step's continuous extension for samples ``sel``."""
+    stages = np.stack([kj[:, sel] for kj in k])             # (7, n_state, m)
+    return np.einsum("jsm,jc->csm", stages, _P)
+
+
+def _dense_root(y0: np.ndarray, q0: np.ndarray, h: np.ndarray, level: np.ndarray, iters: int = 48) -> np.ndarray:
+    """Fraction x in [0, 1] of the step where ln capability's continuous extension
+    y0 + h (q1 x + q2 x^2 + q3 x^3 + q4 x^4) first reaches ``level`` (bisection)."""
     lo, hi = np.zeros_like(y0), np.ones_like(y0)
     for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        s, s2, s3 = mid, mid * mid, mid * mid * mid
-        val = (2 * s3 - 3 * s2 + 1) * y0 + (s3 - 2 * s2 + s) * d0 + (-2 * s3 + 3 * s2) * y1 + (s3 - s2) * d1
-        below = val < level
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        x = 0.5 * (lo + hi)
+        below = y0 + h * x * (q0[0] + x * (q0[1] + x * (q0[2] + x * q0[3]))) < level
+        lo, hi = np.where(below, x, lo), np.where(below, hi, x)
     return 0.5 * (lo + hi)
-
-
-def _forward_fill(y_grid: np.ndarray, rate_grid: np.ndarray, status: np.ndarray) -> None:
-    """Grid points after a sample stopped hold its last recorded state (ln I stays +inf if blown)."""
-    missing = np.isnan(y_grid[0])
-    if not missing.any():
-        return
-    g = y_grid.shape[2]
-    last = np.where(~missing, np.arange(g)[None, :], 0)
-    np.maximum.accumulate(last, axis=1, out=last)
-    rows = np.arange(y_grid.shape[1])[:, None]
-    for s in range(y_grid.shape[0]):
-        y_grid[s] = y_grid[s][rows, last]
 
 
 def _solve_map(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
