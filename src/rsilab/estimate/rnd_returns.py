@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from rsilab.errors import ConfigError, EstimationError
-from rsilab.estimate.result import Estimator, ParamEstimate, empirical_prior_samples, summarize_draws
+from rsilab.estimate.result import Estimator, empirical_prior_samples, summarize_draws
 
 
 def growth_ratio(years, inputs, t0: float, t1: float, eff0: float, eff1: float) -> dict[str, float]:
