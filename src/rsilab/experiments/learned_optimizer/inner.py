@@ -3,8 +3,8 @@
 Every problem works on a whole batch of parameter vectors at once, shape (R, D): the R runs
 of one meta-step (population members times ES perturbations) train the same problem from the
 same starting point (common random numbers make the ES differences less noisy). Gradients are
-written out by hand (numpy is faster than torch for tensors this small; see
-docs/learned_optimizer.md). Imports numpy only.
+written out by hand, with batched matmul (faster than einsum here; benchmarks/
+bench_self_improvement.py compares with torch). Imports numpy only.
 """
 from __future__ import annotations
 
@@ -68,15 +68,15 @@ def mlp_dim(d_in: int, h: int) -> int:
 def _mlp(x: np.ndarray, y: np.ndarray, params: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
     n, d_in = x.shape
     w1, b1, w2, b2 = _unpack(params, d_in, h)
-    hid = np.tanh(np.einsum("nd,rdh->rnh", x, w1) + b1[:, None, :])    # (R, N, H)
-    out = np.einsum("rnh,rh->rn", hid, w2) + b2[:, None]                # (R, N)
+    hid = np.tanh(np.matmul(x, w1) + b1[:, None, :])                    # (R, N, H)
+    out = np.matmul(hid, w2[:, :, None])[:, :, 0] + b2[:, None]         # (R, N)
     err = out - y                                                        # (R, N)
     loss = np.mean(err * err, axis=1)
     dout = (2.0 / n) * err                                               # (R, N)
-    g_w2 = np.einsum("rnh,rn->rh", hid, dout)
+    g_w2 = np.matmul(dout[:, None, :], hid)[:, 0, :]                    # (R, H)
     g_b2 = dout.sum(axis=1)
     dpre = dout[:, :, None] * w2[:, None, :] * (1.0 - hid * hid)         # (R, N, H)
-    g_w1 = np.einsum("nd,rnh->rdh", x, dpre)
+    g_w1 = np.matmul(x.T, dpre)                                         # (R, d_in, H)
     g_b1 = dpre.sum(axis=1)
     grad = np.concatenate([g_w1.reshape(params.shape[0], -1), g_b1, g_w2, g_b2[:, None]], axis=1)
     return loss, grad
