@@ -261,3 +261,19 @@ def test_gpu_profile_runs_a_shortened_round_on_cuda(tmp_path):
         rounds = s.rounds(run_experiment(profile="gpu", store=s, overrides=overrides))
     assert [r["round"] for r in rounds] == [0, 1]
     assert all(r["detail"]["device"] == "cuda" for r in rounds)
+
+
+def test_models_in_worker_processes_give_the_same_rounds(tmp_path, reference):
+    """The parallel path (spawned workers, one thread each) matches the in-process path exactly."""
+    _, want = reference
+    with Store(tmp_path / "s.sqlite") as s:
+        got = s.rounds(run_experiment(profile="mini", store=s, overrides={"workers": 2}))
+
+    def strip(rounds):
+        out = _comparable(rounds)
+        for r in out:
+            r.pop("provenance")
+            r["detail"].pop("workers")
+        return out
+
+    assert strip(got) == strip(want)

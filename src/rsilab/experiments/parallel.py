@@ -16,9 +16,23 @@ from typing import Any, Callable, Iterable
 
 
 def _init_worker(threads: int) -> None:
+    import os
+    import threading
+    import time
+
     import torch
 
     torch.set_num_threads(threads)
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        # A parent killed by a signal cannot shut the pool down; without this its workers would
+        # finish their (minutes-long) jobs as orphans.
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
 
 
 class WorkerPool:
