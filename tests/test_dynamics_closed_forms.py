@@ -54,6 +54,8 @@ def test_discrete_map_matches_geometric_series_and_limit():
 
 
 def _reference(model, p, t_grid):
+    p = model.prepare(p)
+
     def f(t, y):
         out = model.rhs(np.array([t]), y[:, None], {k: v[:1] for k, v in p.items()})
         return out[:, 0]

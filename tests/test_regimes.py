@@ -16,7 +16,8 @@ def ensemble(model: dict, params: dict, **sim):
 def test_continuous_criticality_regime_is_the_exponent(p, expected):
     e = ensemble({"name": "criticality"}, {"p": p, "c": 0.3})
     assert e.regime[0] == expected and e.other_regime[0] == expected
-    assert e.returns_eff[0] == pytest.approx(p, abs=1e-5)
+    # the mid-path growth rate comes from the integrator's continuous extension (third order)
+    assert e.returns_eff[0] == pytest.approx(p, abs=1e-4)
 
 
 def test_fast_exponential_past_the_cap_is_combustion_not_explosion():

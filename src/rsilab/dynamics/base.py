@@ -113,6 +113,11 @@ class Model:
     def rhs(self, t: float, y: np.ndarray, p: Params) -> np.ndarray:
         raise NotImplementedError
 
+    def prepare(self, p: Params) -> dict[str, np.ndarray]:
+        """Parameters plus any per-sample arrays derived from them once before solving (keys
+        starting with '_'), so ``rhs`` does not recompute them at every stage."""
+        return dict(p)
+
     def ln_ceiling(self, p: Params) -> np.ndarray | None:
         """ln of the capability ceiling per sample, or None when the model has none."""
         return None

@@ -77,7 +77,7 @@ class Drift(Model):
 
     def _cover(self, y: np.ndarray, p: Params) -> tuple[np.ndarray, np.ndarray]:
         x = y[N_LN] - np.log(p["I0"])
-        ratio = np.exp(y[N_ALIGN] - x)                    # A / I
+        ratio = np.exp(np.minimum(y[N_ALIGN] - x, 700.0))  # A / I (capped: only min(1, .) is used)
         return x, np.minimum(1.0, ratio / p["verify_ratio"])
 
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:

@@ -66,23 +66,30 @@ class Returns(Model):
         n = len(p["I0"])
         return np.vstack([np.log(p["I0"])[None, :], np.zeros((len(self.state) - 1, n))])
 
+    def prepare(self, p: Params) -> dict[str, np.ndarray]:
+        q = dict(p)
+        q["_ln_i0"], q["_ln_c"], q["_ln_limit"] = np.log(p["I0"]), np.log(p["c"]), np.log(p["limit"])
+        q["_finite_e"], q["_finite_g"] = np.isfinite(p["E"]), np.isfinite(p["G"])
+        q["_ln_e"] = np.log(np.where(q["_finite_e"], p["E"], 1.0))
+        q["_ln_g"] = np.log(np.where(q["_finite_g"], p["G"], 1.0))
+        return q
+
     def rhs(self, t: float, y: np.ndarray, p: Params) -> np.ndarray:
         shape = self.opt("shape")
         ln_i = y[0]
-        ln_i0 = np.log(p["I0"])
+        ln_i0 = p["_ln_i0"]
         x = ln_i - ln_i0
         ln_own = np.log(np.exp(ln_i) + y[1]) if shape == "tools" else ln_i
         ln_useful = ln_own
-        finite_e = np.isfinite(p["E"])
+        finite_e = p["_finite_e"]
         if finite_e.any():
             # U = I E / (I + E), in logs; samples with E = inf keep U = I
-            ln_e = np.log(np.where(finite_e, p["E"], 1.0))
-            ln_useful = np.where(finite_e, ln_own + ln_e - np.logaddexp(ln_own, ln_e), ln_own)
+            ln_useful = np.where(finite_e, ln_own + p["_ln_e"] - np.logaddexp(ln_own, p["_ln_e"]), ln_own)
         r, beta = p["r"], p["beta"]
         if shape == "diminishing":
-            room_left = np.clip(1.0 - x / np.log(p["limit"]), 0.0, 1.0)
+            room_left = np.clip(1.0 - x / p["_ln_limit"], 0.0, 1.0)
             r = r * room_left
-        g = np.exp(np.log(p["c"]) - beta * x + beta * r * (ln_useful - ln_i0))
+        g = np.exp(p["_ln_c"] - beta * x + beta * r * (ln_useful - ln_i0))
         rates = [None]
         if shape == "diminishing":
             g = g * room_left
@@ -95,9 +102,9 @@ class Returns(Model):
             g = p["human_rate"] + frac * g
         elif shape == "tools":
             rates.append(p["tool_rate"] * np.exp(ln_own))
-        finite_g = np.isfinite(p["G"])
+        finite_g = p["_finite_g"]
         if finite_g.any():
-            goal_left = np.clip(1.0 - np.exp(ln_i - np.log(np.where(finite_g, p["G"], 1.0))), 0.0, 1.0)
+            goal_left = np.clip(1.0 - np.exp(ln_i - p["_ln_g"]), 0.0, 1.0)
             g = np.where(finite_g, g * goal_left, g)
         rates[0] = g
         return np.stack(rates) if len(rates) > 1 else g[None, :]

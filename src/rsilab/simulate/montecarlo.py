@@ -1,8 +1,9 @@
 """Monte Carlo over a scenario: draw parameters, integrate every sample, classify, summarise.
 
 Samples are drawn once in the parent (so results do not depend on how many workers ran), then
-integrated in chunks of ``CHUNK`` samples, which keeps the working arrays in cache; large runs
-spread the chunks over worker processes. Only a fixed subsample of trajectories is kept for
+integrated in chunks (``chunk_size``: cache-sized for maps, as large as the grid's memory budget
+allows for ODEs, whose slowest sample sets the number of steps); large runs spread the chunks
+over worker processes. Only a fixed subsample of trajectories is kept for
 the fan chart; everything else is reduced per sample as each chunk finishes.
 """
 from __future__ import annotations
@@ -22,7 +23,8 @@ from rsilab.simulate.regimes import REGIME_LABELS, Regime, classify
 from rsilab.simulate.scenario import Scenario
 from rsilab.simulate.solver import Solution, SolverSettings, Status, solve
 
-CHUNK = 16_384
+CHUNK = 16_384            # samples per chunk for maps and as the default
+GRID_BUDGET = 1 << 22     # floats of output grid per chunk (32 MiB): sets the ODE chunk size
 FAN_ROWS = 4_000          # trajectories kept for the fan chart
 PARALLEL_FROM = 200_000   # below this many samples one process is faster than spawning workers
 
@@ -55,6 +57,7 @@ class ChunkResult:
 
 def _run_chunk(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
                settings: SolverSettings, tol: float, ceiling_factor: float, phase: str, keep_rows: int) -> ChunkResult:
+    p = model.prepare(p)  # the outputs below see the same derived arrays as the solver
     sol: Solution = solve(model, p, t_grid, ln_multiples, settings)
     regime, ret, other_regime = classify(sol, model, p, tol=tol, ceiling_factor=ceiling_factor, phase=phase)
     ln0 = sol.y_grid[0][:, 0]
@@ -180,9 +183,10 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     sim = scenario.simulation
     t_grid = np.linspace(0.0, scenario.horizon_years, int(sim["n_grid"]))
     ln_mult = np.log(np.asarray(scenario.capability_multiples, dtype=float))
-    starts = list(range(0, n, CHUNK))
-    rows_per_chunk = [max(0, min(CHUNK, FAN_ROWS - s)) for s in starts]
-    args = [(scenario.model, {k: v[s:s + CHUNK] for k, v in params.items()}, t_grid, ln_mult,
+    chunk = chunk_size(scenario.model, len(t_grid))
+    starts = list(range(0, n, chunk))
+    rows_per_chunk = [max(0, min(chunk, FAN_ROWS - s)) for s in starts]
+    args = [(scenario.model, {k: v[s:s + chunk] for k, v in params.items()}, t_grid, ln_mult,
              scenario.solver_settings, sim["regime_tolerance"], sim["ceiling_factor"], sim["regime_phase"], keep)
             for s, keep in zip(starts, rows_per_chunk)]
     if workers is None:
@@ -196,12 +200,12 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
             for i, res in enumerate(pool.map(_run_chunk_star, args)):
                 results.append(res)
                 if progress:
-                    progress(min((i + 1) * CHUNK, n), n)
+                    progress(min((i + 1) * chunk, n), n)
     else:
         for i, a in enumerate(args):
             results.append(_run_chunk(*a))
             if progress:
-                progress(min((i + 1) * CHUNK, n), n)
+                progress(min((i + 1) * chunk, n), n)
     t_solve = time.perf_counter() - t1
 
     def cat(name: str) -> np.ndarray:
@@ -219,6 +223,16 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
         timings={"sampling": t_sample, "solving": t_solve, "total": time.perf_counter() - t0,
                  "workers": workers},
     )
+
+
+def chunk_size(model: Model, n_grid: int) -> int:
+    """Samples per chunk. An ODE step costs a fixed overhead per numpy call plus work per
+    sample, and the slowest sample sets the number of steps, so ODE chunks are as large as
+    the output grid's memory budget allows; maps keep cache-sized chunks."""
+    if getattr(model, "is_map", False):
+        return CHUNK
+    per_sample = len(model.state) * n_grid
+    return int(np.clip(GRID_BUDGET // max(per_sample, 1), 4096, 65536))
 
 
 def _run_chunk_star(a: tuple) -> ChunkResult:

@@ -103,6 +103,7 @@ def solve(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multipl
     A model may offer ``fused_solve``: a compiled kernel doing the same work in one pass.
     ``fused=False`` forces the numpy path (the tests compare the two).
     """
+    p = model.prepare(p)
     fused_solve = getattr(model, "fused_solve", None)
     if fused and fused_solve is not None:
         sol = fused_solve(p, t_grid, ln_multiples, settings)
@@ -156,27 +157,32 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
     steps = np.zeros(n, dtype=np.int64)
     tg = np.asarray(t_grid, dtype=float)
 
+    # Samples that stop stay in the working arrays, frozen (zero steps), until enough have
+    # stopped to make compacting the arrays worth its cost.
+    alive = np.ones(n, dtype=bool)
     while idx.size:
         # Steps are sized by the error control alone (clamped only at the horizon); the grid
         # is filled from the method's own continuous extension, so a smooth path needs few
         # steps however fine the output grid.
-        h_try = np.minimum(h, horizon - t)
+        h_try = np.where(alive, np.minimum(h, horizon - t), 0.0)
         k = [f]
-        for s in range(1, 7):
-            ys = y + h_try * sum(a * k[j] for j, a in enumerate(_A[s]) if a != 0.0)
-            k.append(model.rhs(t + _C[s] * h_try, ys, p))
-        y_new = y + h_try * sum(b * k[j] for j, b in enumerate(_B) if b != 0.0)
-        f_new = k[6]
-        if st.fixed_step is not None:
-            accept = np.isfinite(y_new).all(axis=0)
-        else:
-            err_vec = h_try * sum(e * k[j] for j, e in enumerate(_E) if e != 0.0)
-            scale = st.atol + st.rtol * np.maximum(np.abs(y), np.abs(y_new))
-            with np.errstate(invalid="ignore", over="ignore"):
+        # overflow or NaN in a trial step shows up as a non-finite error: the step is rejected
+        with np.errstate(invalid="ignore", over="ignore"):
+            for s in range(1, 7):
+                ys = y + h_try * sum(a * k[j] for j, a in enumerate(_A[s]) if a != 0.0)
+                k.append(model.rhs(t + _C[s] * h_try, ys, p))
+            y_new = y + h_try * sum(b * k[j] for j, b in enumerate(_B) if b != 0.0)
+            f_new = k[6]
+            if st.fixed_step is None:
+                err_vec = h_try * sum(e * k[j] for j, e in enumerate(_E) if e != 0.0)
+                scale = st.atol + st.rtol * np.maximum(np.abs(y), np.abs(y_new))
                 err = np.sqrt(np.mean((err_vec / scale) ** 2, axis=0))
+        if st.fixed_step is not None:
+            accept = np.isfinite(y_new).all(axis=0) & alive
+        else:
             finite = np.isfinite(err) & np.isfinite(y_new).all(axis=0)
             err = np.where(finite, err, np.inf)
-            accept = err <= 1.0
+            accept = (err <= 1.0) & alive
             with np.errstate(divide="ignore"):
                 factor = np.where(err == 0, 5.0, np.clip(0.9 * err ** -0.2, 0.2, 5.0))
             factor = np.where(accept, factor, np.minimum(factor, 0.5))
@@ -205,7 +211,7 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
             frac = _dense_root(y0_old[b], q[:, 0], h_try[b], ln_cap_all[idx[b]])
             t_cross[b] = t[b] + frac * h_try[b]
             y_acc[:, b] = y[:, b] + h_try[b] * frac * (q[0] + frac * (q[1] + frac * (q[2] + frac * q[3])))
-        _fill_grid(model, p, y_grid, rate_grid, idx, next_g, tg, accept, t, h_try, y, k, t_cross, horizon)
+        _fill_grid(y_grid, rate_grid, idx, next_g, tg, accept, t, h_try, y, k, t_cross, horizon)
         if blow.any():
             f_acc[:, blow] = model.rhs(t_cross[blow], y_acc[:, blow], _take(p, np.nonzero(blow)[0]))
         y, f, t = y_acc, f_acc, t_new
@@ -214,7 +220,7 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
         collapsed = (~accept) & (h < h_min)
         stalled = steps >= st.max_steps
         invalid = (~accept) & ~np.isfinite(f).all(axis=0)
-        stop = done | blow | collapsed | stalled | invalid
+        stop = (done | blow | collapsed | stalled | invalid) & alive
         if stop.any():
             ids = idx[stop]
             code = np.full(stop.sum(), Status.FINISHED, dtype=np.int8)
@@ -227,9 +233,13 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
             y_stop[:, ids] = y[:, stop]
             rate_stop[ids] = f[0][stop]
             n_steps[ids] = steps[stop]
-            keep = ~stop
-            idx, y, f, t, h, next_g, steps = idx[keep], y[:, keep], f[:, keep], t[keep], h[keep], next_g[keep], steps[keep]
-            p = _take(p_all, idx)
+            alive &= ~stop
+            dead = alive.size - np.count_nonzero(alive)
+            if dead == alive.size or dead >= max(256, alive.size // 8):
+                keep = alive
+                idx, y, f, t, h, next_g, steps = idx[keep], y[:, keep], f[:, keep], t[keep], h[keep], next_g[keep], steps[keep]
+                alive = alive[keep]
+                p = _take(p_all, idx)
 
     # After a stop every state holds its value at the stop; beyond a blow-up the capability
     # is unbounded, and +inf on the grid keeps quantiles honest.
@@ -246,29 +256,31 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
     return Solution(tg, y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps)
 
 
-def _fill_grid(model, p, y_grid, rate_grid, idx, next_g, tg, accept, t, h, y, k, t_until, horizon) -> None:
+def _fill_grid(y_grid, rate_grid, idx, next_g, tg, accept, t, h, y, k, t_until, horizon) -> None:
     """Record every grid time the accepted step passed (up to ``t_until``: the step's end, or
     the cap crossing of a blow-up) from the step's continuous extension; the growth rate there
-    is the model's own right-hand side at the interpolated state. Updates ``next_g``."""
+    is that extension's derivative. All (sample, grid time) pairs of the step are evaluated
+    in one pass. Updates ``next_g``."""
     g_count = len(tg)
-    tol = 1e-12 * max(horizon, 1.0)
     need = accept & (next_g < g_count)
-    need[need] = tg[next_g[need]] <= t_until[need] + tol
+    need[need] = tg[next_g[need]] <= t_until[need] + 1e-12 * max(horizon, 1.0)
     if not need.any():
         return
     sel = np.nonzero(need)[0]
-    q = _dense_q(k, sel)
-    y0, hs, ts = y[:, sel], h[sel], t[sel]
-    while sel.size:
-        gi = next_g[sel]
-        x = np.clip((tg[gi] - ts) / hs, 0.0, 1.0)
-        y_at = y0 + hs * x * (q[0] + x * (q[1] + x * (q[2] + x * q[3])))
-        y_grid[:, idx[sel], gi] = y_at
-        rate_grid[idx[sel], gi] = model.rhs(tg[gi], y_at, _take(p, sel))[0]
-        next_g[sel] += 1
-        more = next_g[sel] < g_count
-        more[more] = tg[next_g[sel][more]] <= t_until[sel][more] + tol
-        sel, y0, hs, ts, q = sel[more], y0[:, more], hs[more], ts[more], q[:, :, more]
+    stop_at = np.searchsorted(tg, t_until[sel] + 1e-12 * max(horizon, 1.0), side="right")
+    count = stop_at - next_g[sel]                                  # grid times passed, >= 1
+    rows = np.repeat(np.arange(sel.size), count)                   # one row per (sample, time)
+    gi = np.repeat(next_g[sel], count) + (np.arange(rows.size) - np.repeat(np.cumsum(count) - count, count))
+    q = _dense_q(k, sel)[:, :, rows]                               # (4, n_state, pairs)
+    hs = h[sel][rows]
+    x = np.clip((tg[gi] - t[sel][rows]) / hs, 0.0, 1.0)
+    y_at = y[:, sel][:, rows] + hs * x * (q[0] + x * (q[1] + x * (q[2] + x * q[3])))
+    where = idx[sel][rows]
+    y_grid[:, where, gi] = y_at
+    # d ln I / dt from the extension's derivative (third-order accurate: enough for the regime
+    # rule, whose tolerance is 0.02, and far cheaper than calling the model again)
+    rate_grid[where, gi] = q[0][0] + x * (2 * q[1][0] + x * (3 * q[2][0] + x * 4 * q[3][0]))
+    next_g[sel] = stop_at
 
 
 def _dense_q(k: list[np.ndarray], sel: np.ndarray) -> np.ndarray:
@@ -277,15 +289,19 @@ def _dense_q(k: list[np.ndarray], sel: np.ndarray) -> np.ndarray:
     return np.einsum("jsm,jc->csm", stages, _P)
 
 
-def _dense_root(y0: np.ndarray, q0: np.ndarray, h: np.ndarray, level: np.ndarray, iters: int = 48) -> np.ndarray:
+def _dense_root(y0: np.ndarray, q0: np.ndarray, h: np.ndarray, level: np.ndarray, iters: int = 8) -> np.ndarray:
     """Fraction x in [0, 1] of the step where ln capability's continuous extension
-    y0 + h (q1 x + q2 x^2 + q3 x^3 + q4 x^4) first reaches ``level`` (bisection)."""
-    lo, hi = np.zeros_like(y0), np.ones_like(y0)
-    for _ in range(iters):
-        x = 0.5 * (lo + hi)
-        below = y0 + h * x * (q0[0] + x * (q0[1] + x * (q0[2] + x * q0[3]))) < level
-        lo, hi = np.where(below, x, lo), np.where(below, hi, x)
-    return 0.5 * (lo + hi)
+    y(x) = y0 + h (q1 x + q2 x^2 + q3 x^3 + q4 x^4) reaches ``level``: Newton's method from
+    the linear guess, kept inside [0, 1] (y rises through the level within the step)."""
+    q1, q2, q3, q4 = q0[0], q0[1], q0[2], q0[3]
+    y1 = y0 + h * (q1 + q2 + q3 + q4)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.clip(np.nan_to_num((level - y0) / (y1 - y0), nan=0.5), 0.0, 1.0)
+        for _ in range(iters):
+            value = y0 + h * x * (q1 + x * (q2 + x * (q3 + x * q4))) - level
+            slope = h * (q1 + x * (2 * q2 + x * (3 * q3 + x * 4 * q4)))
+            x = np.clip(np.where(slope > 0, x - value / slope, x), 0.0, 1.0)
+    return x
 
 
 def _solve_map(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
