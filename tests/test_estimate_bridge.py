@@ -30,13 +30,14 @@ def test_good_specs_pass_and_agree_with_the_forecast_engine(spec):
 
 
 @pytest.mark.parametrize("spec,words", [
-    ({"dist": "gamma", "a": 1}, "not one of"),
-    ({"dist": "uniform", "low": 2, "high": 1}, "above high"),
-    ({"dist": "normal", "mean": 1}, "needs 'sd'"),
+    ({"dist": "gamma", "a": 1}, "one of fixed"),
+    ({"dist": "uniform", "low": 2, "high": 1}, "at most high"),
+    ({"dist": "normal", "mean": 1}, "normal needs mean, sd"),
     ({"dist": "empirical", "samples": [1.0]}, "at least 2"),
     ({"dist": "empirical", "samples": [1.0, float("nan")]}, "samples[1]"),
-    ({"dist": "fixed", "value": 1, "extra": 2}, "unexpected"),
-    ({"dist": "loguniform", "low": 0, "high": 1}, "low > 0"),
+    ({"dist": "fixed", "value": 1, "extra": 2}, "a field of fixed"),
+    ({"dist": "loguniform", "low": 0, "high": 1}, "positive"),
+    ([0.5, 1.0], "must be an object"),
 ])
 def test_bad_specs_are_named(spec, words):
     assert words in spec_problem(spec)

@@ -1,69 +1,31 @@
 """The bridge from estimates to forecasts: prior specs and the loader for saved fit files.
 
-Owns the check that a prior dict is in the scenario TOML format the forecast engine reads
-({"dist": "fixed", "value"} | uniform | loguniform | normal | lognormal | triangular |
-empirical) and ``load_prior(path)``, which reads the JSON that ``rsilab fit rounds --json`` or
-``rsilab fit rnd-returns --json`` wrote and returns its top-level ``{"quantity", "spec",
-"source"}``. Imports json and our errors only (it must not import rsilab.simulate: the forecast
-side depends on us, not the other way round).
+Owns ``make_prior`` and ``load_prior(path)``, which reads the JSON that ``rsilab fit rounds
+--json`` or ``rsilab fit rnd-returns --json`` wrote and returns its top-level ``{"quantity",
+"spec", "source"}``. Whether a spec is valid is decided by the forecast engine's own parser
+(``rsilab.simulate.priors``, a leaf module), so the two can never disagree about the format.
 """
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-from rsilab.errors import DataError
-
-SPEC_FIELDS: dict[str, tuple[str, ...]] = {
-    "fixed": ("value",),
-    "uniform": ("low", "high"),
-    "loguniform": ("low", "high"),
-    "normal": ("mean", "sd"),
-    "lognormal": ("mu", "sigma"),
-    "triangular": ("low", "mode", "high"),
-    "empirical": ("samples",),
-}
-OPTIONAL = {"normal": ("low", "high"), "lognormal": ("low", "high")}
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
+from rsilab.errors import ConfigError, DataError
 
 def spec_problem(spec: Any) -> str | None:
-    """None if ``spec`` is a valid prior spec, else what is wrong with it."""
+    """None if ``spec`` is a prior spec the forecast engine accepts, else what is wrong with it.
+
+    The engine's own parser decides (one definition of the format, in rsilab.simulate.priors).
+    """
+    from rsilab.simulate.priors import parse_prior
+
     if not isinstance(spec, dict):
         return f"the spec must be an object, got {type(spec).__name__}"
-    dist = spec.get("dist")
-    if dist not in SPEC_FIELDS:
-        return f"dist = {dist!r} is not one of {', '.join(SPEC_FIELDS)}"
-    need = SPEC_FIELDS[dist]
-    allowed = set(need) | set(OPTIONAL.get(dist, ())) | {"dist"}
-    extra = sorted(set(spec) - allowed)
-    if extra:
-        return f"{dist} takes {', '.join(need)}; unexpected field(s) {extra}"
-    for key in need:
-        if key not in spec:
-            return f"{dist} needs {key!r}"
-    if dist == "empirical":
-        xs = spec["samples"]
-        if not isinstance(xs, list) or len(xs) < 2:
-            return "empirical samples must be a list of at least 2 numbers"
-        bad = next((i for i, x in enumerate(xs) if not _finite(x)), None)
-        return None if bad is None else f"samples[{bad}] = {xs[bad]!r} is not a finite number"
-    for key in set(spec) - {"dist"}:
-        if not _finite(spec[key]):
-            return f"{key} = {spec[key]!r} is not a finite number"
-    if dist in ("uniform", "loguniform", "triangular") and spec["low"] > spec["high"]:
-        return f"low ({spec['low']}) is above high ({spec['high']})"
-    if dist == "loguniform" and spec["low"] <= 0:
-        return "loguniform needs low > 0"
-    if dist == "triangular" and not spec["low"] <= spec["mode"] <= spec["high"]:
-        return "triangular needs low <= mode <= high"
-    if dist == "normal" and spec["sd"] < 0 or dist == "lognormal" and spec["sigma"] < 0:
-        return "the scale (sd or sigma) must be >= 0"
+    try:
+        parse_prior("prior", spec)
+    except ConfigError as exc:
+        return str(exc)
     return None
 
 
