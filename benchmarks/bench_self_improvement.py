@@ -62,7 +62,7 @@ def torch_unroll(torch, problem, theta_np):
     return (total / STEPS).numpy()
 
 
-def best_of(fn, repeats=5):
+def best_of(fn, repeats=15):
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()

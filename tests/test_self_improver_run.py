@@ -58,6 +58,9 @@ def test_mini_run_through_the_cli_show_export_and_audit(tmp_path):
         assert all(r.body["status"] == "ok" and r.body["details"]["mode"] == "bwrap" for r in runs)
     for r in rounds:
         assert 0 <= r["capability"] <= 1 and r["compute_flop"] > 0 and r["seconds"] > 0
+    for r in rounds[1:]:
+        # the control arm's spend is recorded too: the comparison is at equal budget per round
+        assert r["compute_flop_control"] > 0 and r["downstream_calls_control"] > 0
 
 
 def test_resume_after_a_crash_repeats_the_uninterrupted_run(store, monkeypatch):
