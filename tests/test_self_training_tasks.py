@@ -67,3 +67,13 @@ def test_generators_give_the_difficulty_asked_and_round_trip_the_vocabulary():
         encode("abc")
     with pytest.raises(ValueError):
         get_task("sort")
+
+
+def test_config_and_tasks_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, rsilab.experiments.self_training as st, rsilab.experiments.self_training.config, "
+            "rsilab.experiments.self_training.tasks; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
