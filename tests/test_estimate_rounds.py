@@ -68,3 +68,16 @@ def test_prior_spec_is_empirical_over_bootstrap_draws():
     prior = fit.to_prior(source="x.csv")
     assert prior["quantity"] == "k" and prior["spec"]["dist"] == "empirical" and prior["source"] == "x.csv"
     assert len(prior["spec"]["samples"]) == 300
+
+
+def test_an_all_empty_optional_column_is_absent_and_a_partly_empty_one_is_an_error(tmp_path):
+    from rsilab.errors import DataError
+    from rsilab.estimate.io import load_rounds
+
+    path = tmp_path / "rounds.csv"
+    path.write_text("round,capability,compute_flop,seconds\n" + "".join(f"{i},{1.1 ** i},,\n" for i in range(6)))
+    loaded = load_rounds(path)
+    assert loaded["compute_flop"] is None and loaded["seconds"] is None
+    path.write_text("round,capability,compute_flop\n" + "".join(f"{i},{1.1 ** i},{'' if i == 3 else 1e9}\n" for i in range(6)))
+    with pytest.raises(DataError, match="row 4.*compute_flop"):
+        load_rounds(path)

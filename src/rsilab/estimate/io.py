@@ -224,6 +224,9 @@ def load_rounds(path: str | Path) -> dict[str, np.ndarray | None]:
         seen[r] = i
     out: dict[str, np.ndarray | None] = {"round": rnd, "capability": cap}
     for opt in ("compute_flop", "seconds"):
-        out[opt] = numeric_column(path, rows, opt, positive=True, why=" (a cost per round)") if opt in header else None
+        # an optional column left empty throughout (as `rsilab experiment export` writes an
+        # unknown cost) is absent; a partly empty one is an error naming the row
+        present = opt in header and any(row.get(opt, "") != "" for row in rows)
+        out[opt] = numeric_column(path, rows, opt, positive=True, why=" (a cost per round)") if present else None
     order = np.argsort(rnd)
     return {k: (v[order] if v is not None else None) for k, v in out.items()}
