@@ -193,8 +193,7 @@ class SoftwareRnd(Model):
         f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)
         windows = np.array([c[1] for c in COMPRESSION_CONDITIONS])
         multiples = np.array([c[2] for c in COMPRESSION_CONDITIONS])
-        steps_cap = int(min(np.ceil(self.doublings_to_ceiling(p).max(initial=0.0)), settings.max_steps)) + 2
-        times_buf = np.empty((n, steps_cap))
+        max_doublings = int(min(np.ceil(self.doublings_to_ceiling(p).max(initial=0.0)), settings.max_steps))
         returns_eff = np.empty((2, n))
         y_grid = np.empty((1, n, g))
         rate_grid = np.empty((n, g))
@@ -209,9 +208,9 @@ class SoftwareRnd(Model):
             f64(p["f"]), f64(p["r0"]), f64(p["limit_years"]), f64(p["p"]), f64(p["software_share"]),
             f64(p["recent_doubling_years"]), f64(p["f0"]), f64(p["boost_years"]),
             self.opt("retraining") == "on", self.opt("boost") == "gradual",
-            float(t_grid[-1]), int(settings.max_steps), float(np.log(settings.cap_multiple)),
+            float(t_grid[-1]), int(settings.max_steps), max_doublings, float(np.log(settings.cap_multiple)),
             f64(t_grid), f64(ln_multiples), windows, multiples,
-            times_buf, y_grid[0], rate_grid, status, t_stop, y_stop, rate_stop, thr, n_steps, hits, years, returns_eff)
+            y_grid[0], rate_grid, status, t_stop, y_stop, rate_stop, thr, n_steps, hits, years, returns_eff)
         extras = {f"p_compress_{c[0]}": hits[k] for k, c in enumerate(COMPRESSION_CONDITIONS)}
         extras["years_compressed_in_1y"] = years
         # the grid holds capability only (the map's other states are not needed along the path)
