@@ -147,6 +147,12 @@ def run_experiment(config_path: str | Path | None = None, profile: str = "cpu", 
         _loop(cfg, device, handle, path, progress)
     except BaseException:
         store.update_run(handle.run_id, status="failed")
+        if progress:
+            import sys
+
+            done = len(handle.finished_rounds)
+            print(f"run {handle.run_id} stopped with {done} finished round(s); resume with: "
+                  f"rsilab experiment run {NAME} --resume {handle.run_id} (same --profile and --config)", file=sys.stderr)
         raise
     handle.finish(summary=_summary(handle.finished_rounds))
     return handle.run_id
