@@ -34,7 +34,7 @@ def friendly_errors(func: Callable) -> Callable:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted: finished work is saved; run the same command to resume", err=True)
+            click.echo("interrupted: finished work is saved (experiments resume with --resume RUN)", err=True)
             sys.exit(130)
 
     return wrapper
