@@ -1,5 +1,4 @@
 """The regime rule, checked on models whose returns are known exactly."""
-import numpy as np
 import pytest
 
 from rsilab.simulate.montecarlo import run_scenario

@@ -196,7 +196,7 @@ def _summary(r) -> str:
     b = r.body
     if r.kind == "run":
         res = b.get("resources", {})
-        extra = f" WEAK MODE" if b.get("weak_mode") else ""
+        extra = " WEAK MODE" if b.get("weak_mode") else ""
         viol = f"; violations: {'; '.join(b.get('violations', []))[:160]}" if b.get("violations") else ""
         return (f"{b.get('status')}{extra} candidate {str(b.get('candidate_sha256'))[:12]} "
                 f"cpu {res.get('cpu_seconds', 0):.2f}s wall {res.get('wall_seconds', 0):.2f}s{viol}")

@@ -84,10 +84,8 @@ def scaling(csv_path: Path, form: str, method: str, params_col, tokens_col, flop
             drop_highest_loss: int, breaks: int, n_bootstrap: int, compute_flop: tuple[float, ...],
             quantity: str | None, seed: int, plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
     """Fit a scaling law (Chinchilla form, saturating power law or BNSL) to FILE.csv."""
-    import numpy as np
 
     from rsilab.errors import DataError
-    from rsilab.estimate import io
 
     from rsilab.errors import EstimationError
 

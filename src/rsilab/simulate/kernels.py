@@ -30,7 +30,6 @@ def _doublings_kernel(f, r0, limit_years, pp, share, t_rec, f0, boost_years, ret
                       y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps,
                       hits, years_1y, returns_eff):
     n = f.shape[0]
-    g = tg.shape[0]
     # samples in blocks, one scratch row of doubling times per block (allocated once)
     n_blocks = (n + BLOCK - 1) // BLOCK
     for blk in _prange(n_blocks):

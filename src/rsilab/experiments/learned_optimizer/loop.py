@@ -32,6 +32,7 @@ from rsilab.experiments.learned_optimizer.optimizer import (
     unroll_adam,
 )
 from rsilab.experiments.record import start_or_resume
+from rsilab.experiments.settings import round_progress
 
 NAME = "learned-optimizer"
 ARMS = ("self", "adam")
@@ -134,7 +135,7 @@ def run_experiment(config_path: Path | None, profile: str, store, resume_run: in
         arms = {k: Arm.from_state(v) for k, v in state["arms"].items()}
     else:
         arms = initial_arms(cfg)
-    bar = _progress(progress, cfg.rounds + 1, handle.next_round)
+    bar = round_progress(progress, "learned optimizer", cfg.rounds + 1, handle.next_round)
     try:
         for r in range(handle.next_round, cfg.rounds + 1):
             record = run_round_pair(cfg, arms, r, evals, handle.finished_rounds, adam_inner)
@@ -210,17 +211,6 @@ def run_round_pair(cfg: LOConfig, arms: dict[str, Arm], r: int, evals: list,
         "step_multiplier_best": float(arms["self"].hyper[best]),
         "pbt": None if s["train"] is None else s["train"]["pbt"],
     }
-
-
-def _progress(enabled: bool, total: int, done: int):
-    if not enabled:
-        return None
-    from rich.progress import Progress
-
-    bar = Progress()
-    task = bar.add_task("learned optimizer", total=total, completed=done)
-    bar.start()
-    return bar, task
 
 
 def plot_rounds(rounds: list[dict[str, Any]], path: Path) -> None:

@@ -9,12 +9,12 @@ measure transfer. Imports pydantic only.
 """
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from rsilab.errors import ConfigError
+from rsilab.experiments.settings import build_config
 
 
 class SIConfig(BaseModel):
@@ -42,24 +42,7 @@ PROFILES: dict[str, dict] = {
 
 
 def load_config(config_path: Path | None, profile: str) -> SIConfig:
-    if profile not in PROFILES:
-        raise ConfigError("profile", profile, f"one of {', '.join(PROFILES)}")
-    values = dict(PROFILES[profile])
-    source = None
-    if config_path is not None:
-        source = str(config_path)
-        try:
-            values.update(tomllib.loads(Path(config_path).read_text(encoding="utf-8")))
-        except OSError as exc:
-            raise ConfigError("--config", str(config_path), f"a readable TOML file ({exc.strerror})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("--config", str(config_path), f"valid TOML ({exc})") from None
-    try:
-        cfg = SIConfig(**values)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "config"
-        raise ConfigError(field, err.get("input"), err["msg"], source=source) from None
+    cfg, source = build_config(SIConfig, PROFILES, profile, config_path)
     from rsilab.experiments.self_improver.tasks import HELD_OUT_TASKS, TRAINING_TASKS
 
     for name in cfg.training_tasks:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
 
 
 @dataclass(frozen=True)

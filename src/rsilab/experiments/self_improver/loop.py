@@ -24,6 +24,7 @@ from typing import Any
 
 from rsilab.experiments.checkpoint import load_checkpoint, save_checkpoint
 from rsilab.experiments.record import start_or_resume
+from rsilab.experiments.settings import round_progress
 from rsilab.experiments.self_improver import boxed
 from rsilab.experiments.self_improver.config import SIConfig, load_config
 from rsilab.experiments.self_improver.gate import GateDecision, decide, policy_for
@@ -116,7 +117,7 @@ def run_experiment(config_path: Path | None, profile: str, store, resume_run: in
         state = load_checkpoint(store, handle.run_id, handle.finished_rounds[-1]["round"])
     else:
         state = None
-    bar = _progress(progress, cfg.rounds + 1, handle.next_round)
+    bar = round_progress(progress, "self-improver", cfg.rounds + 1, handle.next_round)
     try:
         for r in range(handle.next_round, cfg.rounds + 1):
             if r == 0:
@@ -196,17 +197,6 @@ def round_record(cfg: SIConfig, state: dict[str, Any], r: int, store, experiment
         "audit": {"ids": s["audit_ids"] + c["audit_ids"], "proposals": [s["proposal_id"], c["proposal_id"]],
                   "diff": state["self"]["diff"] if s["adopted"] else ""},
     }
-
-
-def _progress(enabled: bool, total: int, done: int):
-    if not enabled:
-        return None
-    from rich.progress import Progress
-
-    bar = Progress()
-    task = bar.add_task("self-improver", total=total, completed=done)
-    bar.start()
-    return bar, task
 
 
 def plot_rounds(rounds: list[dict[str, Any]], path: Path) -> None:

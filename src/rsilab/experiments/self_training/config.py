@@ -6,12 +6,12 @@ profile; an unknown key or a bad value is a ``ConfigError`` naming it. Imports n
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from rsilab.errors import ConfigError
+from rsilab.experiments.settings import read_toml
 
 PROFILES = ("mini", "cpu", "gpu")
 
@@ -116,13 +116,7 @@ def load_config(path: str | Path | None = None, profile: str = "cpu",
     cfg = SelfTrainingConfig(**_PROFILE_FIELDS[profile])
     if path is not None:
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError("--config", str(path), f"a readable TOML file ({exc.strerror})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("--config", str(path), f"valid TOML ({exc})") from None
-        cfg = _apply(cfg, data, source=str(path))
+        cfg = _apply(cfg, read_toml(path), source=str(path))
     if overrides:
         cfg = _apply(cfg, overrides, source="overrides")
     return cfg
