@@ -101,3 +101,16 @@ def test_one_sample_blowup_does_not_kill_the_ensemble():
     sol = solve(model, p, np.linspace(0, 10, 11), np.log([10.0]))
     assert list(sol.status) == [Status.FINISHED, Status.BLOWUP, Status.INVALID]
     assert np.exp(sol.y_grid[0, 0, -1]) == pytest.approx(np.exp(5.0), rel=1e-6)
+
+
+@pytest.mark.parametrize("options", [{}, {"retraining": "on"}, {"boost": "gradual"}])
+def test_software_rnd_continuous_agrees_with_solve_ivp(options):
+    from rsilab.dynamics.software_rnd import SoftwareRnd
+
+    model = SoftwareRnd().with_options(form="continuous", **options)
+    p = params(model, r0=1.8, f=6.0, limit_years=8.0, p=0.35, compute_growth=0.5, alpha=0.5)
+    t_grid = np.linspace(0, 1.5, 16)
+    sol = solve(model, p, t_grid, np.log([10.0]), SolverSettings(rtol=1e-10, atol=1e-12, cap_multiple=1e300))
+    ref = _reference(model, p, t_grid)
+    np.testing.assert_allclose(sol.y_grid[:2, 0, :], ref[:2], rtol=1e-7, atol=1e-8,
+                               err_msg=f"{options}: found {sol.y_grid[0, 0, -1]:.10g} vs DOP853 {ref[0, -1]:.10g}")
