@@ -29,3 +29,19 @@ def test_regime_depends_on_the_exponent_and_bad_requests_are_clear():
         sobol_indices(sc, base_samples=1000)
     with pytest.raises(ConfigError, match="--output"):
         sobol_indices(sc, output="t_7", base_samples=64)
+
+
+def test_cli_ranks_parameters_and_reads_the_requested_phase(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from rsilab.cli import cli
+
+    args = ["sensitivity", "--preset", "default", "--output", "p_explosion", "--base-samples", "128", "--json",
+            "--store", str(tmp_path / "s.sqlite")]
+    late = CliRunner().invoke(cli, args)
+    assert late.exit_code == 2 and "0 everywhere" in late.output  # every default path fizzles late
+    early = CliRunner().invoke(cli, args + ["--phase", "early"])
+    assert early.exit_code == 0, early.output
+    assert json.loads(early.output)["indices"][0]["parameter"] == "r"

@@ -190,20 +190,20 @@ def simulate(scenario_file, preset, as_json, n_samples, seed, horizon, store_pat
               help="What to explain: p_explosion, p_fizzle, p_ceiling, p_combustion, log_growth, or t_<multiple> (e.g. t_10).")
 @click.option("--base-samples", type=int, default=1024, show_default=True,
               help="Saltelli base sample size N, a power of two (runs N (D + 2) simulations for D free parameters).")
+@click.option("--phase", type=click.Choice(["late", "early"]), default=None,
+              help="Which half of the path the regime outputs read (default: the scenario's).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--seed", type=int, default=None)
 @store_option
 @friendly_errors
-def sensitivity(scenario_file, preset, output, base_samples, as_json, seed, store_path) -> None:
+def sensitivity(scenario_file, preset, output, base_samples, phase, as_json, seed, store_path) -> None:
     """Sobol indices (first and total order) of an outcome with respect to the parameters."""
     from rich.console import Console
     from rich.table import Table
 
     from rsilab.simulate.sensitivity import sobol_indices
 
-    scenario = _scenario(scenario_file, preset)
-    if seed is not None:
-        scenario = scenario.with_simulation(seed=seed)
+    scenario = _scenario(scenario_file, preset).with_simulation(seed=seed, regime_phase=phase)
     result = sobol_indices(scenario, output=output, base_samples=base_samples)
     _record(store_path, "sensitivity", scenario, result, {"total": result["seconds"]})
     if as_json:
