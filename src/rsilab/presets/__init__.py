@@ -1,0 +1,1 @@
+"""The shipped scenarios (TOML files read by rsilab.simulate.scenario.load_preset)."""
