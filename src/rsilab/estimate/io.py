@@ -75,6 +75,13 @@ def numeric_column(path: str | Path, rows: Sequence[dict[str, str]], column: str
     return out
 
 
+def require_columns(path: str | Path, header: Sequence[str], columns: Sequence[str]) -> None:
+    """Every one of ``columns`` is in the file's header, or a DataError names the first missing."""
+    for col in columns:
+        if col not in header:
+            raise DataError(str(path), f"missing column {col!r}; columns are {header}", column=col)
+
+
 def require_rows(path: str | Path, n: int, minimum: int, what: str) -> None:
     if n < minimum:
         raise DataError(str(path), f"too few rows: {n} {what}, at least {minimum} needed")
@@ -139,9 +146,7 @@ def load_scaling_xy(path: str | Path, *, x_col: str | None = None, loss_col: str
 def load_rnd_inputs(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """domain -> (year_index, research_input), sorted by year; duplicates and gaps are errors."""
     header, rows = read_table(path)
-    for col in ("domain", "year_index", "research_input"):
-        if col not in header:
-            raise DataError(str(path), f"missing column {col!r}; columns are {header}", column=col)
+    require_columns(path, header, ("domain", "year_index", "research_input"))
     years = numeric_column(path, rows, "year_index")
     inputs = numeric_column(path, rows, "research_input", positive=True, why=_LOG_WHY)
     out: dict[str, tuple[list[float], list[float]]] = {}
@@ -170,9 +175,7 @@ def load_rnd_inputs(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]
 def load_rnd_endpoints(path: str | Path) -> dict[str, tuple[float, float, float, float]]:
     """domain -> (t0, t1, efficiency_t0, efficiency_t1)."""
     header, rows = read_table(path)
-    for col in ("domain", "t0", "t1", "efficiency_t0", "efficiency_t1"):
-        if col not in header:
-            raise DataError(str(path), f"missing column {col!r}; columns are {header}", column=col)
+    require_columns(path, header, ("domain", "t0", "t1", "efficiency_t0", "efficiency_t1"))
     t0 = numeric_column(path, rows, "t0")
     t1 = numeric_column(path, rows, "t1")
     e0 = numeric_column(path, rows, "efficiency_t0", positive=True, why=_LOG_WHY)
@@ -195,9 +198,7 @@ def load_rnd_endpoints(path: str | Path) -> dict[str, tuple[float, float, float,
 def load_efficiency_series(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """domain -> (year_index, efficiency) for a full efficiency time series."""
     header, rows = read_table(path)
-    for col in ("domain", "year_index", "efficiency"):
-        if col not in header:
-            raise DataError(str(path), f"missing column {col!r}; columns are {header}", column=col)
+    require_columns(path, header, ("domain", "year_index", "efficiency"))
     years = numeric_column(path, rows, "year_index")
     eff = numeric_column(path, rows, "efficiency", positive=True, why=_LOG_WHY)
     out: dict[str, dict[float, float]] = {}
@@ -212,9 +213,7 @@ def load_efficiency_series(path: str | Path) -> dict[str, tuple[np.ndarray, np.n
 def load_rounds(path: str | Path) -> dict[str, np.ndarray | None]:
     """round, capability and optional compute_flop / seconds, sorted by round; duplicates are errors."""
     header, rows = read_table(path)
-    for col in ("round", "capability"):
-        if col not in header:
-            raise DataError(str(path), f"missing column {col!r}; columns are {header}", column=col)
+    require_columns(path, header, ("round", "capability"))
     rnd = numeric_column(path, rows, "round")
     cap = numeric_column(path, rows, "capability")
     seen: dict[float, int] = {}
