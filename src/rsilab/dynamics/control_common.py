@@ -109,11 +109,3 @@ def first_crossing_down(t_grid: np.ndarray, values: np.ndarray, slopes: np.ndarr
             lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
         out[inner] = t0 + 0.5 * (lo + hi) * h
     return out
-
-
-def check_positive(p: Params, name: str, why: str) -> None:
-    from rsilab.errors import ConfigError
-
-    bad = ~(np.asarray(p[name]) > 0)
-    if bad.any():
-        raise ConfigError(f"params.{name}", float(np.asarray(p[name])[bad][0]), f"a number > 0 ({why})")
