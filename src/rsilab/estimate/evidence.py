@@ -200,3 +200,28 @@ def series_from_rounds(series_id: str, capability, *, method: str, metric: str, 
                                              "are needed (2 gains make 1 ratio)")
     return Series(series_id=series_id, method=method, metric=metric, model=model, model_params=model_params,
                   rounds=np.arange(first_round, first_round + len(cap)), values=cap, origin=origin or series_id)
+
+
+def select(series: list[Series], *, pure_self: bool = False) -> list[Series]:
+    """The series that enter a fit: all, or (``pure_self``) those without an external judge or teacher."""
+    return [s for s in series if not (pure_self and s.external)]
+
+
+def pool(series: list[Series], *, transform: str | None = None, level: float = 0.9, loo: bool = True):
+    """The random-effects pooled k of ``series``, each on ``transform``'s scale (None: its default).
+
+    Returns the fitted ``PooledK``; the transform of each series is in ``series_transforms(...)``.
+    """
+    from rsilab.estimate.pooling import PooledK
+
+    if len(series) < 2:
+        raise DataError("evidence", f"{len(series)} series selected; pooling needs at least 2")
+    gains = []
+    for s in series:
+        g = s.gains(transform)
+        if not np.any(g != 0):
+            raise DataError(s.origin, f"series {s.series_id!r} gained nothing in any round: k is undefined",
+                            row=s.rows[0] if s.rows else None, column="value")
+        gains.append(g)
+    return PooledK(level=level, loo=loo).fit(gains, [s.cluster for s in series], [s.family for s in series],
+                                             [s.series_id for s in series])

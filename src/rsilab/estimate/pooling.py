@@ -49,17 +49,21 @@ class _Data:
     n_clusters: int
 
 
-def stack_pairs(gain_lists: list[np.ndarray], clusters: list[str]) -> _Data:
+def normalised_pairs(gains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(earlier, later) gains of each successive pair, in units of the series' RMS gain (k is unchanged)."""
+    g = np.asarray(gains, float)
+    g = g / float(np.sqrt(np.mean(g ** 2)))
+    return g[:-1], g[1:]
+
+
+def stack_pairs(pairs: list[tuple[np.ndarray, np.ndarray]], clusters: list[str]) -> _Data:
     xs, ys, si, ci = [], [], [], []
     names = sorted(set(clusters), key=clusters.index)
-    for i, (g, c) in enumerate(zip(gain_lists, clusters)):
-        g = np.asarray(g, float)
-        scale = float(np.sqrt(np.mean(g ** 2)))
-        gn = g / scale
-        xs.append(gn[:-1]); ys.append(gn[1:])
-        si.append(np.full(len(g) - 1, i)); ci.append(np.full(len(g) - 1, names.index(c)))
+    for i, ((x, y), c) in enumerate(zip(pairs, clusters)):
+        xs.append(np.asarray(x, float)); ys.append(np.asarray(y, float))
+        si.append(np.full(len(x), i)); ci.append(np.full(len(x), names.index(c)))
     return _Data(np.concatenate(xs), np.concatenate(ys), np.concatenate(si), np.concatenate(ci),
-                 len(gain_lists), len(names))
+                 len(pairs), len(names))
 
 
 @dataclass
@@ -165,6 +169,12 @@ def _fit(d: _Data, groups: np.ndarray | None = None, n_groups: int = 1) -> _Fit:
                 blup_c=sol[p:p + d.n_clusters], blup_s=sol[p + d.n_clusters:], pev=Cinv, reml=-float(best.fun))
 
 
+def cluster_group_of(d: _Data, per_pair_group: np.ndarray) -> np.ndarray:
+    out = np.zeros(d.n_clusters, int)
+    out[d.cluster] = per_pair_group
+    return out
+
+
 class PooledK:
     """Random-effects pooling of k. ``fit(gains, clusters, families, names)`` returns self.
 
@@ -181,16 +191,23 @@ class PooledK:
 
     def fit(self, gains: list[np.ndarray], clusters: list[str], families: list[str] | None = None,
             names: list[str] | None = None) -> "PooledK":
+        """Pool series given as their gains per round (on one transform's scale each)."""
         names = names or [f"series {i}" for i in range(len(gains))]
-        families = families or ["all"] * len(gains)
-        if len(gains) < 2:
-            raise EstimationError(f"{len(gains)} series: pooling needs at least 2")
         for g, n in zip(gains, names):
             if len(g) < 2:
                 raise EstimationError(f"series {n!r} has {len(g)} gains; at least 2 (3 rounds) are needed")
             if not np.any(np.asarray(g) != 0):
                 raise EstimationError(f"series {n!r} gained nothing in any round: k is undefined")
-        d = stack_pairs(gains, clusters)
+        return self.fit_pairs([normalised_pairs(g) for g in gains], clusters, families, names)
+
+    def fit_pairs(self, pairs: list[tuple[np.ndarray, np.ndarray]], clusters: list[str],
+                  families: list[str] | None = None, names: list[str] | None = None) -> "PooledK":
+        """Pool series given as (earlier gains, later gains) pairs in comparable units."""
+        names = names or [f"series {i}" for i in range(len(pairs))]
+        families = families or ["all"] * len(pairs)
+        if len(pairs) < 2:
+            raise EstimationError(f"{len(pairs)} series: pooling needs at least 2")
+        d = stack_pairs(pairs, clusters)
         q = 1 - (1 - self.level) / 2
         f = _fit(d)
         df = max(d.n_clusters - 1, 1)
@@ -232,7 +249,7 @@ class PooledK:
                                                                                   float(shrunk + tq * shrunk_se)),
                                  "n_pairs": int(np.sum(d.series == i))})
         self.families_ = self._families(d, families, q)
-        self.loo_ = self._loo(gains, clusters, names, mu) if self.loo else []
+        self.loo_ = self._loo(pairs, clusters, names, mu) if self.loo else []
         self.message_ = (f"REML random-effects fit: {len(d.x)} pairs of gains, "
                          f"{d.n_series} series, {d.n_clusters} clusters")
         self.converged_ = True
@@ -257,13 +274,17 @@ class PooledK:
                         "predictive": {"mean": mu, "sd": pred_sd, "df": df,
                                        "interval": (mu - tq * pred_sd, mu + tq * pred_sd)}}
         self.family_tau_ = float(np.sqrt(tau2))
+        # each series shrunk toward its own family's mean (the fit with family means)
+        for i, row in enumerate(self.series_):
+            c = d.cluster[np.flatnonzero(d.series == i)[0]]
+            row["k_shrunk_family"] = float(f.beta[cluster_group_of(d, per_pair)[c]] + f.blup_c[c] + f.blup_s[i])
         return out
 
-    def _loo(self, gains, clusters, names, mu) -> list[dict[str, Any]]:
+    def _loo(self, pairs, clusters, names, mu) -> list[dict[str, Any]]:
         out = []
-        for i in range(len(gains)):
-            keep = [j for j in range(len(gains)) if j != i]
-            d = stack_pairs([gains[j] for j in keep], [clusters[j] for j in keep])
+        for i in range(len(pairs)):
+            keep = [j for j in range(len(pairs)) if j != i]
+            d = stack_pairs([pairs[j] for j in keep], [clusters[j] for j in keep])
             k = float(_fit(d).beta[0])
             out.append({"name": names[i], "k_without": k, "change": k - mu})
         return sorted(out, key=lambda r: -abs(r["change"]))

@@ -89,3 +89,31 @@ def describe(transform: str, ceiling: float | None) -> str:
         formula = "ln(p / (1 - p))" if transform == "logit" else "-ln(1 - p)"
         return f"{transform}: {formula}, p = value / {ceiling:g}"
     return {"raw": "raw: the value itself", "log": "log: ln(value)"}.get(transform, transform)
+
+
+def transform_rounds(path, data: dict, transform: str, ceiling: float | None, all_transforms: bool = False):
+    """``fit rounds``' data with capability on ``transform``'s scale, and (if asked) the
+    least-squares k under every transform the values allow (a reason string where they do not).
+
+    A value outside the transform's domain raises DataError naming the file's row and the
+    capability column.
+    """
+    from rsilab.estimate.io import read_table
+    from rsilab.estimate.rounds import ratio_k
+
+    check_transform(transform)
+    cap = np.asarray(data["capability"], float)
+    for v, r in zip(cap, data["round"]):
+        problem = value_problem(float(v), transform, ceiling)
+        if problem:
+            _, rows = read_table(path)  # the loader sorted by round: find the row as the file has it
+            row = next(i for i, raw in enumerate(rows, start=1) if float(raw["round"]) == r)
+            raise DataError(str(path), f"{v:g} (round {r:g}) {problem}", row=row, column="capability")
+    out = dict(data, capability=apply_transform(cap, transform, ceiling))
+    k_by: dict[str, float | str] = {}
+    if all_transforms:
+        for name in TRANSFORMS:
+            bad = next((v for v in cap if value_problem(float(v), name, ceiling)), None)
+            k_by[name] = (ratio_k(np.diff(apply_transform(cap, name, ceiling))) if bad is None
+                          else f"{bad:g} {value_problem(float(bad), name, ceiling)}")
+    return out, k_by
