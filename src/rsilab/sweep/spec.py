@@ -62,7 +62,8 @@ def _check_value(where: str, name: str, value: Any, defaults: dict[str, Any], ex
     want, got = _kind(defaults[name]), _kind(value)
     ok = want == got or (want == "float" and got == "int") or defaults[name] is None
     if not ok:
-        raise ConfigError(where, value, f"a {want}, like the profile's {defaults[name]!r}", source=source)
+        article = "an" if want[0] in "aeiou" else "a"
+        raise ConfigError(where, value, f"{article} {want}, like the profile's {defaults[name]!r}", source=source)
 
 
 def load_spec(path: str | Path, *, yes: bool = False) -> SweepSpec:
