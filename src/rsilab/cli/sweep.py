@@ -1,6 +1,7 @@
 """``rsilab sweep SWEEP.toml`` and ``rsilab sweep show ID``: experiments over a grid, on Ray."""
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -16,6 +17,10 @@ class _RunByDefault(click.Group):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.group(cls=_RunByDefault)
@@ -65,6 +70,9 @@ def run(sweep_path: Path | None, resume_id: int | None, address: str | None, cpu
         if not as_json:
             click.echo(f"sweep {sweep_id}: {'resuming' if spec is None else f'{len(spec.cells)} cells'}; "
                        f"stop with Ctrl-C and resume with: rsilab sweep --resume {sweep_id}", err=True)
+        # SIGTERM stops a sweep as Ctrl-C does (a sweep started in the background with nohup
+        # ignores Ctrl-C's SIGINT): running cells are cancelled and left to --resume
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             out = run_sweep(store, sweep_id, address=address, cpus=cpus, timeout_s=cell_timeout,
                             progress=not as_json and sys.stderr.isatty())
@@ -72,6 +80,8 @@ def run(sweep_path: Path | None, resume_id: int | None, address: str | None, cpu
             click.echo(f"interrupted: finished cells are saved; resume with: rsilab sweep --resume {sweep_id}",
                        err=True)
             sys.exit(130)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     if as_json:
         echo_json(out.__dict__)
         return
