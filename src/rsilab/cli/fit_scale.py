@@ -13,7 +13,7 @@ import click
 from rsilab.cli.common import echo_json, friendly_errors, store_option
 
 
-@click.command("scale")
+@click.command("scale", short_help="k against model size across series, and its extrapolation.")
 @click.argument("csv_path", metavar="[ROUNDS.csv]", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--sweep", "sweep_id", type=int, default=None, help="Read the finished cells of sweep ID from the store.")
 @click.option("--scale", "scale_kind", type=click.Choice(["parameters", "flop"]), default="parameters",

@@ -23,7 +23,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-@click.group(cls=_RunByDefault)
+@click.group(cls=_RunByDefault, short_help="Run an experiment over a grid of config fields on Ray; show a sweep's cells.")
 def sweep() -> None:
     """Run an experiment over a grid of its config fields (one run per cell), or show a sweep.
 
@@ -34,7 +34,7 @@ def sweep() -> None:
     """
 
 
-@sweep.command("run")
+@sweep.command("run", short_help="Run the cells of a sweep file, or resume a sweep.")
 @click.argument("sweep_path", metavar="SWEEP.toml", required=False,
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--resume", "resume_id", type=int, default=None,
@@ -89,7 +89,7 @@ def run(sweep_path: Path | None, resume_id: int | None, address: str | None, cpu
                f"{out.skipped} already done, in {out.seconds:.0f} s; see it with: rsilab sweep show {sweep_id}")
 
 
-@sweep.command("show")
+@sweep.command("show", short_help="A sweep's cells: status, seconds, k with its interval.")
 @click.argument("sweep_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep and its cells as JSON.")
 @store_option
