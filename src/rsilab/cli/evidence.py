@@ -16,7 +16,7 @@ from rsilab.cli.common import echo_json, friendly_errors, store_option
 _TRANSFORM_CHOICES = ("auto", "raw", "logit", "neglog-error", "log")
 
 
-@click.group()
+@click.group(short_help="Published per-round results of self-improvement, and k pooled across them.")
 def evidence() -> None:
     """Published per-round results of self-improvement, and k pooled across them."""
 
@@ -39,7 +39,7 @@ def _transform_arg(value: str) -> str | None:
     return None if value == "auto" else check_transform(value)
 
 
-@evidence.command("list")
+@evidence.command("list", short_help="The registry's series: method, size, metric, rounds, judge.")
 @click.option("--add", "add_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Also list the series of this CSV (registry format; repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the series as JSON.")
@@ -58,7 +58,7 @@ def list_(add_files: tuple[Path, ...], as_json: bool) -> None:
            ("series", "method", "model size", "metric", "rounds", "confidence", "external judge/teacher"), rows)
 
 
-@evidence.command("show")
+@evidence.command("show", short_help="A series' values, gains, k and citation.")
 @click.argument("series_id", metavar="SERIES")
 @click.option("--transform", default="auto", show_default=True,
               help="Capability scale: auto (logit for bounded metrics, else raw), raw, logit, neglog-error, log.")
@@ -109,7 +109,7 @@ def show(series_id: str, transform: str, add_files: tuple[Path, ...], as_json: b
                                                        for n, v in k_by.items()))
 
 
-@evidence.command("fit")
+@evidence.command("fit", short_help="Pool k across series (random effects); forest plot.")
 @click.option("--transform", default="auto", show_default=True,
               help="Capability scale for every series: auto (logit for bounded metrics, else raw), raw, logit, "
                    "neglog-error, log.")
