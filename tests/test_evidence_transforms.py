@@ -60,3 +60,30 @@ def test_metric_ceilings():
     assert metric_ceiling("win rate vs GPT-4 Turbo (%)") == 100.0
     assert metric_ceiling("average score", "Open LLM Leaderboard average") == 100.0
     assert metric_ceiling("reward per episode") is None
+
+
+def test_fit_rounds_prints_the_transform_and_k_under_each(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from rsilab.cli import cli
+
+    logits = [0.0, 1.0, 1.5, 1.75, 1.875]  # gains 1, 1/2, 1/4, 1/8 on the logit scale: k = 0.5
+    rounds = tmp_path / "r.csv"
+    rounds.write_text("round,capability\n" + "".join(f"{i},{100 / (1 + math.exp(-x))!r}\n"
+                                                     for i, x in enumerate(logits)))
+    res = CliRunner().invoke(cli, ["fit", "rounds", str(rounds), "--transform", "logit", "--all-transforms", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["transform"] == "logit" and np.isclose(out["k"], 0.5, rtol=1e-9)
+    assert np.isclose(out["k_by_transform"]["logit"], 0.5, rtol=1e-9) and out["k_by_transform"]["raw"] < 0.5
+    res = CliRunner().invoke(cli, ["fit", "rounds", str(rounds), "--transform", "logit"])
+    assert res.exit_code == 0 and "transform: logit (bound 100)" in res.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("round,capability\n1,50\n0,40\n2,120\n3,60\n4,61\n")
+    res = CliRunner().invoke(cli, ["fit", "rounds", str(bad), "--transform", "logit"])
+    assert res.exit_code == 2 and res.output.strip().count("\n") == 0, res.output
+    assert "row 3, column 'capability': 120 (round 2) must be inside (0, 100)" in res.output
+    res = CliRunner().invoke(cli, ["fit", "rounds", str(rounds), "--transform", "probit"])
+    assert res.exit_code == 2 and "one of raw, logit, neglog-error, log" in res.output
