@@ -39,6 +39,8 @@ def test_fit_reports_both_selections_writes_the_plot_and_feeds_the_forecast(tmp_
         assert set(fit["families"]) <= {"self-play / preference iteration", "self-rewarding",
                                         "self-training on own outputs", "self-refine (inference-time)"}
     assert set(out["series_transforms"].values()) == {"logit"}  # every published metric is bounded
+    # the check on ln(gain ratio) drops the pairs whose gains change sign, and says how many
+    assert out["log_ratio_check"]["all"]["n_pairs_dropped"] > 0 and out["log_ratio_check"]["all"]["median_k"] > 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     prior = out["prior"]
     assert prior["quantity"] == "k" and prior["spec"]["dist"] == "normal"

@@ -91,3 +91,15 @@ def test_interval_coverage_over_repeated_draws():
     # Bias: the mean estimate within 0.03 of the truth (the Monte Carlo SE of the mean is ~0.006;
     # 0.03 is well inside the +-0.05 band that separates the verdicts around k = 1).
     assert abs(np.mean(estimates) - mu) <= 0.03, f"mean pooled k {np.mean(estimates):.4f} vs true {mu}"
+
+
+def test_log_ratio_check_counts_sign_changes_and_recovers_the_median_k():
+    out = pooling.pool_log_ratios([np.array([1.0, 0.5, 0.25]), np.array([1.0, -1.0, 0.5]),
+                                   np.array([2.0, 1.2, 0.6])], ["a", "b", "c"])
+    assert out["n_pairs_dropped"] == 2 and out["n_series_dropped"] == 1 and out["n_series"] == 2
+    rng = np.random.default_rng(5)
+    gains = [np.exp(np.cumsum(np.r_[0.0, np.log(0.6) + 0.3 * rng.standard_normal(5)])) for _ in range(60)]
+    out = pooling.pool_log_ratios(gains, [f"c{i}" for i in range(60)])
+    # 300 log ratios with SD 0.3: the SE of their mean is ~0.017; 0.1 is ~6 SE
+    assert abs(np.log(out["median_k"]) - np.log(0.6)) < 0.1, out
+    assert out["interval"][0] < out["median_k"] < out["interval"][1]

@@ -135,7 +135,7 @@ def fit(transform: str, all_transforms: bool, pure_self: bool, add_files: tuple[
         store_path: Path | None) -> None:
     """Pool k across series: random-effects fit with clusters, families, shrinkage and influence."""
     from rsilab.errors import ConfigError
-    from rsilab.estimate.evidence import load_registry, pool, select
+    from rsilab.estimate.evidence import load_registry, pool, pool_log_ratio_check, select
     from rsilab.estimate.transforms import TRANSFORMS
     from rsilab.report.forest import plot_forest
     from rsilab.store import Store
@@ -159,6 +159,8 @@ def fit(transform: str, all_transforms: bool, pure_self: bool, add_files: tuple[
     for name, pure in (("all", False), ("pure_self", True)):
         chosen = select(series, pure_self=pure)
         fits[name] = (chosen, pool(chosen, transform=t, level=level) if len(chosen) >= 2 else None)
+    log_check = {n: (pool_log_ratio_check(c, transform=t, level=level) if len(c) >= 2 else None)
+                 for n, (c, _) in fits.items()}
     primary = "pure_self" if pure_self else "all"
     chosen, est = fits[primary]
     if est is None:
@@ -168,6 +170,7 @@ def fit(transform: str, all_transforms: bool, pure_self: bool, add_files: tuple[
     used = {s.series_id: (t or s.default_transform) for s in chosen}
     out: dict[str, Any] = {"transform": transform, "series_transforms": used, "primary": primary,
                            "fits": {n: (e.result_dict() if e is not None else None) for n, (_, e) in fits.items()},
+                           "log_ratio_check": log_check,
                            "prior": est.to_prior(prior_family, source=f"pooled published evidence ({primary}, "
                                                                       f"transform {transform})")}
     if all_transforms:
@@ -229,6 +232,11 @@ def _print_fit(out: dict, est, chosen, t, transform: str) -> None:
         click.echo(f"{label}: pooled k = {d['k']:.3f} {_fmt_iv(d['k_interval'])} ({d['level']:.0%}); "
                    f"tau = {d['tau']:.3f}, I^2 = {d['i2']:.2f}; P(k > 1) for a new series = "
                    f"{d['p_new_series_k_gt_1']:.3f}; {d['n_series']} series in {d['n_clusters']} clusters")
+    for name, c in out["log_ratio_check"].items():
+        if c and "median_k" in c:
+            click.echo(f"check on ln(gain ratio) ({'all' if name == 'all' else 'pure self'}; {c['n_pairs_dropped']} "
+                       f"pairs with a sign change dropped): median k = {c['median_k']:.3f} {_fmt_iv(c['interval'])}, "
+                       f"P(k > 1) for a new series = {c['p_new_series_k_gt_1']:.3f}")
     loo = est.loo_[:3]
     if loo:
         click.echo("most influential (pooled k without it): " +

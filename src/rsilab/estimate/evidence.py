@@ -225,3 +225,10 @@ def pool(series: list[Series], *, transform: str | None = None, level: float = 0
         gains.append(g)
     return PooledK(level=level, loo=loo).fit(gains, [s.cluster for s in series], [s.family for s in series],
                                              [s.series_id for s in series])
+
+
+def pool_log_ratio_check(series: list[Series], *, transform: str | None = None, level: float = 0.9) -> dict:
+    """The pooled median k from per-round log gain ratios (pairs with a sign change dropped)."""
+    from rsilab.estimate.pooling import pool_log_ratios
+
+    return pool_log_ratios([s.gains(transform) for s in series], [s.cluster for s in series], level)

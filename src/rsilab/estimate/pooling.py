@@ -319,3 +319,39 @@ class PooledK:
                 "low": 0.0, "high": 10.0}
         return {"quantity": "k", "spec": spec,
                 "source": source or f"pooled published evidence, predictive k for a new series ({what})"}
+
+
+def pool_log_ratios(gains: list[np.ndarray], clusters: list[str], level: float = 0.9) -> dict[str, Any]:
+    """A check on the model's scale: the same random-effects model on ln(g_(j+1) / g_j).
+
+    Only pairs whose two gains have the same sign have a log ratio; pairs with a sign change (or
+    a zero gain) are dropped and counted, and a series left without pairs drops out. exp(mu) is
+    the median k across series. Returns a dict (or one with "error" when too little is left).
+    """
+    pairs, kept_clusters, dropped_pairs, dropped_series = [], [], 0, 0
+    for g, c in zip(gains, clusters):
+        g = np.asarray(g, float)
+        ok = g[:-1] * g[1:] > 0
+        dropped_pairs += int(np.sum(~ok))
+        if not ok.any():
+            dropped_series += 1
+            continue
+        z = np.log(g[1:][ok] / g[:-1][ok])
+        pairs.append((np.ones(len(z)), z))
+        kept_clusters.append(c)
+    base = {"n_pairs_dropped": dropped_pairs, "n_series_dropped": dropped_series, "n_series": len(pairs)}
+    if len(pairs) < 2:
+        return dict(base, error="fewer than 2 series with a log ratio")
+    d = stack_pairs(pairs, kept_clusters)
+    try:
+        f = _fit(d)
+    except EstimationError as exc:
+        return dict(base, error=str(exc))
+    df = max(d.n_clusters - 1, 1)
+    tq = stats.t.ppf(1 - (1 - level) / 2, df)
+    mu, se = float(f.beta[0]), float(np.sqrt(f.beta_cov[0, 0]))
+    tau = float(np.sqrt(f.tau_c2 + f.tau_s2))
+    pred_sd = float(np.sqrt(se ** 2 + tau ** 2))
+    return dict(base, median_k=float(np.exp(mu)), interval=[float(np.exp(mu - tq * se)), float(np.exp(mu + tq * se))],
+                tau_log=tau, n_pairs=int(len(d.x)), n_clusters=d.n_clusters,
+                p_new_series_k_gt_1=float(stats.t.sf(-mu / pred_sd, df)))
