@@ -204,7 +204,7 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
         from rsilab.report.charts import write_charts
 
         t0 = time.perf_counter()
-        charts = write_charts(ensemble, out_dir)
+        charts = write_charts(ensemble, out_dir, summary)
         timings["charts"] = time.perf_counter() - t0
     summary["charts"] = [str(p) for p in charts]
     run_id = _record(store_path, "forecast", scenario, summary, timings)
@@ -336,8 +336,12 @@ def runs(kind, limit, as_json, store_path) -> None:
     for col in ("id", "kind", "name", "when", "seed", "status", "headline"):
         table.add_column(col)
     for r in records:
-        rp = r.summary.get("regime_probabilities")
-        headline = " ".join(f"{k[:4]} {v:.2f}" for k, v in rp.items()) if rp else ""
+        tk, rp = r.summary.get("takeoff"), r.summary.get("regime_probabilities")
+        if tk:
+            end = tk["ends"]["most_likely"]
+            headline = f"P(explosive) {tk['p_explosive']:.2f}, ends {end} {tk['ends']['late_regime_probabilities'][end]:.2f}"
+        else:
+            headline = " ".join(f"{k[:4]} {v:.2f}" for k, v in rp.items()) if rp else ""
         table.add_row(str(r.id), r.kind, r.name, time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)),
                       "" if r.seed is None else str(r.seed), r.status, headline)
     Console().print(table)
