@@ -96,3 +96,25 @@ def test_compression_figures_come_from_the_model_that_has_them():
     assert all(comp[k]["p"] == head[k] for k in comp)
     assert compression_label("p_compress_3y_in_4mo") == ">= 3 years of progress in <= 4 months"
     assert compression_label("p_compress_10y_in_1y") == ">= 10 years of progress in <= 1 year"
+
+
+def test_compiled_loop_equals_the_plain_python_loop():
+    from rsilab.simulate import takeoff
+
+    rng = np.random.default_rng(0)
+    n, g = 300, 30
+    t = np.linspace(0.0, 3.0, g)
+    ln_cap = np.cumsum(rng.exponential(0.3, (n, g)), axis=1)
+    rate = rng.exponential(1.0, (n, g))
+    rate[: n // 2] = np.exp(-ln_cap[: n // 2])        # half the rows only slow down: never explosive
+    rate[rng.random((n, g)) < 0.05] = np.nan      # gaps the loop must skip
+    t_stop = rng.uniform(1.0, 3.0, n)
+    ln_stop, rate_stop = ln_cap[:, -1] + 1.0, rng.exponential(1.0, n)
+    compiled = takeoff.interval_stretch(t, ln_cap, rate, t_stop, ln_stop, rate_stop, TOL)
+    plain = {k: np.zeros(n, dtype=v.dtype) for k, v in compiled.items()}
+    takeoff._stretch_rows(t, ln_cap, rate, t_stop, ln_stop, rate_stop, TOL, takeoff.MIN_LN_GROWTH,
+                          plain["explosive_any"], plain["ooms_explosive"], plain["years_explosive"])
+    plain["ooms_explosive"] /= np.log(10.0)
+    assert compiled["explosive_any"].any() and not compiled["explosive_any"].all()   # both kinds present
+    for k in compiled:   # same operations in the same order: equal to the last bit
+        np.testing.assert_array_equal(compiled[k], plain[k])

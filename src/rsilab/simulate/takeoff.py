@@ -16,10 +16,12 @@ explosive when its gain is more than 1 + tol times the previous one's. Per sampl
 whether any interval (generation) was explosive, the orders of magnitude of capability gained
 over explosive ones and their total length in years.
 
-This module imports numpy and ``rsilab.simulate.regimes`` only (never the CLI or report/).
+This module imports numpy, numba (lazily, for the per-sample loop) and ``rsilab.simulate.regimes``
+only (never the CLI or report/).
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -62,38 +64,68 @@ def generation_stretch(ln_path: np.ndarray, step_times: np.ndarray, tol: float) 
 
 
 def interval_stretch(t_grid: np.ndarray, ln_cap: np.ndarray, rate: np.ndarray, t_stop: np.ndarray,
-                      ln_cap_stop: np.ndarray, rate_stop: np.ndarray, tol: float) -> dict[str, np.ndarray]:
+                     ln_cap_stop: np.ndarray, rate_stop: np.ndarray, tol: float) -> dict[str, np.ndarray]:
     """Per sample: ``explosive_any`` (bool), ``ooms_explosive`` (log10 capability gained over
     explosive intervals) and ``years_explosive``.
 
     ``ln_cap`` and ``rate`` are (n, g): ln capability and d ln I / dt at the output times
-    (non-finite after a stop); the ``*_stop`` arrays are their values at ``t_stop``.
+    (non-finite after a stop); the ``*_stop`` arrays are their values at ``t_stop``. Points
+    without a finite capability and a positive rate are skipped; an interval whose growth is
+    below ``MIN_LN_GROWTH`` is merged into the next one.
     """
+    n = ln_cap.shape[0]
+    hot = np.zeros(n, dtype=np.bool_)
+    ooms, years = np.zeros(n), np.zeros(n)
+    _compiled()(np.ascontiguousarray(t_grid, dtype=np.float64), np.ascontiguousarray(ln_cap, dtype=np.float64),
+                np.ascontiguousarray(rate, dtype=np.float64), np.ascontiguousarray(t_stop, dtype=np.float64),
+                np.ascontiguousarray(ln_cap_stop, dtype=np.float64), np.ascontiguousarray(rate_stop, dtype=np.float64),
+                float(tol), MIN_LN_GROWTH, hot, ooms, years)
+    return {"explosive_any": hot, "ooms_explosive": ooms / np.log(10.0), "years_explosive": years}
+
+
+def _stretch_rows(t_grid, ln_cap, rate, t_stop, ln_cap_stop, rate_stop, tol, min_growth, hot, ooms, years):
+    """The per-sample loop of ``interval_stretch`` (compiled by numba; plain Python also runs it)."""
     n, g = ln_cap.shape
-    explosive_any = np.zeros(n, dtype=bool)
-    ooms = np.zeros(n)
-    years = np.zeros(n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        prev_ok = np.isfinite(ln_cap[:, 0]) & np.isfinite(rate[:, 0]) & (rate[:, 0] > 0)
-        prev_y, prev_g, prev_t = ln_cap[:, 0].copy(), rate[:, 0].copy(), np.zeros(n)
-        for j in range(1, g + 1):
-            if j < g:  # an output time before the stop
-                y, r = ln_cap[:, j], rate[:, j]
-                t = np.full(n, t_grid[j])
-                ok = np.isfinite(y) & np.isfinite(r) & (r > 0) & (t <= t_stop)
-            else:      # the stop point: a blow-up's last stretch ends here
-                y, r, t = ln_cap_stop, rate_stop, t_stop
-                ok = np.isfinite(y) & np.isfinite(r) & (r > 0)
-            dy = y - prev_y
-            read = prev_ok & ok & (dy > MIN_LN_GROWTH)
-            p_eff = 1.0 + (np.log(r) - np.log(prev_g)) / dy
-            hot = read & (p_eff > 1.0 + tol)
-            explosive_any |= hot
-            ooms += np.where(hot, dy, 0.0) / np.log(10.0)
-            years += np.where(hot, t - prev_t, 0.0)
-            prev_y, prev_g, prev_t = np.where(ok, y, prev_y), np.where(ok, r, prev_g), np.where(ok, t, prev_t)
-            prev_ok |= ok
-    return {"explosive_any": explosive_any, "ooms_explosive": ooms, "years_explosive": years}
+    for i in _prange(n):
+        have = False
+        y_a = lr_a = t_a = 0.0
+        for j in range(g + 1):
+            if j < g:
+                t = t_grid[j]
+                if t > t_stop[i]:
+                    continue
+                y, r = ln_cap[i, j], rate[i, j]
+            else:  # the stop point: a blow-up's last stretch ends here
+                t, y, r = t_stop[i], ln_cap_stop[i], rate_stop[i]
+            if not (math.isfinite(y) and math.isfinite(r) and r > 0.0):
+                continue
+            lr = math.log(r)
+            if have:
+                dy = y - y_a
+                if dy <= min_growth:
+                    continue
+                # p_eff = 1 + (ln g_b - ln g_a) / dy > 1 + tol
+                if lr - lr_a > tol * dy:
+                    hot[i] = True
+                    ooms[i] += dy
+                    years[i] += t - t_a
+            have = True
+            y_a, lr_a, t_a = y, lr, t
+
+
+_prange = range
+_kernel = None
+
+
+def _compiled():
+    """``_stretch_rows`` compiled on first use (numba, imported lazily; cached on disk)."""
+    global _kernel, _prange
+    if _kernel is None:
+        import numba
+
+        _prange = numba.prange
+        _kernel = numba.njit(parallel=True, cache=True)(_stretch_rows)
+    return _kernel
 
 
 def _quantiles(values: np.ndarray) -> dict[str, float | None]:
