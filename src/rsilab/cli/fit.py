@@ -265,3 +265,14 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
     click.echo(f"P(k > 1) = {out['p_k_gt_1']:.3f}; regime: {out['regime']} "
                f"(confidence {out['regime_confidence']:.2f}, k ~ 1 means |k - 1| <= {tolerance:g})")
     click.echo(f"recorded as run {out['run_id']}")
+
+
+def _add_scale() -> None:
+    # `fit scale` lives in its own module (estimate/scale.py's command); registered here so that
+    # `rsilab fit --help` lists it with the others
+    from rsilab.cli.fit_scale import scale
+
+    fit.add_command(scale)
+
+
+_add_scale()
