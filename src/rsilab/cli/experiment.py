@@ -85,8 +85,8 @@ def show(run_id: int, plot_path: Path | None, as_json: bool, store_path: Path | 
     if name in ROUND_CHARTS:
         ROUND_CHARTS[name](rounds, path)
     else:
-        module = _load(name)
-        if not hasattr(module, "plot_rounds"):
+        module = None if name == "track" else _load(name)  # runs logged with rsilab.track have no module
+        if module is None or not hasattr(module, "plot_rounds"):
             return
         module.plot_rounds(rounds, path)
     click.echo(f"wrote {path}")
