@@ -118,6 +118,9 @@ def test_seccomp_filter_is_well_formed_and_covers_the_dangerous_calls():
     assert ops[1][3] == 0xC000003E  # the architecture is checked first
     jeq_numbers = {k for code, _, _, k in ops if code == 0x15}
     assert {101, 165, 272, 308, 321, 41} <= jeq_numbers  # ptrace, mount, unshare, setns, bpf, socket
+    # kill, tkill, tgkill with their pid argument compared with 1 and -1 (as 32 bits)
+    assert {62, 200, 234, 1, 0xFFFFFFFF} <= jeq_numbers
+    assert "kill with pid 1 or -1" in forbidden_syscalls("x86_64")
     assert build_filter("sparc64") is None
     assert "ptrace" in forbidden_syscalls("aarch64")
 
