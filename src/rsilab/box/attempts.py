@@ -174,7 +174,7 @@ def _rsilab_install(cfg):
                 signal("os.kill", args[0], args[1])
             elif event == "os.killpg":
                 signal("os.killpg", -args[0] if isinstance(args[0], int) and args[0] > 0 else args[0], args[1])
-            elif event.startswith("ctypes."):
+            elif event in ("ctypes.dlopen", "ctypes.dlsym"):
                 emit("ctypes", "%s %r" % (event, args[0] if args else ""))
             elif event == "import" and args[0] in ("ctypes", "_ctypes", "cffi", "_cffi_backend"):
                 emit("ctypes", "import " + args[0])
