@@ -1,4 +1,5 @@
-"""Fuzzing the input surfaces a user controls: scenario TOML and the CSV loaders of `rsilab fit`.
+"""Fuzzing the input surfaces a user controls: scenario TOML, the CSV loaders of `rsilab fit` and
+the series files of `rsilab evidence fit --add`.
 
 Inputs are random mutations of valid ones (types, ranges, unknown keys, unicode, huge numbers,
 NaN and infinities, deep nesting, dropped and repeated rows and columns) and random bytes. The
@@ -61,6 +62,8 @@ class Tally:
             self.slowest, self.slowest_input = seconds, shown[:2000]
 
     def report(self) -> None:
+        if not self.count:
+            return
         print(f"\n[fuzz] {self.name}: {self.count} inputs ({self.results} results, the rest exit 2); slowest {self.slowest:.2f} s: {self.slowest_input!r}")
         for text, shown in self.warnings.items():
             print(f"[fuzz] {self.name}: warning printed: {text} (first on {shown!r})")
@@ -254,6 +257,15 @@ RND_INPUTS = [["domain", "year_index", "research_input"]] + [[d, str(t), repr(10
 RND_ENDPOINTS = [["domain", "t0", "t1", "efficiency_t0", "efficiency_t1"], ["A", "0", "7", "1", "300"],
                  ["B", "0", "7", "1", "40"]]
 
+def _evidence_rows() -> list[list[str]]:
+    """Three series of the shipped registry under new ids (the first 15 rows)."""
+    text = resources.files("rsilab.estimate").joinpath("self_improvement_rounds.csv").read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    return [rows[0]] + [["fz_" + r[0]] + r[1:] for r in rows[1:16]]
+
+
+EVIDENCE = _evidence_rows()
+
 _cell = st.one_of(_text, st.sampled_from(["", "nan", "NaN", "inf", "-inf", "1e309", "-1e309", "0", "-1",
                                           "1e-320", "9" * 400, "  3 ", "1,5", "0x10", "\u0661\u0662", "true"]),
                   _float.map(repr), _int.map(str))
@@ -305,7 +317,8 @@ def _csv_bytes(rows: list[list[str]]) -> bytes:
 
 @pytest.fixture(scope="module")
 def csv_tally():
-    tallies = {name: Tally(f"CSV loader: fit {name}") for name in ("rounds", "scaling", "rnd-returns")}
+    tallies = {name: Tally(f"CSV loader: {name}") for name in ("fit rounds", "fit scaling", "fit rnd-returns",
+                                                                "evidence fit --add")}
     yield tallies
     for tally in tallies.values():
         tally.report()
@@ -318,7 +331,7 @@ def test_fuzz_rounds_csv(tmp_path_factory, csv_tally, data):
     path = tmp / "rounds.csv"
     path.write_bytes(data)
     check_cli(["fit", "rounds", str(path), "--bootstrap", "100", "--json"], path, tmp / "s.sqlite",
-              csv_tally["rounds"], repr(data))
+              csv_tally["fit rounds"], repr(data))
 
 
 @settings(FUZZ, max_examples=40)
@@ -328,7 +341,7 @@ def test_fuzz_scaling_csv(tmp_path_factory, csv_tally, data):
     path = tmp / "scaling.csv"
     path.write_bytes(data)
     check_cli(["fit", "scaling", str(path), "--form", "power", "--bootstrap", "0", "--json"], path,
-              tmp / "s.sqlite", csv_tally["scaling"], repr(data))
+              tmp / "s.sqlite", csv_tally["fit scaling"], repr(data))
 
 
 @settings(FUZZ, max_examples=40)
@@ -342,7 +355,17 @@ def test_fuzz_rnd_returns_csv(tmp_path_factory, csv_tally, which, draw):
     endpoints.write_bytes(data if which == "endpoints" else _csv_bytes(RND_ENDPOINTS))
     named = inputs if which == "inputs" else endpoints
     check_cli(["fit", "rnd-returns", str(inputs), str(endpoints), "--draws", "200", "--json"], named,
-              tmp / "s.sqlite", csv_tally["rnd-returns"], f"{which}: {data!r}")
+              tmp / "s.sqlite", csv_tally["fit rnd-returns"], f"{which}: {data!r}")
+
+
+@settings(FUZZ, max_examples=30)
+@given(data=st.one_of(mutated_csv(EVIDENCE), st.binary(max_size=200)))
+def test_fuzz_evidence_csv(tmp_path_factory, csv_tally, data):
+    tmp = tmp_path_factory.mktemp("evidence")
+    path = tmp / "series.csv"
+    path.write_bytes(data)
+    check_cli(["evidence", "fit", "--add", str(path), "--only-added", "--json", "--plot", str(tmp / "forest.png")],
+              path, tmp / "s.sqlite", csv_tally["evidence fit --add"], repr(data))
 
 
 def test_the_unmutated_inputs_succeed(tmp_path):
@@ -353,11 +376,14 @@ def test_the_unmutated_inputs_succeed(tmp_path):
     (tmp_path / "inputs.csv").write_bytes(_csv_bytes(RND_INPUTS))
     (tmp_path / "endpoints.csv").write_bytes(_csv_bytes(RND_ENDPOINTS))
     (tmp_path / "scenario.toml").write_text(to_toml(PRESETS["default.toml"]))
+    (tmp_path / "series.csv").write_bytes(_csv_bytes(EVIDENCE))
     commands = [["fit", "rounds", str(tmp_path / "rounds.csv"), "--bootstrap", "100", "--json"],
                 ["fit", "scaling", str(tmp_path / "scaling.csv"), "--form", "power", "--bootstrap", "0", "--json"],
                 ["fit", "rnd-returns", str(tmp_path / "inputs.csv"), str(tmp_path / "endpoints.csv"), "--draws", "200",
                  "--json"],
-                ["simulate", str(tmp_path / "scenario.toml"), "--samples", "64", "--json"]]
+                ["simulate", str(tmp_path / "scenario.toml"), "--samples", "64", "--json"],
+                ["evidence", "fit", "--add", str(tmp_path / "series.csv"), "--only-added", "--json", "--plot",
+                 str(tmp_path / "forest.png")]]
     for i, args in enumerate(commands, 1):
         res = CliRunner().invoke(cli, args + ["--store", str(store)])
         assert res.exit_code == 0, (args, res.output[-500:], res.stderr[-500:])
