@@ -1,5 +1,5 @@
-"""Fuzzing the input surfaces a user controls: scenario TOML, the CSV loaders of `rsilab fit` and
-the series files of `rsilab evidence fit --add`.
+"""Fuzzing the input surfaces a user controls: scenario TOML, the CSV loaders of `rsilab fit`, the
+series files of `rsilab evidence fit --add`, and sweep files (through their loader, see below).
 
 Inputs are random mutations of valid ones (types, ranges, unknown keys, unicode, huge numbers,
 NaN and infinities, deep nesting, dropped and repeated rows and columns) and random bytes. The
@@ -64,7 +64,7 @@ class Tally:
     def report(self) -> None:
         if not self.count:
             return
-        print(f"\n[fuzz] {self.name}: {self.count} inputs ({self.results} results, the rest exit 2); slowest {self.slowest:.2f} s: {self.slowest_input!r}")
+        print(f"\n[fuzz] {self.name}: {self.count} inputs ({self.results} results, the rest one-line errors); slowest {self.slowest:.2f} s: {self.slowest_input!r}")
         for text, shown in self.warnings.items():
             print(f"[fuzz] {self.name}: warning printed: {text} (first on {shown!r})")
 
@@ -245,6 +245,69 @@ def test_fuzz_scenario_random_bytes(tmp_path_factory, bytes_tally, data):
     path = tmp / "scenario.toml"
     path.write_bytes(data)
     check_cli(["simulate", str(path), "--samples", "64", "--json"], path, tmp / "s.sqlite", bytes_tally, repr(data))
+
+
+# -- sweep files ---------------------------------------------------------------------------------
+# A valid sweep file starts Ray and runs experiments, too slow to repeat per input; the fuzz
+# therefore calls the loader the CLI calls first (nothing runs before the whole file is valid):
+# it must return a spec or raise one RsilabError naming the file, on one line.
+SWEEP_BASE = tomllib.loads((Path(__file__).resolve().parents[1] / "docs" / "sweeps" /
+                            "learned_optimizer_hidden.toml").read_text(encoding="utf-8"))
+
+
+@st.composite
+def mutated_sweep(draw) -> dict:
+    doc = json.loads(json.dumps(SWEEP_BASE))
+    for _ in range(draw(st.integers(0, 2))):
+        key = draw(st.sampled_from(sorted(doc) + ["unknown"]))
+        action = draw(st.sampled_from(["replace", "delete", "inner", "inner", "add_inner"]))
+        if action == "delete" and key in doc:
+            del doc[key]
+        elif action in ("inner", "add_inner") and isinstance(doc.get(key), dict):
+            table = doc[key]
+            name = draw(st.sampled_from(sorted(table) + ["d_model", "lr", "hidden", "rounds", "seed"]))
+            if action == "add_inner":
+                name = draw(st.one_of(st.just(name), _text.filter(bool)))
+            table[name] = draw(st.one_of(_value, st.lists(_scalar, min_size=1, max_size=5),
+                                         st.lists(st.integers(-2, 64), min_size=1, max_size=4),
+                                         st.integers(-2, 64),
+                                         st.lists(st.dictionaries(st.sampled_from(["hidden", "rounds", "x"]), _scalar,
+                                                                  max_size=2), max_size=3)))
+        else:
+            doc[key] = draw(_value)
+    return doc
+
+
+@pytest.fixture(scope="module")
+def sweep_tally():
+    tally = Tally("sweep file (loader)")
+    yield tally
+    tally.report()
+
+
+@settings(FUZZ, max_examples=60)
+@given(doc=st.one_of(mutated_sweep(), st.binary(max_size=200)))
+def test_fuzz_sweep_file(tmp_path_factory, sweep_tally, doc):
+    from rsilab.errors import RsilabError
+    from rsilab.sweep.spec import load_spec
+
+    path = tmp_path_factory.mktemp("sweep") / "sweep.toml"
+    if isinstance(doc, bytes):
+        path.write_bytes(doc)
+    else:
+        path.write_text(to_toml(doc), encoding="utf-8")
+    started = time.perf_counter()
+    try:
+        spec = load_spec(path)
+    except RsilabError as exc:
+        message = str(exc)
+        assert len(message.splitlines()) == 1 and str(path) in message, message
+    else:
+        assert spec.cells and len(spec.cells) == len(spec.configs)
+        sweep_tally.results += 1
+    seconds = time.perf_counter() - started
+    sweep_tally.add(seconds, path.read_text(encoding="utf-8", errors="replace"))
+    assert seconds < BOUND_SECONDS
 
 
 # -- the CSV loaders -------------------------------------------------------------------------------
