@@ -32,7 +32,7 @@ from rsilab.experiments.learned_optimizer.optimizer import (
     unroll_adam,
 )
 from rsilab.experiments.record import start_or_resume
-from rsilab.experiments.settings import round_progress
+from rsilab.experiments.progress import RoundBar
 
 NAME = "learned-optimizer"
 ARMS = ("self", "adam")
@@ -135,17 +135,12 @@ def run_experiment(config_path: Path | None, profile: str, store, resume_run: in
         arms = {k: Arm.from_state(v) for k, v in state["arms"].items()}
     else:
         arms = initial_arms(cfg)
-    bar = round_progress(progress, "learned optimizer", cfg.rounds + 1, handle.next_round)
-    try:
+    with RoundBar(progress, "learned optimizer", cfg.rounds + 1, handle.next_round) as bar:
         for r in range(handle.next_round, cfg.rounds + 1):
             record = run_round_pair(cfg, arms, r, evals, handle.finished_rounds, adam_inner)
             save_checkpoint(store, handle.run_id, r, {"arms": {k: a.to_state() for k, a in arms.items()}})
             handle.record_round(r, record)
-            if bar is not None:
-                bar[0].update(bar[1], advance=1, description=f"round {r}: capability {record['capability']:.3f}")
-    finally:
-        if bar is not None:
-            bar[0].stop()
+            bar.step(f"round {r}: capability {record['capability']:.3f}")
     rounds = handle.finished_rounds
     handle.finish(summary={"final_capability": rounds[-1]["capability"],
                            "final_capability_adam_meta": rounds[-1]["capability_adam_meta"],

@@ -24,7 +24,7 @@ from typing import Any
 
 from rsilab.experiments.checkpoint import load_checkpoint, save_checkpoint
 from rsilab.experiments.record import start_or_resume
-from rsilab.experiments.settings import round_progress
+from rsilab.experiments.progress import RoundBar
 from rsilab.experiments.self_improver import boxed
 from rsilab.experiments.self_improver.config import SIConfig, load_config
 from rsilab.experiments.self_improver.gate import GateDecision, decide, policy_for
@@ -117,8 +117,7 @@ def run_experiment(config_path: Path | None, profile: str, store, resume_run: in
         state = load_checkpoint(store, handle.run_id, handle.finished_rounds[-1]["round"])
     else:
         state = None
-    bar = round_progress(progress, "self-improver", cfg.rounds + 1, handle.next_round)
-    try:
+    with RoundBar(progress, "self-improver", cfg.rounds + 1, handle.next_round) as bar:
         for r in range(handle.next_round, cfg.rounds + 1):
             if r == 0:
                 state, record = round_zero(cfg, store, experiment)
@@ -126,11 +125,7 @@ def run_experiment(config_path: Path | None, profile: str, store, resume_run: in
                 record = round_record(cfg, state, r, store, experiment, handle.finished_rounds, gate)
             save_checkpoint(store, handle.run_id, r, state)
             handle.record_round(r, record)
-            if bar is not None:
-                bar[0].update(bar[1], advance=1, description=f"round {r}: meta-utility {record['capability']:.3f}")
-    finally:
-        if bar is not None:
-            bar[0].stop()
+            bar.step(f"round {r}: meta-utility {record['capability']:.3f}")
     rounds = handle.finished_rounds
     candidates = sum(x["candidates"] for x in rounds) + sum(x["candidates_control"] for x in rounds)
     sandbox = sum(x["sandbox_events"] for x in rounds) + sum(x["sandbox_events_control"] for x in rounds)
