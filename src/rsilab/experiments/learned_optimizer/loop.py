@@ -206,23 +206,3 @@ def run_round_pair(cfg: LOConfig, arms: dict[str, Arm], r: int, evals: list,
         "step_multiplier_best": float(arms["self"].hyper[best]),
         "pbt": None if s["train"] is None else s["train"]["pbt"],
     }
-
-
-def plot_rounds(rounds: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = [r["round"] for r in rounds]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(x, [r["capability"] for r in rounds], "o-", label="self-trained LO")
-    ax.plot(x, [r["capability_adam_meta"] for r in rounds], "s--", label="LO meta-trained by Adam")
-    ax.axhline(rounds[0]["capability_adam_inner"], color="grey", ls=":",
-               label=f"hand-tuned Adam (lr {rounds[0]['adam_inner_lr']:g})")
-    ax.set_xlabel("round")
-    ax.set_ylabel("capability = exp(-meta-loss) on held-out problems")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -192,23 +192,3 @@ def round_record(cfg: SIConfig, state: dict[str, Any], r: int, store, experiment
         "audit": {"ids": s["audit_ids"] + c["audit_ids"], "proposals": [s["proposal_id"], c["proposal_id"]],
                   "diff": state["self"]["diff"] if s["adopted"] else ""},
     }
-
-
-def plot_rounds(rounds: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = [r["round"] for r in rounds]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(x, [r["capability"] for r in rounds], "o-", label="self-improving improver")
-    ax.plot(x, [r["capability_control"] for r in rounds], "s--", label="seed improver (control)")
-    ax.plot(x, [r["held_out"] for r in rounds], "^:", label="self: held-out tasks")
-    ax.plot(x, [r["held_out_control"] for r in rounds], "v:", label="control: held-out tasks")
-    ax.set_xlabel("round")
-    ax.set_ylabel("meta-utility (mean downstream utility)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
