@@ -27,7 +27,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from rsilab.dynamics.base import Model
+from rsilab.dynamics.base import RETURNS_TOLERANCE, Model
 from rsilab.simulate.solver import Solution, Status
 
 
@@ -82,7 +82,7 @@ def regime_codes(ret: np.ndarray, at_ceiling: np.ndarray | None, tol: float) -> 
     return regime
 
 
-def classify(sol: Solution, model: Model, p: dict[str, np.ndarray], *, tol: float = 0.02,
+def classify(sol: Solution, model: Model, p: dict[str, np.ndarray], *, tol: float = RETURNS_TOLERANCE,
              ceiling_factor: float = 2.0, phase: str = "late") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Regime per sample by ``phase``, the effective returns it was decided from, and the
     regime by the other phase. Marks finished samples that ended at the ceiling with
