@@ -6,8 +6,8 @@ estimator's ``to_prior``), ``load_prior(path)``, which reads the JSON that ``rsi
 --json`` or ``rsilab fit rnd-returns --json`` wrote, and ``apply_returns_prior``, which puts such
 a prior into a scenario at the parameter its model declares as ``Model.returns_param``.
 
-Whether a spec is valid is decided by the forecast engine's own parser, so the two can never
-disagree about the format. This module may import rsilab.dynamics (models declare their returns
+Whether a spec is valid is decided by the forecast engine's own parser (``rsilab.core.priors``,
+a leaf module), so the two can never disagree about the format. This module may import rsilab.dynamics (models declare their returns
 parameter there) and never rsilab.cli; scenarios are taken as given (duck-typed: ``.model``,
 ``.with_prior``), and a preset is loaded through the ``load_preset`` the caller passes.
 """
@@ -34,9 +34,9 @@ DEFAULT_PRESET = {"r": "default", "k": "criticality-discrete", "p": "criticality
 def spec_problem(spec: Any) -> str | None:
     """None if ``spec`` is a prior spec the forecast engine accepts, else what is wrong with it.
 
-    The engine's own parser decides (one definition of the format).
+    The engine's own parser decides (one definition of the format, in rsilab.core.priors).
     """
-    from rsilab.simulate.priors import parse_prior
+    from rsilab.core.priors import parse_prior
 
     if not isinstance(spec, dict):
         return f"the spec must be an object, got {type(spec).__name__}"
