@@ -80,7 +80,7 @@ def test_a_fit_of_the_models_returns_quantity_drives_its_forecast(model, param, 
     preset = TARGETS[(model, param)]
     quantity = RETURNS_QUANTITY[param]
     store = str(tmp_path / "s.sqlite")
-    summary = json.loads(_invoke("forecast", "--scenario", preset, "--returns-from", str(fit_files[quantity]),
+    summary = json.loads(_invoke("forecast", "--preset", preset, "--returns-from", str(fit_files[quantity]),
                                  "--samples", "200", "--horizon", "5", "--json", "--out", str(tmp_path / "out"),
                                  "--store", store))
     assert summary["model"] == model
@@ -117,7 +117,7 @@ def test_rnd_returns_fit_without_a_scenario_replaces_r_in_the_default_scenario(f
                                                       ("criticality-discrete", "r", "'k', which measures 'k'")])
 def test_a_fit_of_another_quantity_than_the_named_scenario_takes_is_a_clear_error(preset, quantity, declared,
                                                                                     fit_files, tmp_path):
-    result = CliRunner().invoke(cli, ["forecast", "--scenario", preset, "--returns-from", str(fit_files[quantity]),
+    result = CliRunner().invoke(cli, ["forecast", "--preset", preset, "--returns-from", str(fit_files[quantity]),
                                       "--samples", "100", "--store", str(tmp_path / "s.sqlite"),
                                       "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
