@@ -77,6 +77,7 @@ def _estimators():
     """Every estimator with small data it can fit quickly: (estimator, fit args, default quantity)."""
     from rsilab.estimate import BNSLFit, ChinchillaFit, PowerLawFit, RnDReturnsFit
     from rsilab.estimate.chinchilla import log_predict
+    from rsilab.estimate.scale import ScaleFit
 
     rng = np.random.default_rng(0)
     x = np.geomspace(10, 1e4, 20)
@@ -92,6 +93,9 @@ def _estimators():
         (RnDReturnsFit(n_draws=200), ({"d": (years, 10 * np.exp(0.3 * years + rng.normal(0, 0.05, 10)))},
                                       {"d": (0.0, 10.0, 1.0, float(np.exp(4.5)))}), "r"),
         (ChinchillaFit(n_bootstrap=0), (N, D, L), "alpha"),
+        (ScaleFit(n_bootstrap=200, rounds_bootstrap=200), ([1e3, 1e4, 1e5, 1e6], [
+            np.r_[0, np.cumsum(k ** np.arange(7) * np.exp(rng.normal(0, 0.02, 7)))] for k in (0.8, 0.9, 1.0, 1.1)]),
+         "k"),
     ]
 
 
