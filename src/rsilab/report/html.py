@@ -43,6 +43,11 @@ def _finite(x: Any) -> Any:
     return x
 
 
+def _text_if_infinite(x: float) -> float | str:
+    """A declared bound or default may be infinite (no ceiling): shown as "inf", not lost."""
+    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
 def _series(values: np.ndarray) -> list[Any]:
     return [_finite(float(v)) for v in np.asarray(values, dtype=float)]
 
@@ -59,9 +64,9 @@ def parameter_table(config: dict[str, Any]) -> list[dict[str, Any]]:
     specs = config.get("params", {})
     rows = []
     for p in model.params:
-        rows.append({"name": p.name, "unit": p.unit, "low": _finite(p.low), "high": _finite(p.high),
-                     "default": _finite(p.default), "meaning": p.meaning,
-                     "prior": specs.get(p.name, {"dist": "fixed", "value": p.default})})
+        rows.append({"name": p.name, "unit": p.unit, "low": _text_if_infinite(p.low), "high": _text_if_infinite(p.high),
+                     "default": _text_if_infinite(p.default), "meaning": p.meaning,
+                     "prior": specs.get(p.name, {"dist": "fixed", "value": _text_if_infinite(p.default)})})
     return rows
 
 

@@ -1,16 +1,19 @@
 """What the store keeps of an ensemble so that a report never re-runs it, and recording it.
 
-One compressed numpy ``.npz`` blob per run (store table ``run_arrays``, format
-``ensemble-npz/1``) holds:
+One numpy ``.npz`` archive per run, zlib-compressed at level 1 (store table ``run_arrays``,
+format ``ensemble-npz/1``), holds:
 
-- per sample, in compact dtypes: regime by both phases and solver status (int8), the time to
-  each capability multiple, ln growth and effective returns (float32), every non-fixed
+- per sample, in compact dtypes: regime by both phases and solver status (int8), the years to
+  each capability multiple and ln growth (float16: 3 significant digits, what a CDF or a
+  histogram draws; the summary's quantiles come from the full-precision run), every non-fixed
   parameter's drawn value (float32) and the model's own per-sample outputs (bool or float32);
 - on the output grid: quantile bands of log10 capability multiple (from the kept
   trajectories, ``FAN_QUANTILES``) and the model's own series (means over samples);
 - provenance that the summary does not hold (git revision).
 
-float32 keeps ~7 significant digits, more than a Monte Carlo estimate carries. Imports numpy,
+Drawn values dominate the size and do not compress (random mantissas): about 22 bytes per
+sample for the ``sie`` preset (benchmarks/bench_report_store.py). Level 1 because higher levels
+cost several times the time for ~3% less. Imports numpy,
 the store, and ``rsilab.simulate`` only for the ensemble's types; never the CLI or the web app.
 """
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +49,11 @@ def encode_ensemble(ensemble) -> bytes:
         "regime": ensemble.regime.astype(np.int8),
         "other_regime": ensemble.other_regime.astype(np.int8),
         "status": ensemble.status.astype(np.int8),
-        "threshold_times": ensemble.threshold_times.astype(np.float32),
+        # float16 overflows past 65504: horizons are at most 1e4 years, and ln growth is capped
+        # at ln(cap_multiple) <= 691
+        "threshold_times": ensemble.threshold_times.astype(np.float16),
         "capability_multiples": np.asarray(sc.capability_multiples, dtype=np.float64),
-        "ln_growth": ensemble.ln_growth.astype(np.float32),
-        "returns_eff": ensemble.returns_eff.astype(np.float32),
+        "ln_growth": ensemble.ln_growth.astype(np.float16),
     }
     for name, prior in sc.priors.items():
         if not prior.is_fixed:
@@ -68,13 +73,13 @@ def encode_ensemble(ensemble) -> bytes:
             "git_revision": git_revision()}
     arrays["meta_json"] = np.array(json.dumps(meta))
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
+    np.savez(buf, **arrays)
+    return zlib.compress(buf.getvalue(), 1)
 
 
 def decode_arrays(blob: bytes) -> dict[str, Any]:
     """The arrays of a blob written by ``encode_ensemble``; ``meta`` is the provenance dict."""
-    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+    with np.load(io.BytesIO(zlib.decompress(blob)), allow_pickle=False) as z:
         out: dict[str, Any] = {k: z[k] for k in z.files if k != "meta_json"}
         out["meta"] = json.loads(str(z["meta_json"]))
     return out
