@@ -34,6 +34,7 @@ def serve(host: str, port: int, store_path: Path | None) -> None:
     except OSError as exc:
         sock.close()
         raise ConfigError("--port", port, f"a free port on {host} ({exc.strerror})") from None
+    sock.listen(128)  # connections queue from here on, so the printed URL answers at once
     bound = sock.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
     config = uvicorn.Config(create_app(store_path), log_level="warning", lifespan="off")
@@ -41,6 +42,8 @@ def serve(host: str, port: int, store_path: Path | None) -> None:
     click.echo(f"rsilab playground: http://{url_host}:{bound}/  (Ctrl-C stops it)", err=False)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled once it has shut down: a clean stop
     finally:
         sock.close()
     click.echo("stopped")
