@@ -4,9 +4,10 @@ One numpy ``.npz`` archive per run, zlib-compressed at level 1 (store table ``ru
 format ``ensemble-npz/1``), holds:
 
 - per sample, in compact dtypes: regime by both phases and solver status (int8), the years to
-  each capability multiple and ln growth (float16: 3 significant digits, what a CDF or a
-  histogram draws; the summary's quantiles come from the full-precision run), every non-fixed
-  parameter's drawn value (float32) and the model's own per-sample outputs (bool or float32);
+  each capability multiple (float16: 3 significant digits, what a CDF draws; the summary's
+  quantiles come from the full-precision run), ln growth, every non-fixed parameter's drawn
+  value and the model's own per-sample outputs (bool, or float32 where the values fit in it,
+  else float64);
 - on the output grid: quantile bands of log10 capability multiple (from the kept
   trajectories, ``FAN_QUANTILES``) and the model's own series (means over samples);
 - provenance that the summary does not hold (git revision).
@@ -41,6 +42,15 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _float32_if_it_fits(values) -> np.ndarray:
+    """float32, unless a finite value lies beyond its range (priors may span 10^9..10^40)."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size and np.abs(finite).max() > np.finfo(np.float32).max:
+        return values
+    return values.astype(np.float32)
+
+
 def encode_ensemble(ensemble) -> bytes:
     """The compact arrays of ``ensemble`` as a compressed .npz blob (no pickles)."""
     sc = ensemble.scenario
@@ -49,17 +59,16 @@ def encode_ensemble(ensemble) -> bytes:
         "regime": ensemble.regime.astype(np.int8),
         "other_regime": ensemble.other_regime.astype(np.int8),
         "status": ensemble.status.astype(np.int8),
-        # float16 overflows past 65504: horizons are at most 1e4 years, and ln growth is capped
-        # at ln(cap_multiple) <= 691
+        # float16 overflows past 65504: horizons are at most 1e4 years (not reached: inf)
         "threshold_times": ensemble.threshold_times.astype(np.float16),
         "capability_multiples": np.asarray(sc.capability_multiples, dtype=np.float64),
-        "ln_growth": ensemble.ln_growth.astype(np.float16),
+        "ln_growth": _float32_if_it_fits(ensemble.ln_growth),
     }
     for name, prior in sc.priors.items():
         if not prior.is_fixed:
-            arrays[f"param__{name}"] = np.asarray(ensemble.params[name], dtype=np.float32)
+            arrays[f"param__{name}"] = _float32_if_it_fits(ensemble.params[name])
     for name, values in ensemble.outputs.items():
-        arrays[f"output__{name}"] = values if values.dtype == bool else values.astype(np.float32)
+        arrays[f"output__{name}"] = values if values.dtype == bool else _float32_if_it_fits(values)
     for name, series in ensemble.grid_means.items():
         arrays[f"grid__{name}"] = np.asarray(series, dtype=np.float64)
     rows = ensemble.fan_rows.astype(np.float64) / np.log(10.0)

@@ -215,7 +215,7 @@ def create_app(store_path: str | Path | None = None) -> Starlette:
 def results_csv(store, run_id: int) -> str:
     """One row per sample from the run's stored arrays: drawn parameters, regimes, status,
     years to each multiple (empty where not reached) and the model's own per-sample outputs;
-    numbers with the digits the store keeps (7 for float32, 4 for float16), empty for none."""
+    numbers with the digits the store keeps (4 for float16, 7 for float32, 17 for float64), empty for none."""
     import numpy as np
 
     from rsilab.errors import StoreError
@@ -253,6 +253,6 @@ def _csv_column(values) -> list[str]:
     if values.dtype == bool:
         return ["true" if v else "false" for v in values]
     if values.dtype.kind == "f":
-        digits = 4 if values.dtype == np.float16 else 7
+        digits = {np.dtype(np.float16): 4, np.dtype(np.float32): 7}.get(values.dtype, 17)
         return ["" if not np.isfinite(v) else f"{v:.{digits}g}" for v in values.astype(np.float64).tolist()]
     return [str(v) for v in values.tolist()]
