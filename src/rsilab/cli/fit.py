@@ -21,7 +21,7 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print parameters, 
 _SEED = click.option("--seed", type=int, default=0, show_default=True, help="Seed for bootstrap/posterior draws.")
 
 
-@click.group()
+@click.group(short_help="Estimate scaling laws and returns (k, r) from data.")
 def fit() -> None:
     """Estimate scaling laws and returns (k, r) from data."""
 
@@ -57,9 +57,10 @@ def _estimates(est) -> dict[str, Any]:
     return {k: v.to_dict() for k, v in est.estimates_.items()}
 
 
-@fit.command("scaling")
+@fit.command("scaling", short_help="Fit a scaling law (Chinchilla, power law, BNSL) to a CSV.")
 @click.argument("csv_path", metavar="FILE.csv", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--form", type=click.Choice(["chinchilla", "power", "bnsl"]), default="chinchilla", show_default=True)
+@click.option("--form", type=click.Choice(["chinchilla", "power", "bnsl"]), default="chinchilla", show_default=True,
+              help="Law to fit: Chinchilla L(N, D), a saturating power law in x, or a broken neural scaling law.")
 @click.option("--method", type=click.Choice(["likelihood", "hoffmann"]), default="likelihood", show_default=True,
               help="chinchilla: Besiroglu et al.'s headline likelihood fit, or Hoffmann's procedure repeated.")
 @click.option("--params-col", default=None, help="Column with model size N (default: params, N, 'Model Size').")
@@ -164,7 +165,7 @@ def _scaling(csv_path, form, method, params_col, tokens_col, flop_col, x_col, lo
     click.echo(f"recorded as run {run_id}")
 
 
-@fit.command("rnd-returns")
+@fit.command("rnd-returns", short_help="Returns to R&D r = lambda / beta per domain.")
 @click.argument("inputs_path", metavar="INPUTS.csv", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("endpoints_path", metavar="ENDPOINTS.csv", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--efficiency", "efficiency_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -216,12 +217,14 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
     click.echo(f"recorded as run {out['run_id']}")
 
 
-@fit.command("rounds")
+@fit.command("rounds", short_help="Returns per round k from a rounds CSV, with a verdict.")
 @click.argument("rounds_path", metavar="ROUNDS.csv", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--tolerance", type=float, default=0.05, show_default=True,
               help="|k - 1| <= tolerance counts as combustion (k ~ 1).")
-@click.option("--bootstrap", "n_bootstrap", type=int, default=4000, show_default=True)
-@click.option("--min-rounds", type=int, default=5, show_default=True)
+@click.option("--bootstrap", "n_bootstrap", type=int, default=4000, show_default=True,
+              help="Bootstrap resamples for the interval of k and P(k > 1).")
+@click.option("--min-rounds", type=int, default=5, show_default=True,
+              help="Refuse to estimate from fewer rounds than this.")
 @_SEED
 @_PLOT
 @_JSON
