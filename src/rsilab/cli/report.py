@@ -8,7 +8,7 @@ import click
 from rsilab.cli.common import friendly_errors, store_option
 
 
-@click.command()
+@click.command(short_help="Write a run's self-contained HTML report (offline; charts and data).")
 @click.argument("run_id", metavar="RUN", type=int)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The HTML file to write (one file; opens offline).")

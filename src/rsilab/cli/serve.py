@@ -9,7 +9,7 @@ import click
 from rsilab.cli.common import friendly_errors, store_option
 
 
-@click.command()
+@click.command(short_help="The local playground in the browser (needs rsilab[web]).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; the default keeps the playground on this machine.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
