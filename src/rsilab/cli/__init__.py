@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "approve": "rsilab.cli.box:approve",
     "audit": "rsilab.cli.box:audit",
     "experiment": "rsilab.cli.experiment:experiment",
+    "sweep": "rsilab.cli.sweep:sweep",
 }
 
 # The root listing shows these without importing the modules; each equals its command's
@@ -43,6 +44,7 @@ HELP_LINES: dict[str, str] = {
     "approve": "List, approve or reject pending self-modification proposals.",
     "audit": "Show or verify the hash-chained audit log.",
     "experiment": "Run, show and export self-improvement experiments.",
+    "sweep": "Run an experiment over a grid of config fields on Ray; show a sweep's cells.",
 }
 
 

@@ -334,3 +334,14 @@ def _plot_rounds(data, est, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _add_scale() -> None:
+    # `fit scale` lives in its own module (estimate/scale.py's command); registered here so that
+    # `rsilab fit --help` lists it with the others
+    from rsilab.cli.fit_scale import scale
+
+    fit.add_command(scale)
+
+
+_add_scale()
