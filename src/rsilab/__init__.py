@@ -14,6 +14,7 @@ rsilab`` imports no numpy-heavy module, and never torch)::
     ens.report("sie.html") # the self-contained HTML report (rsilab.report_run(RUN, path) for a stored run)
     rsilab.sensitivity("default", output="p_explosion", base_samples=256)
     rsilab.fit_rounds(df)  # returns per round k from a table of rounds
+    rsilab.track(...)      # log the rounds of your own loop (rsilab.experiments.track)
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 # public name -> "module:attribute"
 _LAZY: dict[str, str] = {
     "sensitivity": "rsilab.api:sensitivity",
+    "track": "rsilab.experiments.track:track",
     "fit_rounds": "rsilab.api:fit_rounds",
     "report_run": "rsilab.api:report",
     "load_scenario": "rsilab.api:load",

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "approve": "rsilab.cli.box:approve",
     "audit": "rsilab.cli.box:audit",
     "experiment": "rsilab.cli.experiment:experiment",
+    "evidence": "rsilab.cli.evidence:evidence",
     "sweep": "rsilab.cli.sweep:sweep",
 }
 
@@ -44,6 +45,7 @@ HELP_LINES: dict[str, str] = {
     "approve": "List, approve or reject pending self-modification proposals.",
     "audit": "Show or verify the hash-chained audit log.",
     "experiment": "Run, show and export self-improvement experiments.",
+    "evidence": "Published per-round results of self-improvement, and k pooled across them.",
     "sweep": "Run an experiment over a grid of config fields on Ray; show a sweep's cells.",
 }
 

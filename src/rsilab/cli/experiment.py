@@ -77,8 +77,8 @@ def show(run_id: int, plot_path: Path | None, as_json: bool, store_path: Path | 
     for r in rounds:
         table.add_row(*[_fmt(r.get(k)) for k in keys + extra])
     Console().print(table)
-    module = _load(name)
-    if hasattr(module, "plot_rounds") and rounds:
+    module = None if name == "track" else _load(name)  # runs logged with rsilab.track have no module
+    if module is not None and hasattr(module, "plot_rounds") and rounds:
         path = plot_path or Path(f"run-{run_id}.png")
         module.plot_rounds(rounds, path)
         click.echo(f"wrote {path}")

@@ -225,19 +225,27 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
               help="Bootstrap resamples for the interval of k and P(k > 1).")
 @click.option("--min-rounds", type=int, default=5, show_default=True,
               help="Refuse to estimate from fewer rounds than this.")
+@click.option("--transform", default="raw", show_default=True,
+              help="Capability scale before gains are taken: raw, logit, neglog-error (for a bounded metric, "
+                   "bound --ceiling) or log.")
+@click.option("--ceiling", type=float, default=100.0, show_default=True,
+              help="The metric's upper bound for logit / neglog-error (100 for percentages, 10 for 0-10 scores).")
+@click.option("--all-transforms", is_flag=True, help="Also print k under every transform the values allow.")
 @_SEED
 @_PLOT
 @_JSON
 @store_option
 @friendly_errors
-def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: int, seed: int,
-           plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
+def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: int, transform: str, ceiling: float,
+           all_transforms: bool, seed: int, plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
     """Returns per round k from ROUNDS.csv (round, capability[, compute_flop, seconds])."""
     from rsilab.errors import DataError, EstimationError
     from rsilab.estimate import io
     from rsilab.estimate.rounds import RoundsFit
+    from rsilab.estimate.transforms import transform_rounds
 
     data = io.load_rounds(rounds_path)
+    data, k_by_transform = transform_rounds(rounds_path, data, transform, ceiling, all_transforms)
     try:
         est = RoundsFit(n_bootstrap=n_bootstrap, tol=tolerance, min_rounds=min_rounds, seed=seed).fit(
             data["capability"], data["compute_flop"], data["seconds"], data["round"])
@@ -246,6 +254,9 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
     out = est.result_dict()
     out["prior"] = est.to_prior(source=f"self-improvement rounds, {rounds_path.name}")
     out["file"] = str(rounds_path)
+    out["transform"] = transform
+    if all_transforms:
+        out["k_by_transform"] = k_by_transform
     out["run_id"] = _record(store_path, "rounds", rounds_path.name,
                             {"tolerance": tolerance, "bootstrap": n_bootstrap, "seed": seed},
                             {k: v for k, v in out.items() if k != "prior"}, seed)
@@ -256,6 +267,10 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
         return
     rows = est.table_rows()
     _table(f"returns per round ({len(data['capability'])} rounds)", rows)
+    click.echo(f"transform: {transform}" + (f" (bound {ceiling:g})" if transform in ("logit", "neglog-error") else ""))
+    if all_transforms:
+        click.echo("k under each transform: " + ", ".join(
+            f"{n} {v:.3f}" if isinstance(v, float) else f"{n} n/a ({v})" for n, v in k_by_transform.items()))
     click.echo(f"P(k > 1) = {out['p_k_gt_1']:.3f}; regime: {out['regime']} "
                f"(confidence {out['regime_confidence']:.2f}, k ~ 1 means |k - 1| <= {tolerance:g})")
     click.echo(f"recorded as run {out['run_id']}")

@@ -58,9 +58,10 @@ class ChunkResult:
 
 
 def _run_chunk(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
-               settings: SolverSettings, tol: float, ceiling_factor: float, phase: str, keep_rows: int) -> ChunkResult:
+               settings: SolverSettings, tol: float, ceiling_factor: float, phase: str, keep_rows: int,
+               compiled: bool = True) -> ChunkResult:
     p = model.prepare(p)  # once per chunk: the solver and the outputs below see the same arrays
-    sol: Solution = solve_prepared(model, p, t_grid, ln_multiples, settings)
+    sol: Solution = solve_prepared(model, p, t_grid, ln_multiples, settings, fused=compiled)
     regime, ret, other_regime, status = classify(sol, model, p, tol=tol, ceiling_factor=ceiling_factor, phase=phase)
     ln0 = sol.y_grid[0][:, 0]
     grid = model.grid_outputs(sol, p)
@@ -171,10 +172,13 @@ def _summarise_output(values: np.ndarray) -> Any:
 
 
 def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | None = None,
-                 workers: int | None = None, params: dict[str, np.ndarray] | None = None) -> Ensemble:
+                 workers: int | None = None, params: dict[str, np.ndarray] | None = None,
+                 compiled: bool = True) -> Ensemble:
     """Simulate every sample of ``scenario``; ``progress(done, total)`` is called per chunk.
 
     ``params`` replaces the draw from the priors (sensitivity analysis supplies its own design).
+    ``compiled=False`` runs the numpy solvers even where a compiled kernel is registered
+    (benchmarks compare the two).
     """
     t0 = time.perf_counter()
     if params is None:
@@ -185,16 +189,16 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     sim = scenario.simulation
     t_grid = np.linspace(0.0, scenario.horizon_years, int(sim["n_grid"]))
     ln_mult = np.log(np.asarray(scenario.capability_multiples, dtype=float))
-    chunk = chunk_size(scenario.model, len(t_grid))
+    chunk = chunk_size(scenario.model, len(t_grid), compiled)
     starts = list(range(0, n, chunk))
     rows_per_chunk = [max(0, min(chunk, FAN_ROWS - s)) for s in starts]
     args = [(scenario.model, {k: v[s:s + chunk] for k, v in params.items()}, t_grid, ln_mult,
-             scenario.solver_settings, sim["regime_tolerance"], sim["ceiling_factor"], sim["regime_phase"], keep)
+             scenario.solver_settings, sim["regime_tolerance"], sim["ceiling_factor"], sim["regime_phase"], keep, compiled)
             for s, keep in zip(starts, rows_per_chunk)]
     if workers is None:
         # a compiled kernel spreads each chunk over the cores itself
-        compiled = kernel_for(scenario.model) is not None
-        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM and not compiled else 1
+        threaded = compiled and kernel_for(scenario.model) is not None
+        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM and not threaded else 1
     results: list[ChunkResult] = []
     t1 = time.perf_counter()
     if workers > 1 and len(args) > 1:
@@ -228,11 +232,11 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     )
 
 
-def chunk_size(model: Model, n_grid: int) -> int:
+def chunk_size(model: Model, n_grid: int, compiled: bool = True) -> int:
     """Samples per chunk. An ODE step costs a fixed overhead per numpy call plus work per
     sample, and the slowest sample sets the number of steps, so ODE chunks are as large as
     the output grid's memory budget allows; maps keep cache-sized chunks."""
-    if kernel_for(model) is not None:
+    if compiled and kernel_for(model) is not None:
         # a compiled kernel keeps its per-sample state in registers: larger chunks only cut
         # the per-chunk overhead
         return 4 * CHUNK
