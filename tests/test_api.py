@@ -94,6 +94,18 @@ def test_fit_rounds_from_a_dataframe_and_a_csv(tmp_path):
     assert rsilab.fit_rounds(csv, n_bootstrap=200).result_dict()["k"] == pytest.approx(1.3, rel=1e-12)
 
 
+def test_fit_rounds_transform_matches_the_cli(tmp_path):
+    acc = [20.0, 31.0, 40.0, 47.5, 53.0, 57.0, 60.0]  # accuracy (%) per round, gains shrinking
+    csv = tmp_path / "r.csv"
+    csv.write_text("round,capability\n" + "".join(f"{i},{a}\n" for i, a in enumerate(acc)))
+    res = CliRunner().invoke(cli, ["fit", "rounds", str(csv), "--transform", "logit", "--bootstrap", "200", "--json",
+                                   "--store", str(tmp_path / "s.sqlite")], catch_exceptions=False)
+    from_cli = json.loads(res.output)["k"]
+    est = rsilab.fit_rounds({"capability": acc, "round": list(range(7))}, transform="logit", n_bootstrap=200)
+    assert est.result_dict()["k"] == pytest.approx(from_cli, rel=1e-12)
+    assert est.result_dict()["k"] != pytest.approx(rsilab.fit_rounds({"capability": acc}, n_bootstrap=200).result_dict()["k"])
+
+
 def test_bad_input_is_a_config_error():
     with pytest.raises(rsilab.ConfigError, match="preset"):
         rsilab.simulate("no-such-preset")

@@ -129,13 +129,14 @@ def sensitivity(scenario: Any = "default", *, output: str = "p_explosion", base_
     return sobol_indices(sc, output=output, base_samples=base_samples)
 
 
-def fit_rounds(data: Any, *, transform: str | None = None, ceiling: float | None = None, tolerance: float = 0.05,
+def fit_rounds(data: Any, *, transform: str | None = None, ceiling: float | None = 100.0, tolerance: float = 0.05,
                n_bootstrap: int = 4000, min_rounds: int = 5, seed: int | None = 0):
     """Fit returns per round k to rounds: a pandas DataFrame or a dict with ``capability`` (and
     optionally ``round``, ``compute_flop``, ``seconds``), or a path to a rounds CSV.
 
-    ``transform`` (with the metric's ``ceiling``) maps capability to the scale on which gains are
-    measured before k is taken (see ``rsilab.estimate.transforms``). Returns the fitted
+    ``transform`` (raw, logit, neglog-error or log; ``ceiling`` bounds the metric for logit and
+    neglog-error: 100 for percentages, 10 for 0-10 scores) maps capability to the scale on which
+    gains are measured before k is taken, as ``rsilab fit rounds --transform``. Returns the fitted
     ``RoundsFit`` (``result_dict()``, ``to_prior()``, ``params_``).
     """
     import numpy as np
@@ -153,10 +154,8 @@ def fit_rounds(data: Any, *, transform: str | None = None, ceiling: float | None
                 for k in ("round", "capability", "compute_flop", "seconds")}
     capability = cols["capability"]
     if transform is not None:
-        try:
-            from rsilab.estimate.transforms import apply_transform
-        except ImportError:
-            raise ConfigError("transform", transform, "None: this rsilab has no capability transforms") from None
+        from rsilab.estimate.transforms import apply_transform
+
         capability = apply_transform(capability, transform, ceiling)
     est = RoundsFit(n_bootstrap=n_bootstrap, tol=tolerance, min_rounds=min_rounds, seed=seed)
     return est.fit(capability, cols["compute_flop"], cols["seconds"], cols["round"])
