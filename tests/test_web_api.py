@@ -179,3 +179,15 @@ def test_fuzzing_never_crashes_or_leaks_a_traceback(server):
     assert status == 405
     assert statuses.count(400) > 100  # the fuzzing did reach the validation, mostly
     assert server.request("/api/presets")[0] == 200  # still alive
+
+
+def test_browser_tests_fail_rather_than_skip_under_ci(monkeypatch, tmp_path):
+    from web_server import need_browser
+
+    absent = str(tmp_path / "no-chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium"):
+        need_browser(absent)
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        need_browser(absent)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -69,15 +68,16 @@ def stop_cleanly(server: Server) -> None:
     assert "Traceback" not in err, err[-4000:]
 
 
-def need_browser():
+def need_browser(chromium: str | None = None):
     """playwright's sync API with Debian's chromium; under CI=true their absence is a failure."""
     missing = None
     try:
         from playwright.sync_api import sync_playwright  # noqa: F401
     except ImportError:
         missing = "the playwright package (pip install 'rsilab[test]')"
-    if missing is None and not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        missing = f"Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+    chromium = chromium or CHROMIUM
+    if missing is None and not Path(chromium).exists():
+        missing = f"Debian's chromium at {chromium} (apt-get install chromium)"
     if missing:
         if os.environ.get("CI") == "true":
             pytest.fail(f"browser tests need {missing}")
