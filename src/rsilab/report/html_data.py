@@ -1,7 +1,7 @@
 """What the store keeps of an ensemble so that a report never re-runs it, and recording it.
 
-One numpy ``.npz`` archive per run, zlib-compressed at level 1 (store table ``run_arrays``,
-format ``ensemble-npz/1``), holds:
+One numpy ``.npz`` archive per run (store table ``run_arrays``, format ``ensemble-npz/1``)
+holds:
 
 - per sample, in compact dtypes: regime by both phases and solver status (int8), the years to
   each capability multiple (float16: 3 significant digits, what a CDF draws; the summary's
@@ -12,9 +12,9 @@ format ``ensemble-npz/1``), holds:
   trajectories, ``FAN_QUANTILES``) and the model's own series (means over samples);
 - provenance that the summary does not hold (git revision).
 
-Drawn values dominate the size and do not compress (random mantissas): about 22 bytes per
-sample for the ``sie`` preset (benchmarks/bench_report_store.py). Level 1 because higher levels
-cost several times the time for ~3% less. Imports numpy,
+Drawn values dominate the size and do not compress (random mantissas), so they and the times
+are stored as they are and only the rest is deflated: about 24 bytes per sample for the ``sie``
+preset (benchmarks/bench_report_store.py). Imports numpy,
 the store, and ``rsilab.simulate`` only for the ensemble's types; never the CLI or the web app.
 """
 from __future__ import annotations
@@ -22,7 +22,8 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import zlib
+import zipfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ ARRAYS_FORMAT = "ensemble-npz/1"
 FAN_QUANTILES = (5, 10, 25, 50, 75, 90, 95)
 
 
+@lru_cache(maxsize=1)
 def git_revision() -> str | None:
     """The git revision of the installed sources, or None outside a git checkout."""
     try:
@@ -82,13 +84,20 @@ def encode_ensemble(ensemble) -> bytes:
             "git_revision": git_revision()}
     arrays["meta_json"] = np.array(json.dumps(meta))
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return zlib.compress(buf.getvalue(), 1)
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, values in arrays.items():
+            # drawn values and times have random low bits: deflate would spend time for ~10%
+            random_bits = name.startswith("param__") or name == "threshold_times"
+            one = io.BytesIO()
+            np.lib.format.write_array(one, np.asanyarray(values), allow_pickle=False)
+            zf.writestr(f"{name}.npy", one.getvalue(),
+                        compress_type=zipfile.ZIP_STORED if random_bits else zipfile.ZIP_DEFLATED, compresslevel=1)
+    return buf.getvalue()
 
 
 def decode_arrays(blob: bytes) -> dict[str, Any]:
     """The arrays of a blob written by ``encode_ensemble``; ``meta`` is the provenance dict."""
-    with np.load(io.BytesIO(zlib.decompress(blob)), allow_pickle=False) as z:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         out: dict[str, Any] = {k: z[k] for k in z.files if k != "meta_json"}
         out["meta"] = json.loads(str(z["meta_json"]))
     return out
