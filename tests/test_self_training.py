@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
 
 from rsilab.errors import ConfigError, ExperimentError  # noqa: E402
+from rsilab.experiments.checkpoint import drop_checkpoints  # noqa: E402
 from rsilab.experiments.self_training import loop  # noqa: E402
 from rsilab.experiments.self_training.config import SelfTrainingConfig, load_config  # noqa: E402
 from rsilab.experiments.self_training.loop import filter_labels, frontier, model_shape, run_experiment  # noqa: E402
@@ -222,7 +223,7 @@ def test_resume_refuses_another_config_and_missing_checkpoint(tmp_path):
         rid = run_experiment(profile="mini", store=s, overrides={"rounds": 0})
         with pytest.raises(ExperimentError, match="another config"):
             run_experiment(profile="mini", store=s, resume_run=rid, overrides={"rounds": 1, "seed": 5})
-        loop.checkpoint_path(s, rid).unlink()
+        assert drop_checkpoints(s, rid) == 1
         with pytest.raises(ExperimentError, match="checkpoint"):
             run_experiment(profile="mini", store=s, resume_run=rid, overrides={"rounds": 0})
 
