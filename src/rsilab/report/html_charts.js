@@ -106,6 +106,27 @@ var RsilabCharts = (function () {
     ], {barmode: "group", yaxis: {title: {text: "Sobol index (95% interval)"}}});
   }
 
+  function takeoffTable(root, p, s) {
+    var tk = s.takeoff;
+    if (!tk) return hide(p + "takeoff");
+    var q = function (e, digits) { return e && e.median !== null && e.median !== undefined ?
+      fmt(e.median, digits) + " [" + fmt(e.p10, digits) + ", " + fmt(e.p90, digits) + "]" : "-"; };
+    var rows = [["P(explosive at some point)", fmt(tk.p_explosive) + " ± " + fmt(tk.p_explosive_se, 4)]];
+    if (tk.p_explosive > 0) {
+      rows.push(["orders of magnitude gained while explosive (median [p10, p90])", q(tk.ooms_while_explosive, 1)]);
+      rows.push(["years explosive (median [p10, p90])", q(tk.years_explosive, 2)]);
+    }
+    Object.keys(tk.compression || {}).forEach(function (k) {
+      var c = tk.compression[k]; rows.push(["P(" + esc(c.what) + ")", fmt(c.p)]); });
+    var ends = tk.ends || {};
+    Object.keys(ends.late_regime_probabilities || {}).forEach(function (k) {
+      if (ends.late_regime_probabilities[k] > 0) rows.push(["ends (late regime): " + esc(k) + ": " + esc((ends.means || {})[k]),
+                                                            fmt(ends.late_regime_probabilities[k])]); });
+    var el = section(root, p + "takeoff", "Takeoff: " + s.scenario + ", " + fmt(s.n_samples) + " samples, " +
+                     s.horizon_years + " years, seed " + s.seed);
+    table(el, ["outcome", "value"], rows);
+    el.insertAdjacentHTML("beforeend", "<p class='note'>explosive: " + esc(tk.explosive_means) + "</p>");
+  }
   function summaryTables(root, p, d) {
     var s = d.summary;
     var el = section(root, p + "regime-table", "Regimes (" + esc(s.regime_phase) + " phase headline)");
@@ -122,7 +143,7 @@ var RsilabCharts = (function () {
     var known = ["model", "model_options", "scenario", "n_samples", "seed", "horizon_years", "regime_phase",
                  "regime_probabilities", "regime_standard_errors", "regime_probabilities_by_phase", "threshold_times",
                  "threshold_times_note", "status_counts", "effective_returns", "timings_seconds", "charts",
-                 "returns_prior", "run_id"];
+                 "returns_prior", "run_id", "takeoff"];
     var outs = Object.keys(s).filter(function (k) {
       return known.indexOf(k) < 0 && s[k] !== null && (typeof s[k] === "number" || (typeof s[k] === "object" && !Array.isArray(s[k])));
     });
@@ -155,6 +176,7 @@ var RsilabCharts = (function () {
 
   function drawForecast(root, p, d) {
     var c = d.charts;
+    takeoffTable(root, p, d.summary);
     fan(section(root, p + "fan", "Fan chart: capability over time"), c.fan);
     regimes(section(root, p + "regimes", "Regime probabilities by phase"), c.regimes_by_phase, c.regime_phase);
     cdfs(section(root, p + "cdf", "Time to each threshold (CDF over all samples)"), c.threshold_cdfs);
