@@ -41,6 +41,7 @@ def server(tmp_path_factory):
 @pytest.fixture
 def page(browser, server):
     ctx = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+    ctx.set_default_timeout(120_000)  # generous: the machine may be shared with a full test run
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
