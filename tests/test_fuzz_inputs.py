@@ -1,4 +1,5 @@
-"""Fuzzing the input surfaces a user controls: scenario TOML and the CSV loaders of `rsilab fit`.
+"""Fuzzing the input surfaces a user controls: scenario TOML, the CSV loaders of `rsilab fit`, the
+series files of `rsilab evidence fit --add`, and sweep files (through their loader, see below).
 
 Inputs are random mutations of valid ones (types, ranges, unknown keys, unicode, huge numbers,
 NaN and infinities, deep nesting, dropped and repeated rows and columns) and random bytes. The
@@ -61,7 +62,9 @@ class Tally:
             self.slowest, self.slowest_input = seconds, shown[:2000]
 
     def report(self) -> None:
-        print(f"\n[fuzz] {self.name}: {self.count} inputs ({self.results} results, the rest exit 2); slowest {self.slowest:.2f} s: {self.slowest_input!r}")
+        if not self.count:
+            return
+        print(f"\n[fuzz] {self.name}: {self.count} inputs ({self.results} results, the rest one-line errors); slowest {self.slowest:.2f} s: {self.slowest_input!r}")
         for text, shown in self.warnings.items():
             print(f"[fuzz] {self.name}: warning printed: {text} (first on {shown!r})")
 
@@ -244,6 +247,69 @@ def test_fuzz_scenario_random_bytes(tmp_path_factory, bytes_tally, data):
     check_cli(["simulate", str(path), "--samples", "64", "--json"], path, tmp / "s.sqlite", bytes_tally, repr(data))
 
 
+# -- sweep files ---------------------------------------------------------------------------------
+# A valid sweep file starts Ray and runs experiments, too slow to repeat per input; the fuzz
+# therefore calls the loader the CLI calls first (nothing runs before the whole file is valid):
+# it must return a spec or raise one RsilabError naming the file, on one line.
+SWEEP_BASE = tomllib.loads((Path(__file__).resolve().parents[1] / "docs" / "sweeps" /
+                            "learned_optimizer_hidden.toml").read_text(encoding="utf-8"))
+
+
+@st.composite
+def mutated_sweep(draw) -> dict:
+    doc = json.loads(json.dumps(SWEEP_BASE))
+    for _ in range(draw(st.integers(0, 2))):
+        key = draw(st.sampled_from(sorted(doc) + ["unknown"]))
+        action = draw(st.sampled_from(["replace", "delete", "inner", "inner", "add_inner"]))
+        if action == "delete" and key in doc:
+            del doc[key]
+        elif action in ("inner", "add_inner") and isinstance(doc.get(key), dict):
+            table = doc[key]
+            name = draw(st.sampled_from(sorted(table) + ["d_model", "lr", "hidden", "rounds", "seed"]))
+            if action == "add_inner":
+                name = draw(st.one_of(st.just(name), _text.filter(bool)))
+            table[name] = draw(st.one_of(_value, st.lists(_scalar, min_size=1, max_size=5),
+                                         st.lists(st.integers(-2, 64), min_size=1, max_size=4),
+                                         st.integers(-2, 64),
+                                         st.lists(st.dictionaries(st.sampled_from(["hidden", "rounds", "x"]), _scalar,
+                                                                  max_size=2), max_size=3)))
+        else:
+            doc[key] = draw(_value)
+    return doc
+
+
+@pytest.fixture(scope="module")
+def sweep_tally():
+    tally = Tally("sweep file (loader)")
+    yield tally
+    tally.report()
+
+
+@settings(FUZZ, max_examples=60)
+@given(doc=st.one_of(mutated_sweep(), st.binary(max_size=200)))
+def test_fuzz_sweep_file(tmp_path_factory, sweep_tally, doc):
+    from rsilab.errors import RsilabError
+    from rsilab.sweep.spec import load_spec
+
+    path = tmp_path_factory.mktemp("sweep") / "sweep.toml"
+    if isinstance(doc, bytes):
+        path.write_bytes(doc)
+    else:
+        path.write_text(to_toml(doc), encoding="utf-8")
+    started = time.perf_counter()
+    try:
+        spec = load_spec(path)
+    except RsilabError as exc:
+        message = str(exc)
+        assert len(message.splitlines()) == 1 and str(path) in message, message
+    else:
+        assert spec.cells and len(spec.cells) == len(spec.configs)
+        sweep_tally.results += 1
+    seconds = time.perf_counter() - started
+    sweep_tally.add(seconds, path.read_text(encoding="utf-8", errors="replace"))
+    assert seconds < BOUND_SECONDS
+
+
 # -- the CSV loaders -------------------------------------------------------------------------------
 ROUNDS = [["round", "capability", "compute_flop"]] + [[str(i), repr(1.0 + 0.6 * i ** 1.2), repr(1e18 * 2 ** i)]
                                                        for i in range(7)]
@@ -253,6 +319,15 @@ RND_INPUTS = [["domain", "year_index", "research_input"]] + [[d, str(t), repr(10
                                                              for d in ("A", "B") for t in range(8)]
 RND_ENDPOINTS = [["domain", "t0", "t1", "efficiency_t0", "efficiency_t1"], ["A", "0", "7", "1", "300"],
                  ["B", "0", "7", "1", "40"]]
+
+def _evidence_rows() -> list[list[str]]:
+    """Three series of the shipped registry under new ids (the first 15 rows)."""
+    text = resources.files("rsilab.estimate").joinpath("self_improvement_rounds.csv").read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    return [rows[0]] + [["fz_" + r[0]] + r[1:] for r in rows[1:16]]
+
+
+EVIDENCE = _evidence_rows()
 
 _cell = st.one_of(_text, st.sampled_from(["", "nan", "NaN", "inf", "-inf", "1e309", "-1e309", "0", "-1",
                                           "1e-320", "9" * 400, "  3 ", "1,5", "0x10", "\u0661\u0662", "true"]),
@@ -305,7 +380,8 @@ def _csv_bytes(rows: list[list[str]]) -> bytes:
 
 @pytest.fixture(scope="module")
 def csv_tally():
-    tallies = {name: Tally(f"CSV loader: fit {name}") for name in ("rounds", "scaling", "rnd-returns")}
+    tallies = {name: Tally(f"CSV loader: {name}") for name in ("fit rounds", "fit scaling", "fit rnd-returns",
+                                                                "evidence fit --add")}
     yield tallies
     for tally in tallies.values():
         tally.report()
@@ -318,7 +394,7 @@ def test_fuzz_rounds_csv(tmp_path_factory, csv_tally, data):
     path = tmp / "rounds.csv"
     path.write_bytes(data)
     check_cli(["fit", "rounds", str(path), "--bootstrap", "100", "--json"], path, tmp / "s.sqlite",
-              csv_tally["rounds"], repr(data))
+              csv_tally["fit rounds"], repr(data))
 
 
 @settings(FUZZ, max_examples=40)
@@ -328,7 +404,7 @@ def test_fuzz_scaling_csv(tmp_path_factory, csv_tally, data):
     path = tmp / "scaling.csv"
     path.write_bytes(data)
     check_cli(["fit", "scaling", str(path), "--form", "power", "--bootstrap", "0", "--json"], path,
-              tmp / "s.sqlite", csv_tally["scaling"], repr(data))
+              tmp / "s.sqlite", csv_tally["fit scaling"], repr(data))
 
 
 @settings(FUZZ, max_examples=40)
@@ -342,7 +418,17 @@ def test_fuzz_rnd_returns_csv(tmp_path_factory, csv_tally, which, draw):
     endpoints.write_bytes(data if which == "endpoints" else _csv_bytes(RND_ENDPOINTS))
     named = inputs if which == "inputs" else endpoints
     check_cli(["fit", "rnd-returns", str(inputs), str(endpoints), "--draws", "200", "--json"], named,
-              tmp / "s.sqlite", csv_tally["rnd-returns"], f"{which}: {data!r}")
+              tmp / "s.sqlite", csv_tally["fit rnd-returns"], f"{which}: {data!r}")
+
+
+@settings(FUZZ, max_examples=30)
+@given(data=st.one_of(mutated_csv(EVIDENCE), st.binary(max_size=200)))
+def test_fuzz_evidence_csv(tmp_path_factory, csv_tally, data):
+    tmp = tmp_path_factory.mktemp("evidence")
+    path = tmp / "series.csv"
+    path.write_bytes(data)
+    check_cli(["evidence", "fit", "--add", str(path), "--only-added", "--json", "--plot", str(tmp / "forest.png")],
+              path, tmp / "s.sqlite", csv_tally["evidence fit --add"], repr(data))
 
 
 def test_the_unmutated_inputs_succeed(tmp_path):
@@ -353,11 +439,14 @@ def test_the_unmutated_inputs_succeed(tmp_path):
     (tmp_path / "inputs.csv").write_bytes(_csv_bytes(RND_INPUTS))
     (tmp_path / "endpoints.csv").write_bytes(_csv_bytes(RND_ENDPOINTS))
     (tmp_path / "scenario.toml").write_text(to_toml(PRESETS["default.toml"]))
+    (tmp_path / "series.csv").write_bytes(_csv_bytes(EVIDENCE))
     commands = [["fit", "rounds", str(tmp_path / "rounds.csv"), "--bootstrap", "100", "--json"],
                 ["fit", "scaling", str(tmp_path / "scaling.csv"), "--form", "power", "--bootstrap", "0", "--json"],
                 ["fit", "rnd-returns", str(tmp_path / "inputs.csv"), str(tmp_path / "endpoints.csv"), "--draws", "200",
                  "--json"],
-                ["simulate", str(tmp_path / "scenario.toml"), "--samples", "64", "--json"]]
+                ["simulate", str(tmp_path / "scenario.toml"), "--samples", "64", "--json"],
+                ["evidence", "fit", "--add", str(tmp_path / "series.csv"), "--only-added", "--json", "--plot",
+                 str(tmp_path / "forest.png")]]
     for i, args in enumerate(commands, 1):
         res = CliRunner().invoke(cli, args + ["--store", str(store)])
         assert res.exit_code == 0, (args, res.output[-500:], res.stderr[-500:])

@@ -210,14 +210,20 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
     scenario = _scenario(scenario_file, preset, DEFAULT_SCENARIO, command="forecast")
     returns_prior = None
     if returns_from is not None:
-        scenario, returns_prior = apply_returns_prior(scenario, returns_from,
-                                                      explicit=scenario_file is not None or preset is not None)
+        from rsilab.estimate.bridge import apply_returns_prior, load_prior
+        from rsilab.simulate.scenario import load_preset
+
+        returns_prior = load_prior(returns_from)
+        scenario, returns_param = apply_returns_prior(
+            scenario, returns_prior, origin=str(returns_from),
+            explicit=scenario_file is not None or preset is not None, load_preset=load_preset)
     scenario = _apply_overrides(scenario, n_samples, seed, horizon)
     ensemble = _run_with_progress(scenario, quiet=as_json)
     summary = ensemble.summary()
     if returns_prior is not None:
-        summary["returns_prior"] = {"parameter": returns_prior["quantity"], "source": returns_prior.get("source"),
-                                    "file": str(returns_from), "dist": returns_prior["spec"]["dist"]}
+        summary["returns_prior"] = {"parameter": returns_param, "quantity": returns_prior["quantity"],
+                                    "source": returns_prior.get("source"), "file": str(returns_from),
+                                    "dist": returns_prior["spec"]["dist"]}
     charts: list[Path] = []
     timings = dict(ensemble.timings)
     if out_dir is not None:
@@ -233,35 +239,13 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
         echo_json(summary)
         return
     if returns_prior is not None:
-        click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')})")
+        click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')}) "
+                   f"as {scenario.model.name}.{returns_param}")
     print_summary(summary)
     click.echo("charts: " + ", ".join(str(p) for p in charts) if charts else "charts: none written (--out DIR writes them)")
     click.echo(f"recorded as run {run_id} (rsilab runs)")
     if report_path is not None:
         click.echo(f"report: {report_path}")
-
-
-def apply_returns_prior(scenario, fit_path: Path, *, explicit: bool):
-    """Replace the scenario's returns parameter by the prior a fit produced.
-
-    A fit of r (returns to R&D) goes into the parameter ``r``; a fit of k (gain ratio per round)
-    into the discrete criticality model's ``k``. Without an explicit scenario, the default for
-    that quantity is chosen (r: the default scenario; k: the ``criticality-discrete`` preset).
-    """
-    from rsilab.errors import ConfigError
-    from rsilab.estimate.bridge import load_prior
-    from rsilab.simulate.scenario import load_preset
-
-    prior = load_prior(fit_path)
-    quantity = prior["quantity"]
-    target = scenario
-    if quantity not in scenario.model.param_names:
-        if explicit:
-            raise ConfigError("--returns-from", str(fit_path),
-                              f"a fit of a parameter of model {scenario.model.name!r} ({', '.join(scenario.model.param_names)}); "
-                              f"this fit is of {quantity!r}")
-        target = load_preset("criticality-discrete" if quantity == "k" else DEFAULT_SCENARIO)
-    return target.with_prior(quantity, prior["spec"], origin=str(fit_path)), prior
 
 
 @click.command(short_help="Monte Carlo a scenario file or preset; print its summary.")

@@ -317,5 +317,6 @@ class PooledK:
             raise ConfigError("family", family, f"one of {', '.join(self.families_) or '(no families fitted)'}")
         spec = {"dist": "normal", "mean": float(pred["mean"]), "sd": float(max(pred["sd"], 1e-9)),
                 "low": 0.0, "high": 10.0}
-        return {"quantity": "k", "spec": spec,
-                "source": source or f"pooled published evidence, predictive k for a new series ({what})"}
+        from rsilab.estimate.bridge import make_prior
+
+        return make_prior("k", spec, source or f"pooled published evidence, predictive k for a new series ({what})")
