@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from conftest import SHARED_DATA, golden_required
 from rsilab.cli import cli
 from rsilab.dynamics import MODELS
 from rsilab.estimate.bridge import DEFAULT_PRESET, RETURNS_QUANTITY
@@ -48,11 +49,9 @@ def test_every_model_with_a_returns_parameter_is_covered_and_declared():
 
 
 @pytest.fixture(scope="module")
-def fit_files(tmp_path_factory, request):
+def fit_files(tmp_path_factory):
     """One prior file per quantity: real `fit rounds` and `fit rnd-returns` output, and a prior
     file of quantity p (no estimator measures p)."""
-    from pathlib import Path
-
     tmp = tmp_path_factory.mktemp("fits")
     store = str(tmp / "s.sqlite")
     rounds = tmp / "rounds.csv"
@@ -63,9 +62,12 @@ def fit_files(tmp_path_factory, request):
     rounds.write_text("\n".join(lines) + "\n")
     files = {"k": tmp / "fit_k.json", "r": tmp / "fit_r.json", "p": tmp / "fit_p.json"}
     files["k"].write_text(_invoke("fit", "rounds", str(rounds), "--json", "--store", store))
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    if not shared.is_dir():
-        pytest.skip(f"shared data folder not found at {shared}")
+    shared = SHARED_DATA
+    if not shared.is_dir():   # the shared_data fixture's rule, for this module-wide fixture
+        message = f"shared data folder not found at {shared}"
+        if golden_required():
+            pytest.fail(message + " (golden tests are required here)")
+        pytest.skip(message)
     files["r"].write_text(_invoke("fit", "rnd-returns", str(shared / "software_rnd_inputs.csv"),
                                   str(shared / "software_rnd_endpoints.csv"), "--json", "--store", store))
     files["p"].write_text(json.dumps({"prior": {"quantity": "p", "spec": {"dist": "uniform", "low": 1.05, "high": 1.25},

@@ -120,3 +120,16 @@ def test_to_prior_names_the_quantities_it_knows():
     fit = RoundsFit(n_bootstrap=200).fit(np.r_[0, np.cumsum(1.1 ** np.arange(7))])
     with pytest.raises(ConfigError, match="one of k"):
         fit.to_prior("alpha")
+
+
+def test_pooled_k_checks_in_fit_and_reports_the_optimisers_verdict():
+    from rsilab.errors import ConfigError
+    from rsilab.estimate.pooling import PooledK
+
+    rng = np.random.default_rng(0)
+    gains = [0.1 * k ** np.arange(6) * np.exp(rng.normal(0, 0.05, 6)) for k in (0.8, 0.9, 1.0, 1.1)]
+    with pytest.raises(ConfigError, match="level"):
+        PooledK(level=2.0).fit(gains, ["a", "b", "c", "d"])
+    fit = PooledK(loo=False).fit(gains, ["a", "b", "c", "d"])
+    assert fit.converged_ is True and "did not report" not in fit.message_   # a well-posed fit converges
+    assert fit.to_prior()["quantity"] == "k" and spec_problem(fit.to_prior()["spec"]) is None
