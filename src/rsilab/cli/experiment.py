@@ -77,17 +77,28 @@ def show(run_id: int, plot_path: Path | None, as_json: bool, store_path: Path | 
     for r in rounds:
         table.add_row(*[_fmt(r.get(k)) for k in keys + extra])
     Console().print(table)
-    module = _load(name)
-    if hasattr(module, "plot_rounds") and rounds:
+    plot = _plotter(name)
+    if plot is not None and rounds:
         path = plot_path or Path(f"run-{run_id}.png")
-        module.plot_rounds(rounds, path)
+        plot(rounds, path)
         click.echo(f"wrote {path}")
+
+
+def _plotter(name: str):
+    """The experiment's picture: ``rsilab.report.<name>.plot_rounds`` if there is one, else its own."""
+    module = f"rsilab.report.{name.replace('-', '_')}"
+    try:
+        return importlib.import_module(module).plot_rounds
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return getattr(_load(name), "plot_rounds", None)
 
 
 @experiment.command("export")
 @click.argument("run_id", type=int)
 @click.option("--rounds", "rounds_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="CSV to write: round, capability, compute_flop, seconds (for `rsilab fit rounds`).")
+              help="CSV to write: round, capability, compute_flop, seconds[, schedule] (for `rsilab fit rounds`).")
 @store_option
 @friendly_errors
 def export(run_id: int, rounds_path: Path, store_path: Path | None) -> None:
