@@ -18,7 +18,7 @@ run: venv
 	$(BIN)/rsilab forecast --out $(OUT)
 
 test: $(BIN)/python
-	$(BIN)/pip install -q -e ".[test,experiments]"
+	$(BIN)/pip install -q -e ".[test,experiments,sweep]"
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: venv

@@ -1,6 +1,12 @@
-"""Shared fixtures: every test gets its own store file; nothing touches the user's data dir."""
+"""Shared fixtures: every test gets its own store file; nothing touches the user's data dir.
+
+Golden tests (those taking the ``shared_data`` fixture) skip where the published data folder is
+absent, except under CI (``CI=true``) or ``RSILAB_REQUIRE_GOLDEN=1`` (``.ci/run`` sets it),
+where they fail instead: a CI run must not pass by skipping every comparison with published work.
+"""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -27,8 +33,16 @@ def store(tmp_path):
 def shared_data() -> Path:
     """../shared/data beside the project: published datasets we may read but not redistribute."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data folder not found at {SHARED_DATA}")
+        message = f"shared data folder not found at {SHARED_DATA}"
+        if golden_required():
+            pytest.fail(f"{message}; golden tests are required here (RSILAB_REQUIRE_GOLDEN=1 or CI=true)")
+        pytest.skip(message)
     return SHARED_DATA
+
+
+def golden_required(environ=os.environ) -> bool:
+    """True under CI or RSILAB_REQUIRE_GOLDEN=1: then missing published data is a failure."""
+    return environ.get("RSILAB_REQUIRE_GOLDEN", "") == "1" or environ.get("CI", "").lower() == "true"
 
 
 def bwrap_works() -> bool:

@@ -108,6 +108,12 @@ def test_es_gradient_is_antithetic_and_zero_where_the_optimizer_is_inert():
     g2, level2 = es_gradient(theta, np.array([-0.05]), problems, rng_b, 3, 5, 2, 0.01)
     np.testing.assert_allclose(g1, g2, rtol=1e-12)   # (L+ - L-) eps / sigma is even in sigma
     np.testing.assert_allclose(level1, level2, rtol=1e-12)
+    # an inert optimizer (step scale 0) leaves every inner problem where it started, so every
+    # perturbed run has meta-loss exactly 0 and the ES estimate must be exactly zero
+    g0, level0 = es_gradient(theta, np.array([0.05]), problems, np.random.default_rng(5), 3, 5, 2, 0.0)
+    np.testing.assert_array_equal(g0, np.zeros_like(theta))
+    np.testing.assert_array_equal(level0, [0.0])
+    assert np.abs(g1).max() > 0   # and not zero when it acts: the check above could not pass by accident
 
 
 def test_pbt_losers_copy_winners_and_perturb_hyperparameters():

@@ -1,37 +1,55 @@
 """Golden tests: the `sie` preset against Davidson & Houlden 2025, "How quick and big would a
-software intelligence explosion be?" (Forethought), and the per-doubling map against its
-closed form and the step-by-step iteration.
+software intelligence explosion be?" (Forethought); the per-doubling map against a plain-Python
+reference (tests/reference/sie_doublings.py) and its geometric closed form; the compiled kernel
+against the step-by-step numpy map, sample by sample.
 
 Published (main results table): P(>= 3 years of progress in <= 1 year) = 57%, P(>= 10 years in
 <= 1 year) = 18%, and for <= 4 months 41% and 12%; the appendix repeats the baseline as
-56 / 41 / 17 / 12, so the authors' own Monte Carlo error is about 1 percentage point. The
-variant tables: retraining 57 / 41 / 19 / 14, gradual boost 59 / 48 / 32 / 24.
-Tolerance: 2.5 percentage points = the published rounding (0.5) + the authors' run-to-run
-spread (about 1) + 3 standard errors of ours (about 0.6 at 50,000 samples), plus slack 0.4.
+56 / 41 / 17 / 12. The variant tables: retraining 57 / 41 / 19 / 14, gradual boost
+59 / 48 / 32 / 24.
+
+Tolerance, from what separates our estimate from a published figure:
+- rounding: the tables print whole percentages, so the authors' own estimate lies within
+  0.5 percentage points of the printed value (a bound, added in full);
+- the authors' Monte Carlo error: the baseline was published from two runs, whose four
+  figures differ by 1, 0, 1 and 0 points; for two independent runs the squared difference
+  has expectation 2 sigma^2, so sigma_authors = sqrt(0.5 / 2) = 0.5 points (also the binomial
+  standard error of 10,000 runs at p = 0.5, the most the authors' app runs);
+- ours: the binomial standard error sqrt(p (1 - p) / n) at our n.
+The two Monte Carlo errors are independent, so |found - published| <= 0.005 + 3 sqrt(
+sigma_authors^2 + p (1 - p) / n): about 2.1 points at n = 50,000 and 2.3 at 20,000.
 """
+import math
+
 import numpy as np
 import pytest
+from reference.sie_doublings import doubling_months, most_years_in_window
 
 from rsilab.dynamics.software_rnd import SoftwareRnd
 from rsilab.simulate.montecarlo import draw_parameters, run_scenario
 from rsilab.simulate.scenario import load_preset
-from rsilab.simulate.solver import SolverSettings, _walk, solve
+from rsilab.simulate.solver import SolverSettings, solve
 
 PUBLISHED = {
     "sie": {"p_compress_3y_in_1y": 0.57, "p_compress_10y_in_1y": 0.18, "p_compress_3y_in_4mo": 0.41, "p_compress_10y_in_4mo": 0.12},
     "sie-retraining": {"p_compress_3y_in_1y": 0.57, "p_compress_10y_in_1y": 0.19, "p_compress_3y_in_4mo": 0.41, "p_compress_10y_in_4mo": 0.14},
     "sie-gradual-boost": {"p_compress_3y_in_1y": 0.59, "p_compress_10y_in_1y": 0.32, "p_compress_3y_in_4mo": 0.48, "p_compress_10y_in_4mo": 0.24},
 }
-TOLERANCE = 0.025
+ROUNDING = 0.005          # half a printed percentage point
+SIGMA_AUTHORS = 0.005     # the authors' Monte Carlo standard error (see the module docstring)
+
+
+def tolerance(published: float, n: int) -> float:
+    return ROUNDING + 3.0 * math.sqrt(SIGMA_AUTHORS**2 + published * (1.0 - published) / n)
 
 
 @pytest.mark.parametrize("preset", sorted(PUBLISHED))
 def test_sie_presets_reproduce_the_published_probabilities(preset):
     n = 50_000 if preset != "sie-gradual-boost" else 20_000  # the gradual boost is iterated step by step
     summary = run_scenario(load_preset(preset).with_simulation(n_samples=n, seed=11)).summary()
-    rows = [(k, summary[k], v) for k, v in PUBLISHED[preset].items()]
-    report = "\n".join(f"  {k:24s} found {f:.3f}  published {v:.2f}" for k, f, v in rows)
-    assert all(abs(f - v) <= TOLERANCE for _, f, v in rows), f"{preset}:\n{report}"
+    rows = [(k, summary[k], v, tolerance(v, n)) for k, v in PUBLISHED[preset].items()]
+    report = "\n".join(f"  {k:24s} found {f:.3f}  published {v:.2f}  tolerance {t:.4f}" for k, f, v, t in rows)
+    assert all(abs(f - v) <= t for _, f, v, t in rows), f"{preset}:\n{report}"
 
 
 def _params(model, cases):
@@ -41,31 +59,31 @@ def _params(model, cases):
     return p
 
 
-def test_single_runs_match_an_independent_reading_of_the_authors_code():
+CASES = [(1.2, 8, 11, 0.3), (2.4, 8, 11, 0.3), (0.6, 8, 11, 0.3), (1.2, 32, 11, 0.3), (1.2, 2, 11, 0.3), (1.2, 8, 16, 0.3)]
+
+
+def test_reference_implementation_gives_its_recorded_results():
     # (r0, f, limit_years, p) -> doublings made in 48 months and the most years of progress in
-    # any 12-month window; computed by a separate reimplementation of multiple_sims.py while
-    # researching the model (not published figures, a cross-check of the stepping rules).
-    cases = [(1.2, 8, 11, 0.3), (2.4, 8, 11, 0.3), (0.6, 8, 11, 0.3), (1.2, 32, 11, 0.3), (1.2, 2, 11, 0.3), (1.2, 8, 16, 0.3)]
-    expected_doublings = [53, 84, 19, 60, 35, 67]
-    expected_years = [4.25, 10.125, 1.375, 6.5, 1.25, 5.0]
+    # any 12-month window, as the reference computes them; recorded so that a change to the
+    # reference itself is seen, not only a disagreement with the engine.
+    runs = [doubling_months(*case, horizon_months=48.0) for case in CASES]
+    assert [len(m) - 1 for m in runs] == [53, 84, 19, 60, 35, 67]
+    assert [most_years_in_window(m, 12.0) for m in runs] == [4.25, 10.125, 1.375, 6.5, 1.25, 5.0]
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["compiled", "numpy"])
+def test_single_runs_match_the_reference_implementation(fused):
     model = SoftwareRnd().with_options(form="doublings")
-    p = _params(model, cases)
-    sol = solve(model, p, np.linspace(0, 4, 49), np.log([10.0]), SolverSettings(cap_multiple=1e300))
-    assert list(sol.n_steps) == expected_doublings
-    assert list(model.sample_outputs(sol, p)["years_compressed_in_1y"]) == expected_years
-
-
-@pytest.mark.parametrize("retraining", ["off", "on"])
-def test_block_closed_form_path_equals_the_step_by_step_map(retraining):
-    sc = load_preset("sie").with_simulation(n_samples=5000, seed=5)
-    model = sc.model.with_options(form="doublings", retraining=retraining)
-    p = draw_parameters(sc)
-    fast, slow = model.path(p, 4.0, 20_000), _walk(model, p, 4.0, 20_000)
-    width = max(fast[0].shape[1], slow[0].shape[1])
-    pad = lambda a: np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan)
-    np.testing.assert_array_equal(np.isnan(pad(fast[0])), np.isnan(pad(slow[0])))
-    np.testing.assert_allclose(pad(fast[0]), pad(slow[0]), rtol=1e-7, equal_nan=True)
-    np.testing.assert_allclose(fast[2][[0, 2]], slow[2][[0, 2]], rtol=1e-8)
+    p = _params(model, CASES)
+    sol = solve(model, p, np.linspace(0, 4, 49), np.log([10.0]), SolverSettings(cap_multiple=1e300), fused=fused)
+    runs = [doubling_months(*case, horizon_months=48.0) for case in CASES]
+    assert list(sol.n_steps) == [len(m) - 1 for m in runs]
+    assert list(model.sample_outputs(sol, p)["years_compressed_in_1y"]) == [most_years_in_window(m, 12.0) for m in runs]
+    if not fused:
+        # doubling times in years against the reference's months: the same terms summed in
+        # another unit, so equal to rounding (1e-12 relative)
+        for times, months in zip(sol.step_times, runs):
+            np.testing.assert_allclose(times[np.isfinite(times)] * 12.0, months, rtol=1e-12)
 
 
 def test_constant_returns_doubling_times_are_geometric():
@@ -96,11 +114,9 @@ def test_continuous_form_agrees_with_the_doubling_map_in_the_limit():
 
 
 @pytest.mark.parametrize("preset", ["sie", "sie-retraining", "sie-gradual-boost"])
-def test_compiled_kernel_equals_the_numpy_path(preset):
-    from rsilab.simulate import kernels
-
-    if not kernels.available():
-        pytest.skip("numba is not installed")
+def test_compiled_kernel_equals_the_step_by_step_map(preset):
+    # the kernel repeats SoftwareRnd.step and the map solver's bookkeeping in scalar form: held
+    # equal to the numpy step-by-step map, sample by sample
     sc = load_preset(preset).with_simulation(n_samples=4000, seed=9)
     p = draw_parameters(sc)
     t_grid, ln_mult = np.linspace(0, 4, 49), np.log([1e3, 1e6])
@@ -122,12 +138,9 @@ def test_compiled_kernel_equals_the_numpy_path(preset):
             np.testing.assert_array_equal(out_f[key][k], value[k], err_msg=key)
 
 
-def test_compiled_kernel_applies_the_same_regime_rule():
-    from rsilab.simulate import kernels
+def test_compiled_kernel_feeds_the_regime_rule_the_same_values():
     from rsilab.simulate.regimes import effective_returns
 
-    if not kernels.available():
-        pytest.skip("numba is not installed")
     sc = load_preset("sie").with_simulation(n_samples=3000, seed=4)
     p = draw_parameters(sc)
     t_grid, ln_mult = np.linspace(0, 4, 49), np.log([1e3, 1e6])

@@ -8,6 +8,7 @@ this package.
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -23,12 +24,16 @@ COMMANDS: dict[str, str] = {
     "approve": "rsilab.cli.box:approve",
     "audit": "rsilab.cli.box:audit",
     "experiment": "rsilab.cli.experiment:experiment",
+    "evidence": "rsilab.cli.evidence:evidence",
+    "sweep": "rsilab.cli.sweep:sweep",
 }
 
+# The root listing shows these without importing the modules; each equals its command's
+# short_help (tests/test_cli_docs.py holds them equal).
 HELP_LINES: dict[str, str] = {
-    "forecast": "Run a scenario (the default one if none) and show the takeoff forecast.",
-    "simulate": "Monte Carlo a scenario file or preset; print a summary (--json for machines).",
-    "sensitivity": "Sobol sensitivity of a scenario's outcome to its parameters.",
+    "forecast": "Forecast a takeoff: the story, the tables, the charts (--out).",
+    "simulate": "Monte Carlo a scenario file or preset; print its summary.",
+    "sensitivity": "Sobol sensitivity of an outcome to a scenario's parameters.",
     "presets": "List the shipped scenarios.",
     "runs": "List the runs recorded in the store.",
     "fit": "Estimate scaling laws and returns (k, r) from data.",
@@ -36,10 +41,31 @@ HELP_LINES: dict[str, str] = {
     "approve": "List, approve or reject pending self-modification proposals.",
     "audit": "Show or verify the hash-chained audit log.",
     "experiment": "Run, show and export self-improvement experiments.",
+    "evidence": "Published per-round results of self-improvement, and k pooled across them.",
+    "sweep": "Run an experiment over a grid of config fields on Ray; show a sweep's cells.",
 }
 
 
 class LazyGroup(click.Group):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """As click's, except that every user error is one line and exit code 2 (the format in
+        ``rsilab.cli.common``), click's usage errors included."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from rsilab.cli.common import user_error_line
+        from rsilab.errors import RsilabError
+
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except (click.ClickException, RsilabError) as exc:
+            click.echo(user_error_line(exc), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        # click returns the exit code of ``ctx.exit`` (--help, --version) and None otherwise
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 

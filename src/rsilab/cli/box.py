@@ -17,12 +17,12 @@ def _store(store_path: Path | None):
     return Store(store_path)
 
 
-@click.group()
+@click.group(short_help="Run an untrusted candidate inside the box.")
 def box() -> None:
     """Run an untrusted candidate inside the box."""
 
 
-@box.command("run")
+@box.command("run", short_help="Run CANDIDATE.py in the box; exit 1 on a violation.")
 @click.argument("candidate", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--input", "input_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A file the candidate may read at /box/input/<name> (repeatable).")
@@ -79,7 +79,7 @@ def _print_outcome(out) -> None:
             click.echo(f"  | {line}")
 
 
-@click.command()
+@click.command(short_help="List, approve or reject pending self-modification proposals.")
 @click.argument("proposal_id", type=int, required=False)
 @click.option("--accept", "decision", flag_value="accept", help="Approve proposal PROPOSAL_ID.")
 @click.option("--reject", "decision", flag_value="reject", help="Reject proposal PROPOSAL_ID.")
@@ -152,12 +152,12 @@ def _print_proposal(p) -> None:
         click.echo(f"   decide: rsilab approve {p.id} --accept|--reject -r REASON")
 
 
-@click.group()
+@click.group(short_help="Show or verify the hash-chained audit log.")
 def audit() -> None:
     """Show or verify the hash-chained audit log."""
 
 
-@audit.command("show")
+@audit.command("show", short_help="Print the audit log readably.")
 @click.option("--experiment", default=None, help="Only this experiment.")
 @click.option("--kind", default=None, help="Only this kind (run, refusal, proposal, decision, outcome, policy).")
 @click.option("--seq", type=int, default=None, help="Only this record, in full.")
@@ -215,7 +215,7 @@ def _summary(r) -> str:
     return ""
 
 
-@audit.command("verify")
+@audit.command("verify", short_help="Recompute the hash chain; name the first bad record.")
 @click.option("--expect-head", default=None, help="A head hash noted earlier; fail if it is not in the log.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @store_option

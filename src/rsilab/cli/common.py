@@ -1,8 +1,19 @@
-"""Options and error handling shared by every command."""
+"""Options and error handling shared by every command.
+
+Every user error, rsilab's own and click's usage errors alike, reaches the user as one line on
+stderr and exit code 2 (``user_error_line``):
+
+    error: WHERE = VALUE is not allowed: WHAT IS ALLOWED     (a value that is not accepted)
+    error: WHERE: PROBLEM                                    (nothing to show as a value)
+
+WHERE is what the user typed or wrote: the flag (``--samples``), the argument (``FILE.csv``),
+the config field (``params.k.low``) or the file, row and column.
+"""
 from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -31,13 +42,58 @@ def friendly_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except RsilabError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(user_error_line(exc), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: finished work is saved (experiments resume with --resume RUN)", err=True)
             sys.exit(130)
 
     return wrapper
+
+
+# click's messages for a value its type refused, e.g. "'x' is not a valid integer." or
+# "File 'a.csv' does not exist.": split into the value and what would have been allowed
+_CLICK_VALUE = re.compile(r"^(?:(?P<kind>File|Directory|Path) )?(?P<value>'[^']*'|\S+) "
+                          r"(?P<verb>is not|does not|is) (?P<rest>.+?)\.?$", re.DOTALL)
+_ALLOWED = {
+    "a valid integer": "an integer",
+    "a valid float": "a number",
+    "a valid boolean": "true or false",
+}
+
+
+def _click_allowed(kind: str | None, verb: str, rest: str) -> str:
+    if verb == "is not":
+        return _ALLOWED.get(rest, rest)
+    noun = {"File": "file", "Directory": "directory"}.get(kind or "", "path")
+    if verb == "does not" and rest == "exist":
+        return f"an existing {noun}"
+    return f"a {noun} (this one {verb} {rest})"
+
+
+def user_error_line(exc: BaseException, ctx: click.Context | None = None) -> str:
+    """The one-line message for a user error (see the module docstring)."""
+    if isinstance(exc, RsilabError):
+        return f"error: {exc}"
+    if isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter):
+        where = exc.param_hint if isinstance(exc.param_hint, str) else None
+        if where is None and exc.param is not None:
+            where = exc.param.opts[-1] if exc.param.opts and exc.param.opts[-1].startswith("-") \
+                else (exc.param.metavar or exc.param.human_readable_name)
+        m = _CLICK_VALUE.match(exc.message.strip())
+        if where and m:
+            return (f"error: {where} = {m['value']} is not allowed: "
+                    f"{_click_allowed(m['kind'], m['verb'], m['rest'])}")
+        if where:
+            return f"error: {where}: {exc.message.strip().rstrip('.')}"
+    if isinstance(exc, click.ClickException):
+        command = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else \
+            (ctx.command_path if ctx else "rsilab")
+        text = " ".join(exc.format_message().split()).rstrip(".").replace(". (", " (")
+        option = getattr(exc, "option_name", None)
+        where = option if option and option in text else command
+        return f"error: {where}: {text[:1].lower() + text[1:]} (see '{command} --help')"
+    return f"error: {exc}"
 
 
 def echo_json(obj: Any) -> None:

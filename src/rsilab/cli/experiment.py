@@ -7,28 +7,28 @@ from pathlib import Path
 import click
 
 from rsilab.cli.common import echo_json, friendly_errors, store_option
-from rsilab.errors import ExperimentError
+from rsilab.errors import ConfigError, ExperimentError
 
 
 def _load(name: str):
     from rsilab.experiments import EXPERIMENTS
 
     if name not in EXPERIMENTS:
-        raise ExperimentError(f"experiment {name!r} is unknown; known: {', '.join(sorted(EXPERIMENTS))}")
+        raise ConfigError("NAME", name, f"an experiment: one of {', '.join(sorted(EXPERIMENTS))}")
     try:
         return importlib.import_module(EXPERIMENTS[name])
     except ImportError as exc:
         raise ExperimentError(
-            f"experiment {name!r} needs the experiments extra (pip install 'rsilab[experiments]'): {exc}"
+            f"NAME: experiment {name!r} needs the experiments extra (pip install 'rsilab[experiments]'): {exc}"
         ) from None
 
 
-@click.group()
+@click.group(short_help="Run, show and export self-improvement experiments.")
 def experiment() -> None:
     """Run, show and export self-improvement experiments."""
 
 
-@experiment.command("run")
+@experiment.command("run", short_help="Run an experiment (self-training, learned-optimizer, self-improver).")
 @click.argument("name")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="TOML config overriding the profile's defaults.")
@@ -48,7 +48,7 @@ def run(name: str, config_path: Path | None, profile: str, resume_run: int | Non
     click.echo(f"run {run_id} finished; see it with: rsilab experiment show {run_id}")
 
 
-@experiment.command("show")
+@experiment.command("show", short_help="Show a run's rounds as a table and a PNG.")
 @click.argument("run_id", type=int)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="PNG path (default: run-<ID>.png in the current directory).")
@@ -77,7 +77,7 @@ def show(run_id: int, plot_path: Path | None, as_json: bool, store_path: Path | 
     for r in rounds:
         table.add_row(*[_fmt(r.get(k)) for k in keys + extra])
     Console().print(table)
-    plot = _plotter(name)
+    plot = None if name == "track" else _plotter(name)  # runs logged with rsilab.track have no module
     if plot is not None and rounds:
         path = plot_path or Path(f"run-{run_id}.png")
         plot(rounds, path)
@@ -95,7 +95,7 @@ def _plotter(name: str):
         return getattr(_load(name), "plot_rounds", None)
 
 
-@experiment.command("export")
+@experiment.command("export", short_help="Export a run's rounds as CSV for `rsilab fit rounds`.")
 @click.argument("run_id", type=int)
 @click.option("--rounds", "rounds_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="CSV to write: round, capability, compute_flop, seconds[, schedule] (for `rsilab fit rounds`).")

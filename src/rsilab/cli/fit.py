@@ -21,7 +21,7 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print parameters, 
 _SEED = click.option("--seed", type=int, default=0, show_default=True, help="Seed for bootstrap/posterior draws.")
 
 
-@click.group()
+@click.group(short_help="Estimate scaling laws and returns (k, r) from data.")
 def fit() -> None:
     """Estimate scaling laws and returns (k, r) from data."""
 
@@ -57,9 +57,10 @@ def _estimates(est) -> dict[str, Any]:
     return {k: v.to_dict() for k, v in est.estimates_.items()}
 
 
-@fit.command("scaling")
+@fit.command("scaling", short_help="Fit a scaling law (Chinchilla, power law, BNSL) to a CSV.")
 @click.argument("csv_path", metavar="FILE.csv", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--form", type=click.Choice(["chinchilla", "power", "bnsl"]), default="chinchilla", show_default=True)
+@click.option("--form", type=click.Choice(["chinchilla", "power", "bnsl"]), default="chinchilla", show_default=True,
+              help="Law to fit: Chinchilla L(N, D), a saturating power law in x, or a broken neural scaling law.")
 @click.option("--method", type=click.Choice(["likelihood", "hoffmann"]), default="likelihood", show_default=True,
               help="chinchilla: Besiroglu et al.'s headline likelihood fit, or Hoffmann's procedure repeated.")
 @click.option("--params-col", default=None, help="Column with model size N (default: params, N, 'Model Size').")
@@ -164,7 +165,7 @@ def _scaling(csv_path, form, method, params_col, tokens_col, flop_col, x_col, lo
     click.echo(f"recorded as run {run_id}")
 
 
-@fit.command("rnd-returns")
+@fit.command("rnd-returns", short_help="Returns to R&D r = lambda / beta per domain.")
 @click.argument("inputs_path", metavar="INPUTS.csv", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("endpoints_path", metavar="ENDPOINTS.csv", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--efficiency", "efficiency_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -216,25 +217,35 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
     click.echo(f"recorded as run {out['run_id']}")
 
 
-@fit.command("rounds")
+@fit.command("rounds", short_help="Returns per round k from a rounds CSV, with a verdict.")
 @click.argument("rounds_path", metavar="ROUNDS.csv", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--tolerance", type=float, default=0.05, show_default=True,
               help="|k - 1| <= tolerance counts as combustion (k ~ 1).")
-@click.option("--bootstrap", "n_bootstrap", type=int, default=4000, show_default=True)
-@click.option("--min-rounds", type=int, default=5, show_default=True)
+@click.option("--bootstrap", "n_bootstrap", type=int, default=4000, show_default=True,
+              help="Bootstrap resamples for the interval of k and P(k > 1).")
+@click.option("--min-rounds", type=int, default=5, show_default=True,
+              help="Refuse to estimate from fewer rounds than this.")
+@click.option("--transform", default="raw", show_default=True,
+              help="Capability scale before gains are taken: raw, logit, neglog-error (for a bounded metric, "
+                   "bound --ceiling) or log.")
+@click.option("--ceiling", type=float, default=100.0, show_default=True,
+              help="The metric's upper bound for logit / neglog-error (100 for percentages, 10 for 0-10 scores).")
+@click.option("--all-transforms", is_flag=True, help="Also print k under every transform the values allow.")
 @_SEED
 @_PLOT
 @_JSON
 @store_option
 @friendly_errors
-def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: int, seed: int,
-           plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
+def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: int, transform: str, ceiling: float,
+           all_transforms: bool, seed: int, plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
     """Returns per round k from ROUNDS.csv (round, capability[, compute_flop, seconds])."""
     from rsilab.errors import DataError, EstimationError
     from rsilab.estimate import io
     from rsilab.estimate.rounds import RoundsFit
+    from rsilab.estimate.transforms import transform_rounds
 
     data = io.load_rounds(rounds_path)
+    data, k_by_transform = transform_rounds(rounds_path, data, transform, ceiling, all_transforms)
     try:
         est = RoundsFit(n_bootstrap=n_bootstrap, tol=tolerance, min_rounds=min_rounds, seed=seed).fit(
             data["capability"], data["compute_flop"], data["seconds"], data["round"])
@@ -243,6 +254,9 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
     out = est.result_dict()
     out["prior"] = est.to_prior(source=f"self-improvement rounds, {rounds_path.name}")
     out["file"] = str(rounds_path)
+    out["transform"] = transform
+    if all_transforms:
+        out["k_by_transform"] = k_by_transform
     out["schedule"], out["caveat"] = _schedule_caveat(io.read_table(rounds_path)[1])
     out["run_id"] = _record(store_path, "rounds", rounds_path.name,
                             {"tolerance": tolerance, "bootstrap": n_bootstrap, "seed": seed},
@@ -254,6 +268,10 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
         return
     rows = est.table_rows()
     _table(f"returns per round ({len(data['capability'])} rounds)", rows)
+    click.echo(f"transform: {transform}" + (f" (bound {ceiling:g})" if transform in ("logit", "neglog-error") else ""))
+    if all_transforms:
+        click.echo("k under each transform: " + ", ".join(
+            f"{n} {v:.3f}" if isinstance(v, float) else f"{n} n/a ({v})" for n, v in k_by_transform.items()))
     click.echo(f"P(k > 1) = {out['p_k_gt_1']:.3f}; regime: {out['regime']} "
                f"(confidence {out['regime_confidence']:.2f}, k ~ 1 means |k - 1| <= {tolerance:g})")
     if out["caveat"]:
@@ -346,3 +364,14 @@ def _plot_rounds(data, est, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _add_scale() -> None:
+    # `fit scale` lives in its own module (estimate/scale.py's command); registered here so that
+    # `rsilab fit --help` lists it with the others
+    from rsilab.cli.fit_scale import scale
+
+    fit.add_command(scale)
+
+
+_add_scale()

@@ -12,21 +12,45 @@ from rsilab.cli.common import echo_json, friendly_errors, store_option
 DEFAULT_SCENARIO = "default"
 
 
-def _scenario(scenario_file: Path | None, preset: str | None, default: str | None = None):
+def _scenario(scenario_file: Path | None, preset: str | None, default: str | None = None, *, command: str = "simulate"):
     from rsilab.errors import ConfigError
-    from rsilab.simulate.scenario import load_preset, load_scenario
+    from rsilab.simulate.scenario import load_preset, load_scenario, preset_names
 
     if scenario_file is not None and preset is not None:
         raise ConfigError("--preset", preset, "either a scenario file or --preset, not both")
     if scenario_file is not None:
-        return load_scenario(scenario_file)
+        try:
+            return load_scenario(scenario_file)
+        except ConfigError as exc:
+            if exc.field == "scenario":  # the file itself: name the argument the user typed
+                raise ConfigError("SCENARIO_FILE", exc.value, exc.allowed) from None
+            raise
     if preset is None and default is None:
-        raise ConfigError("SCENARIO", None, "a scenario TOML file or --preset NAME (see `rsilab presets`)")
-    return load_preset(preset or default)
+        raise click.UsageError(f"nothing to {command}: give a scenario TOML file (rsilab {command} my.toml) or "
+                               f"--preset NAME, one of {', '.join(preset_names())}")
+    try:
+        return load_preset(preset or default)
+    except ConfigError as exc:
+        if exc.field == "preset":
+            raise ConfigError("--preset", exc.value, exc.allowed) from None
+        raise
 
 
-def _apply_overrides(scenario, n_samples: int | None, seed: int | None, horizon: float | None):
-    return scenario.with_simulation(n_samples=n_samples, seed=seed, horizon_years=horizon)
+# simulation field -> the flag that overrides it, so that errors name what the user typed
+OVERRIDE_FLAGS = {"n_samples": "--samples", "seed": "--seed", "horizon_years": "--horizon", "regime_phase": "--phase"}
+
+
+def _apply_overrides(scenario, n_samples: int | None = None, seed: int | None = None, horizon: float | None = None,
+                     **more):
+    from rsilab.errors import ConfigError
+
+    changes = dict(n_samples=n_samples, seed=seed, horizon_years=horizon, **more)
+    for key, value in changes.items():
+        try:
+            scenario = scenario.with_simulation(**{key: value})
+        except ConfigError as exc:
+            raise ConfigError(OVERRIDE_FLAGS.get(key, exc.field), exc.value, exc.allowed) from None
+    return scenario
 
 
 def _run_with_progress(scenario, quiet: bool):
@@ -86,9 +110,9 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 
 sim_options = [
-    click.option("--samples", "n_samples", type=int, default=None, help="Override simulation.n_samples."),
-    click.option("--seed", type=int, default=None, help="Override simulation.seed."),
-    click.option("--horizon", type=float, default=None, help="Override simulation.horizon_years."),
+    click.option("--samples", "n_samples", type=int, default=None, help="Number of samples (overrides simulation.n_samples)."),
+    click.option("--seed", type=int, default=None, help="Random seed (overrides simulation.seed)."),
+    click.option("--horizon", type=float, default=None, help="Years to simulate (overrides simulation.horizon_years)."),
 ]
 
 
@@ -98,23 +122,41 @@ def with_sim_options(func):
     return func
 
 
-@click.command()
+def preset_option(help_text: str):
+    """``--preset NAME``, with ``--scenario NAME`` kept as a hidden alias of it."""
+    def decorate(func):
+        func = click.option("--scenario", "scenario_alias", default=None, hidden=True,
+                            help="Old name of --preset.")(func)
+        return click.option("--preset", default=None, help=help_text)(func)
+    return decorate
+
+
+def _preset(preset: str | None, scenario_alias: str | None) -> str | None:
+    from rsilab.errors import ConfigError
+
+    if preset is not None and scenario_alias is not None and preset != scenario_alias:
+        raise ConfigError("--scenario", scenario_alias, f"the same as --preset ({preset!r}); --scenario is an old name of --preset")
+    return preset if preset is not None else scenario_alias
+
+
+@click.command(short_help="Forecast a takeoff: the story, the tables, the charts (--out).")
 @click.argument("scenario_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--scenario", "preset", default=None, help="A shipped scenario (see `rsilab presets`).")
+@preset_option("A shipped scenario (see `rsilab presets`); default: the default scenario.")
 @click.option("--returns-from", "returns_from", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A fit JSON (`rsilab fit ... --json > FIT.json`): use its measured returns as the prior.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True,
-              help="Directory for the charts.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the charts (PNG) into this directory. Without it no file is written.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of tables.")
 @with_sim_options
 @store_option
 @friendly_errors
-def forecast(scenario_file, preset, returns_from, out_dir, as_json, n_samples, seed, horizon, store_path) -> None:
-    """Forecast a takeoff: simulate a scenario (default: the heterogeneous-returns default),
-    print the regime probabilities and threshold times, and write the charts."""
-    from rsilab.report.charts import write_charts
-
-    scenario = _scenario(scenario_file, preset, DEFAULT_SCENARIO)
+def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_json, n_samples, seed, horizon,
+             store_path) -> None:
+    """Forecast a takeoff: simulate a scenario (default: the heterogeneous-returns default) and
+    print the story (how likely an explosive takeoff is, how far and how long it runs, where it
+    ends), then the regime probabilities and threshold times; with --out, write the charts."""
+    preset = _preset(preset, scenario_alias)
+    scenario = _scenario(scenario_file, preset, DEFAULT_SCENARIO, command="forecast")
     returns_prior = None
     if returns_from is not None:
         scenario, returns_prior = apply_returns_prior(scenario, returns_from,
@@ -125,9 +167,14 @@ def forecast(scenario_file, preset, returns_from, out_dir, as_json, n_samples, s
     if returns_prior is not None:
         summary["returns_prior"] = {"parameter": returns_prior["quantity"], "source": returns_prior.get("source"),
                                     "file": str(returns_from), "dist": returns_prior["spec"]["dist"]}
-    t0 = time.perf_counter()
-    charts = write_charts(ensemble, out_dir)
-    timings = dict(ensemble.timings, charts=time.perf_counter() - t0)
+    charts: list[Path] = []
+    timings = dict(ensemble.timings)
+    if out_dir is not None:
+        from rsilab.report.charts import write_charts
+
+        t0 = time.perf_counter()
+        charts = write_charts(ensemble, out_dir)
+        timings["charts"] = time.perf_counter() - t0
     summary["charts"] = [str(p) for p in charts]
     run_id = _record(store_path, "forecast", scenario, summary, timings)
     summary["run_id"] = run_id
@@ -137,7 +184,7 @@ def forecast(scenario_file, preset, returns_from, out_dir, as_json, n_samples, s
     if returns_prior is not None:
         click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')})")
     print_summary(summary)
-    click.echo("charts: " + ", ".join(str(p) for p in charts))
+    click.echo("charts: " + ", ".join(str(p) for p in charts) if charts else "charts: none written (--out DIR writes them)")
     click.echo(f"recorded as run {run_id} (rsilab runs)")
 
 
@@ -164,16 +211,16 @@ def apply_returns_prior(scenario, fit_path: Path, *, explicit: bool):
     return target.with_prior(quantity, prior["spec"], origin=str(fit_path)), prior
 
 
-@click.command()
+@click.command(short_help="Monte Carlo a scenario file or preset; print its summary.")
 @click.argument("scenario_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--preset", default=None, help="Run a shipped scenario instead of a file.")
+@preset_option("Run a shipped scenario (see `rsilab presets`) instead of a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @with_sim_options
 @store_option
 @friendly_errors
-def simulate(scenario_file, preset, as_json, n_samples, seed, horizon, store_path) -> None:
-    """Monte Carlo a scenario; print its summary (tables, or --json)."""
-    scenario = _apply_overrides(_scenario(scenario_file, preset), n_samples, seed, horizon)
+def simulate(scenario_file, preset, scenario_alias, as_json, n_samples, seed, horizon, store_path) -> None:
+    """Monte Carlo a scenario (SCENARIO_FILE or --preset NAME); print its summary (tables, or --json)."""
+    scenario = _apply_overrides(_scenario(scenario_file, _preset(preset, scenario_alias)), n_samples, seed, horizon)
     ensemble = _run_with_progress(scenario, quiet=as_json)
     summary = ensemble.summary()
     summary["run_id"] = _record(store_path, "simulate", scenario, summary, ensemble.timings)
@@ -183,27 +230,28 @@ def simulate(scenario_file, preset, as_json, n_samples, seed, horizon, store_pat
         print_summary(summary)
 
 
-@click.command()
+@click.command(short_help="Sobol sensitivity of an outcome to a scenario's parameters.")
 @click.argument("scenario_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--preset", default=None, help="Analyse a shipped scenario instead of a file.")
+@preset_option("Analyse a shipped scenario (see `rsilab presets`) instead of a file.")
 @click.option("--output", "output", default="p_explosion", show_default=True,
               help="What to explain: p_explosion, p_fizzle, p_ceiling, p_combustion, log_growth, or t_<multiple> (e.g. t_10).")
 @click.option("--base-samples", type=int, default=1024, show_default=True,
               help="Saltelli base sample size N, a power of two (runs N (D + 2) simulations for D free parameters).")
 @click.option("--phase", type=click.Choice(["late", "early"]), default=None,
               help="Which half of the path the regime outputs read (default: the scenario's).")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--seed", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the indices as JSON.")
+@click.option("--seed", type=int, default=None, help="Random seed (overrides simulation.seed).")
 @store_option
 @friendly_errors
-def sensitivity(scenario_file, preset, output, base_samples, phase, as_json, seed, store_path) -> None:
+def sensitivity(scenario_file, preset, scenario_alias, output, base_samples, phase, as_json, seed, store_path) -> None:
     """Sobol indices (first and total order) of an outcome with respect to the parameters."""
     from rich.console import Console
     from rich.table import Table
 
     from rsilab.simulate.sensitivity import sobol_indices
 
-    scenario = _scenario(scenario_file, preset).with_simulation(seed=seed, regime_phase=phase)
+    scenario = _apply_overrides(_scenario(scenario_file, _preset(preset, scenario_alias), command="analyse"),
+                                seed=seed, regime_phase=phase)
     result = sobol_indices(scenario, output=output, base_samples=base_samples)
     _record(store_path, "sensitivity", scenario, result, {"total": result["seconds"]})
     if as_json:
@@ -217,8 +265,8 @@ def sensitivity(scenario_file, preset, output, base_samples, phase, as_json, see
     Console().print(table)
 
 
-@click.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.command(short_help="List the shipped scenarios.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @friendly_errors
 def presets(as_json: bool) -> None:
     """List the shipped scenarios."""
@@ -235,10 +283,10 @@ def presets(as_json: bool) -> None:
         click.echo(f"{r['name']:<24} {r['model']:<14} {r['title']}")
 
 
-@click.command()
+@click.command(short_help="List the runs recorded in the store.")
 @click.option("--kind", default=None, help="Only runs of this kind (forecast, simulate, sensitivity, experiment:..., fit:...).")
-@click.option("--limit", type=int, default=30, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=int, default=30, show_default=True, help="Show at most this many runs, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 @store_option
 @friendly_errors
 def runs(kind, limit, as_json, store_path) -> None:

@@ -1,5 +1,12 @@
 """The model contract: a model is declared data (parameters, state, options) plus pure functions.
 
+Two kinds, and a solver reads only what a kind declares (it never probes for methods):
+- ``OdeModel``: ``rhs(t, y, p)``, the time derivative of the state;
+- ``MapModel``: a discrete-step map, ``step``, ``step_years`` and ``alive``, and
+  ``gain_state`` when the map carries each step's gain as a state.
+A model with both forms (chosen by an option) derives from both and says which applies
+through ``kind``.
+
 Every model integrates the natural log of capability as its first state variable, so that
 trajectories spanning dozens of orders of magnitude stay well conditioned and thresholds are
 simple comparisons. ``rhs`` works on whole arrays of samples at once: ``y`` has shape
@@ -55,8 +62,9 @@ class Option:
 
 
 class Model:
-    """Base class: subclasses set the class attributes and implement ``rhs`` (and ``initial``)."""
+    """What every model declares; derive from ``OdeModel`` or ``MapModel`` (or both)."""
 
+    kind: str = ""  # "ode" or "map": the solver this model (with its options) needs
     name: str = ""
     summary: str = ""
     state: tuple[str, ...] = ("ln_capability",)
@@ -110,9 +118,6 @@ class Model:
         i0 = p["I0"] if "I0" in p else np.ones(n)
         return np.log(i0)[None, :].copy()
 
-    def rhs(self, t: float, y: np.ndarray, p: Params) -> np.ndarray:
-        raise NotImplementedError
-
     def prepare(self, p: Params) -> dict[str, np.ndarray]:
         """Parameters plus any per-sample arrays derived from them once before solving (keys
         starting with '_'), so ``rhs`` does not recompute them at every stage."""
@@ -143,6 +148,43 @@ class Model:
             "params": [p.__dict__ for p in self.params],
             "options": [o.__dict__ for o in self.options],
         }
+
+
+class OdeModel(Model):
+    """An ODE in time: the solver integrates ``rhs`` from ``initial`` over the output grid."""
+
+    kind = "ode"
+
+    def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:
+        """d y / dt, shape (n_state, n); ``t`` is a scalar or one time per sample."""
+        raise NotImplementedError
+
+
+class MapModel(Model):
+    """A discrete-step map: from ``initial``, each live sample takes ``step`` after ``step``.
+
+    A step starting at time t lasts ``step_years(y, p)`` and a sample steps while its time is
+    below the horizon and ``alive(y, p)`` holds; the step that crosses the horizon is
+    completed (as the published per-step models do).
+    """
+
+    kind = "map"
+    # Index of a state that carries each step's gain, or None. With it the solver reads the
+    # ratio of successive gains directly (capability differences lose all precision once a
+    # converging series settles).
+    gain_state: int | None = None
+
+    def step_years(self, y: np.ndarray, p: Params) -> np.ndarray:
+        """Duration of the step that starts from state ``y``, per sample (years)."""
+        raise NotImplementedError
+
+    def step(self, y: np.ndarray, p: Params, t: np.ndarray) -> np.ndarray:
+        """The state after one step from ``y`` started at time ``t``."""
+        raise NotImplementedError
+
+    def alive(self, y: np.ndarray, p: Params) -> np.ndarray:
+        """Which samples may take another step (besides being before the horizon)."""
+        return np.ones(y.shape[1], dtype=bool)
 
 
 INF = math.inf

@@ -40,13 +40,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from rsilab.dynamics.base import Model, Param, Params
+from rsilab.dynamics.base import OdeModel, Param, Params
 from rsilab.dynamics.control_common import free_rate, free_time, held, state_at
 
 N_LN, N_ITER, N_HAZARD, N_SHOTS = 0, 1, 2, 3
 
 
-class Boxing(Model):
+class Boxing(OdeModel):
     name = "boxing"
     summary = "Human-in-the-loop containment: review caps the rate of self-modification; escape odds grow with the capability gap."
     state = ("ln_capability", "reviewed_iterations", "escape_hazard", "shots")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rsilab.dynamics.base import Model, Params
+from rsilab.dynamics.base import OdeModel, Params
 
 
 def free_rate(x: np.ndarray, c: np.ndarray, p_exp: np.ndarray) -> np.ndarray:
@@ -48,7 +48,7 @@ def held(sol, s: int) -> np.ndarray:
     return np.where(missing, sol.y_stop[s][:, None], grid)
 
 
-def state_at(model: Model, sol, p: Params, t_query: np.ndarray, substeps: int = 16) -> np.ndarray:
+def state_at(model: OdeModel, sol, p: Params, t_query: np.ndarray, substeps: int = 16) -> np.ndarray:
     """The state at per-sample times ``t_query`` (n,), shape (n_state, n); nan where t is not
     finite. Integrates the model from the grid point before t with ``substeps`` classical RK4
     steps: it needs only the state on the left (a Hermite fit would need the right end too,

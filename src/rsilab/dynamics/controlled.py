@@ -24,14 +24,14 @@ import math
 
 import numpy as np
 
-from rsilab.dynamics.base import Model, Param, Params
+from rsilab.dynamics.base import OdeModel, Param, Params
 from rsilab.dynamics.control_common import first_crossing_down, free_rate, held, state_at
 
 N_LN, N_ALIGN = 0, 1
 MARGIN_CLIP = 5.0
 
 
-class Controlled(Model):
+class Controlled(OdeModel):
     name = "controlled"
     summary = "Alignment capability grows with capability (dA/dt = g(I)) against a requirement that also grows with I."
     state = ("ln_capability", "ln_alignment")

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rsilab.dynamics.base import INF, Model, Option, Param, Params
+from rsilab.dynamics.base import INF, MapModel, OdeModel, Option, Param, Params
 
 
-class Criticality(Model):
+class Criticality(OdeModel, MapModel):
     name = "criticality"
     summary = "Reinvestment with returns k per generation (discrete) or dI/dt = c I^p (continuous)."
     params = (
@@ -39,15 +39,15 @@ class Criticality(Model):
     gain_state = 1  # the discrete form carries each generation's gain as state 1
 
     @property
-    def is_map(self) -> bool:
-        return self.opt("form") == "discrete"
+    def kind(self) -> str:  # type: ignore[override]
+        return "map" if self.opt("form") == "discrete" else "ode"
 
     @property
     def state(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("ln_capability", "gain") if self.is_map else ("ln_capability",)
+        return ("ln_capability", "gain") if self.kind == "map" else ("ln_capability",)
 
     def initial(self, p: Params) -> np.ndarray:
-        if self.is_map:
+        if self.kind == "map":
             return np.stack([np.log(p["I0"]), np.asarray(p["dI0"], dtype=float)])
         return np.log(p["I0"])[None, :].copy()
 

@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from rsilab.dynamics.base import Model, Option, Param, Params
+from rsilab.dynamics.base import OdeModel, Option, Param, Params
 from rsilab.dynamics.control_common import free_rate, free_time, held, state_at
 
 N_LN, N_ALIGN, N_DRIFT = 0, 1, 2
@@ -51,7 +51,7 @@ def p_beyond(tolerance: np.ndarray, variance: np.ndarray) -> np.ndarray:
     return out
 
 
-class Drift(Model):
+class Drift(OdeModel):
     name = "drift"
     summary = "Goal random walk under self-modification; a goal-preserving system throttles until it can verify its successor."
     state = ("ln_capability", "ln_alignment", "drift_variance")

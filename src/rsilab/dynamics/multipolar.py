@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from rsilab.dynamics.base import Model, Param, Params
+from rsilab.dynamics.base import OdeModel, Param, Params
 from rsilab.dynamics.control_common import held
 from rsilab.dynamics.drift import p_beyond
 
 N_MAX = 8
 
 
-class Multipolar(Model):
+class Multipolar(OdeModel):
     name = "multipolar"
     summary = "N self-improving systems share compute; each trades speed against value stability."
     state = ("ln_total_capability", "ln_capability[1..N]", "drift_variance[1..N]")

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from rsilab.dynamics.base import INF, Model, Option, Param, Params
+from rsilab.dynamics.base import INF, OdeModel, Option, Param, Params
 
 SHAPES = ("constant", "diminishing", "depletion", "partial", "tools")
 
 
-class Returns(Model):
+class Returns(OdeModel):
     name = "returns"
     summary = "Heterogeneous returns k(I, E, G): constant, diminishing, depletion, partial self-modification, tools."
     returns_param = "r"

@@ -25,13 +25,18 @@ Two forms (option ``form``):
   h = d ln g / d ln S = p - p / r (retraining: -e / (1 + |e|), the paper's text), and
   g = g_R B(t) C(t)^(lambda (1 - alpha)), B the gradual boost, C = exp(compute_growth t).
 
-numpy only.
+The doublings form also runs as a compiled kernel that ``rsilab.simulate.kernels`` registers
+for this model; the tests hold the kernel to ``step`` sample by sample. numpy only; imports
+nothing of ours but the model base and ``rsilab.core``.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from rsilab.dynamics.base import Model, Option, Param, Params
+from rsilab.core.solution import Solution
+from rsilab.dynamics.base import MapModel, OdeModel, Option, Param, Params
 
 LN2 = float(np.log(2.0))
 # (label, window in years, pace multiple): the published conditions (12 months, 3x),
@@ -40,7 +45,7 @@ COMPRESSION_CONDITIONS = (("3y_in_1y", 1.0, 3.0), ("10y_in_1y", 1.0, 10.0),
                           ("3y_in_4mo", 4 / 12, 10.0), ("10y_in_4mo", 4 / 12, 30.0))
 
 
-class SoftwareRnd(Model):
+class SoftwareRnd(OdeModel, MapModel):
     name = "software_rnd"
     summary = "Semi-endogenous software R&D after automation, returns r falling toward effective limits."
     state = ("ln_software", "ln_rate", "r", "boost")
@@ -64,8 +69,8 @@ class SoftwareRnd(Model):
     )
 
     @property
-    def is_map(self) -> bool:
-        return self.opt("form") == "doublings"
+    def kind(self) -> str:  # type: ignore[override]
+        return "map" if self.opt("form") == "doublings" else "ode"
 
     # -- shared pieces ---------------------------------------------------------------------
     @staticmethod
@@ -88,7 +93,7 @@ class SoftwareRnd(Model):
     def initial(self, p: Params) -> np.ndarray:
         n = len(p["f"])
         f_start = self._boost(np.zeros(n), p)
-        if self.is_map:
+        if self.kind == "map":
             dt0 = p["recent_doubling_years"] / self._speed(f_start)
             return np.stack([np.zeros(n), dt0, p["r0"].astype(float), f_start])
         # continuous: ln g_R at S = 1 is the recent rate; the boost factor multiplies it in rhs
@@ -120,103 +125,6 @@ class SoftwareRnd(Model):
             dt_new = dt_new * self._speed(f_old) / self._speed(f_new)
         return np.stack([ln_s + LN2, dt_new, r_new, f_new])
 
-    def path(self, p: Params, horizon: float, max_steps: int):
-        """The per-doubling map in closed form, a block of doublings at a time (instant boost
-        only: the gradual boost's pace depends on the time reached, a true recursion).
-
-        After doubling i, r_i = r0 - i r0 / D and the doubling time is DT_0 2^(e_1 + ... + e_i)
-        (the code's ordering: e uses the decremented r). Doubling s (1-based) is taken while
-        the time before it is below the horizon and s - 1 < D (below the ceiling, r > 0).
-        Samples leave the working set as soon as they stop, so the cost follows the doublings
-        actually taken rather than the longest possible run.
-        """
-        if self.opt("boost") != "instant":
-            return None
-        n = len(p["f"])
-        ceiling = self.doublings_to_ceiling(p)
-        m = int(min(np.ceil(ceiling.max(initial=0.0)), max_steps))
-        step_times = np.full((n, m + 1), np.nan)
-        step_times[:, 0] = 0.0
-        dt0 = p["recent_doubling_years"] / self._speed(p["f"])
-        retraining = self.opt("retraining") == "on"
-        # per-sample carries: log2 of the doubling-time multiplier, time, doublings taken
-        log2_mult, t, taken_n = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
-        last_r, last_dt = p["r0"].astype(float).copy(), dt0.copy()
-        idx = np.arange(n)
-        r0, step_r, pp, d0, ceil_a = p["r0"], p["r0"] / ceiling, p["p"], dt0, ceiling
-        for b in range(0, m, PATH_BLOCK):
-            if idx.size == 0:
-                break
-            ii = np.arange(b + 1, min(b + PATH_BLOCK, m) + 1, dtype=float)[None, :]
-            r_after = r0[:, None] - ii * step_r[:, None]
-            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-                e = pp[:, None] * (1.0 / r_after - 1.0)
-                if retraining:
-                    e = e / np.abs(e + 1.0)
-                e = np.where(r_after > 0, e, 0.0)  # at r <= 0 the doubling time is left as it was
-                cum = log2_mult[idx][:, None] + np.cumsum(e, axis=1)
-                excl = np.concatenate([log2_mult[idx][:, None], cum[:, :-1]], axis=1)
-                durations = d0[:, None] * np.exp2(excl)
-                ends = t[idx][:, None] + np.cumsum(durations, axis=1)
-            starts = np.concatenate([t[idx][:, None], ends[:, :-1]], axis=1)
-            r_before = np.concatenate([(r0 - (b * step_r))[:, None], r_after[:, :-1]], axis=1)
-            ok = (starts < horizon * (1 - 1e-12)) & ((ii - 1.0) * LN2 < (ceil_a * LN2)[:, None] - 1e-12) & (r_before > 0)
-            taken = np.logical_and.accumulate(ok, axis=1)
-            width = ii.shape[1]
-            step_times[idx, b + 1:b + 1 + width] = np.where(taken, ends, np.nan)
-            k = taken.sum(axis=1)
-            rows = np.arange(idx.size)
-            took = k > 0
-            at = np.maximum(k - 1, 0)
-            t[idx] = np.where(took, ends[rows, at], t[idx])
-            last_r[idx] = np.where(took, r_after[rows, at], last_r[idx])
-            with np.errstate(over="ignore"):
-                last_dt[idx] = np.where(took, d0 * np.exp2(cum[rows, at]), last_dt[idx])
-            log2_mult[idx] = cum[:, -1]
-            taken_n[idx] += k
-            going = k == width
-            idx, r0, step_r, pp, d0, ceil_a = (idx[going], r0[going], step_r[going], pp[going], d0[going], ceil_a[going])
-        ln_path = np.where(np.isfinite(step_times), np.arange(m + 1)[None, :] * LN2, np.nan)
-        y_end = np.stack([taken_n * LN2, last_dt, last_r, p["f"].astype(float)])
-        stopped_early = (taken_n == max_steps) & (t < horizon) & (taken_n < ceiling)
-        return step_times, ln_path, y_end, stopped_early, None
-
-    def fused_solve(self, p: Params, t_grid: np.ndarray, ln_multiples: np.ndarray, settings):
-        """The doublings form through the compiled kernel (``rsilab.simulate.kernels``): the same
-        iteration and outputs as the numpy path, fused per sample. None if unavailable."""
-        from rsilab.simulate import kernels
-        from rsilab.simulate.solver import Solution
-
-        if not self.is_map or not kernels.available():
-            return None
-        n, g, q = len(p["f"]), len(t_grid), len(ln_multiples)
-        f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)
-        windows = np.array([c[1] for c in COMPRESSION_CONDITIONS])
-        multiples = np.array([c[2] for c in COMPRESSION_CONDITIONS])
-        max_doublings = int(min(np.ceil(self.doublings_to_ceiling(p).max(initial=0.0)), settings.max_steps))
-        returns_eff = np.empty((2, n))
-        y_grid = np.empty((1, n, g))
-        rate_grid = np.empty((n, g))
-        status = np.empty(n, dtype=np.int8)
-        t_stop, rate_stop = np.empty(n), np.empty(n)
-        y_stop = np.empty((4, n))
-        thr = np.empty((q, n))
-        n_steps = np.empty(n, dtype=np.int64)
-        hits = np.empty((len(windows), n), dtype=np.bool_)
-        years = np.empty(n)
-        kernels.doublings_kernel()(
-            f64(p["f"]), f64(p["r0"]), f64(p["limit_years"]), f64(p["p"]), f64(p["software_share"]),
-            f64(p["recent_doubling_years"]), f64(p["f0"]), f64(p["boost_years"]),
-            self.opt("retraining") == "on", self.opt("boost") == "gradual",
-            float(t_grid[-1]), int(settings.max_steps), max_doublings, float(np.log(settings.cap_multiple)),
-            f64(t_grid), f64(ln_multiples), windows, multiples,
-            y_grid[0], rate_grid, status, t_stop, y_stop, rate_stop, thr, n_steps, hits, years, returns_eff)
-        extras = {f"p_compress_{c[0]}": hits[k] for k, c in enumerate(COMPRESSION_CONDITIONS)}
-        extras["years_compressed_in_1y"] = years
-        # the grid holds capability only (the map's other states are not needed along the path)
-        return Solution(np.asarray(t_grid, dtype=float), y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr,
-                        n_steps, extras=extras, returns_late=returns_eff[0], returns_early=returns_eff[1])
-
     # -- the ODE ---------------------------------------------------------------------------
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:
         ln_s, ln_rate = y[0], y[1]
@@ -233,7 +141,7 @@ class SoftwareRnd(Model):
         return np.stack([growth, -e * growth, zero, zero])
 
     # -- outputs ---------------------------------------------------------------------------
-    def sample_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
+    def sample_outputs(self, sol: Solution, p: Params) -> dict[str, np.ndarray]:
         """Whether >= m years of recent-rate progress were compressed into <= W years.
 
         As published: m years in a window of W years needs int(W m / (recent_doubling_years
@@ -241,7 +149,7 @@ class SoftwareRnd(Model):
         """
         per_year = 1.0 / (p["recent_doubling_years"] * p["software_share"])
         out = {}
-        if getattr(sol, "extras", None):  # computed by a fused kernel already
+        if sol.extras is not None:  # the compiled kernel computed them on the way
             return dict(sol.extras)
         for label, window, years in COMPRESSION_CONDITIONS:
             needed = np.floor(window * years * per_year + 1e-9).astype(np.int64)
@@ -257,13 +165,10 @@ class SoftwareRnd(Model):
 
 
 COMPRESSION_ROWS = 2048
-PATH_BLOCK = 16
 
 
-def _head(sol, k: int):
+def _head(sol: Solution, k: int) -> Solution:
     """The first k samples of a solution, for the outputs that are read off a subsample."""
-    from dataclasses import replace
-
     return replace(sol, y_grid=sol.y_grid[:, :k], step_times=None if sol.step_times is None else sol.step_times[:k])
 
 

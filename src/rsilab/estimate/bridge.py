@@ -3,7 +3,7 @@
 Owns ``make_prior`` and ``load_prior(path)``, which reads the JSON that ``rsilab fit rounds
 --json`` or ``rsilab fit rnd-returns --json`` wrote and returns its top-level ``{"quantity",
 "spec", "source"}``. Whether a spec is valid is decided by the forecast engine's own parser
-(``rsilab.simulate.priors``, a leaf module), so the two can never disagree about the format.
+(``rsilab.core.priors``, a leaf module), so the two can never disagree about the format.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from rsilab.errors import ConfigError, DataError
 def spec_problem(spec: Any) -> str | None:
     """None if ``spec`` is a prior spec the forecast engine accepts, else what is wrong with it.
 
-    The engine's own parser decides (one definition of the format, in rsilab.simulate.priors).
+    The engine's own parser decides (one definition of the format, in rsilab.core.priors).
     """
-    from rsilab.simulate.priors import parse_prior
+    from rsilab.core.priors import parse_prior
 
     if not isinstance(spec, dict):
         return f"the spec must be an object, got {type(spec).__name__}"

@@ -1,3 +1,3 @@
 """Solvers vectorised over samples, priors, Monte Carlo, regimes and sensitivity.
 
-Imports rsilab.dynamics and numpy/scipy; never torch. The numba kernel is imported lazily."""
+Imports rsilab.dynamics, rsilab.core and numpy/scipy; never torch. numba is imported lazily, on a compiled kernel's first use."""

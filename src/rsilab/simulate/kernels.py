@@ -1,66 +1,109 @@
-"""Compiled kernels for maps whose per-sample loop is so cheap that numpy's per-operation cost
-dominates: the per-doubling software intelligence explosion map runs ~50 scalar steps per
-sample, which a fused compiled loop does in well under a microsecond.
+"""Compiled kernels, registered per model class: a model whose per-sample loop is so cheap
+that numpy's per-operation cost dominates runs through a fused compiled loop instead.
 
-The kernel fuses what ``solver._solve_map`` and ``SoftwareRnd.sample_outputs`` compute with
-numpy (the step-by-step iteration, grid, thresholds, rates and compression tests) and the
-tests hold the two to each other. numba is imported here only, lazily; without it the
-numpy path runs instead.
+``kernel_for(model)`` is what the solver asks; ``register`` is how a kernel is attached to a
+model class (with a predicate on the model's options: the SIE kernel serves the doublings form
+only). Models never import this module: the registry is filled here, in ``simulate``.
+
+The one kernel so far is the per-doubling software intelligence explosion map
+(``SoftwareRnd``, form "doublings"): ~50 scalar steps per sample, which a fused loop does in
+well under a microsecond. It computes what ``solver._solve_map`` and
+``SoftwareRnd.sample_outputs`` compute with numpy from ``SoftwareRnd.step`` (the iteration,
+grid, thresholds, rates and compression tests); the tests hold the two equal sample by sample.
+The regime rule is not repeated here: ``regimes.effective_returns`` reads the kernel's grid
+and stop values like any other solution's. numba (a required dependency) is imported lazily,
+on first use, so that commands which never simulate start fast.
 """
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
+from rsilab.core.solution import Solution
+from rsilab.dynamics.base import Model
+from rsilab.dynamics.software_rnd import COMPRESSION_CONDITIONS, SoftwareRnd
+
 LN2 = math.log(2.0)
 
-try:  # pragma: no cover - import guard
-    import numba as _numba
-except ImportError:  # pragma: no cover
-    _numba = None
+Kernel = Callable[..., Solution]   # (model, prepared params, t_grid, ln_multiples, settings)
+_REGISTRY: list[tuple[type[Model], Callable[[Model], bool], Kernel]] = []
 
 
-def available() -> bool:
-    return _numba is not None
+def register(model_class: type[Model], applies: Callable[[Model], bool], kernel: Kernel) -> None:
+    """Attach ``kernel`` to ``model_class`` for the models (options) where ``applies`` holds."""
+    _REGISTRY.append((model_class, applies, kernel))
 
 
-def _doublings_kernel(f, r0, limit_years, pp, share, t_rec, f0, boost_years, retraining, gradual,
-                      horizon, max_steps, max_doublings, ln_cap, tg, ln_mult, windows, multiples,
-                      y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps,
-                      hits, years_1y, returns_eff):
-    n = f.shape[0]
+def kernel_for(model: Model) -> Kernel | None:
+    """The compiled kernel registered for this model and options, or None (numpy solvers)."""
+    for model_class, applies, kernel in _REGISTRY:
+        if type(model) is model_class and applies(model):
+            return kernel
+    return None
+
+
+# -- the SIE per-doubling map ------------------------------------------------------------------
+# rows of the parameter block handed to the kernel
+_SIE_PARAMS = ("f", "r0", "limit_years", "p", "software_share", "recent_doubling_years", "f0", "boost_years")
+
+
+def solve_sie_doublings(model: SoftwareRnd, p, t_grid: np.ndarray, ln_multiples: np.ndarray, settings) -> Solution:
+    """The doublings form of ``SoftwareRnd`` through the compiled kernel: the same iteration
+    and outputs as the numpy map solver, fused per sample."""
+    n, g, q = len(p["f"]), len(t_grid), len(ln_multiples)
+    par = np.ascontiguousarray(np.stack([np.broadcast_to(np.asarray(p[k], dtype=np.float64), (n,)) for k in _SIE_PARAMS]))
+    windows = np.array([c[1] for c in COMPRESSION_CONDITIONS])
+    multiples = np.array([c[2] for c in COMPRESSION_CONDITIONS])
+    max_doublings = int(min(np.ceil(model.doublings_to_ceiling(p).max(initial=0.0)), settings.max_steps))
+    y_grid = np.empty((1, n, g))
+    rate_grid = np.empty((n, g))
+    status = np.empty(n, dtype=np.int8)
+    t_stop, rate_stop = np.empty(n), np.empty(n)
+    y_stop = np.empty((4, n))
+    thr = np.empty((q, n))
+    n_steps = np.empty(n, dtype=np.int64)
+    hits = np.empty((len(windows), n), dtype=np.bool_)
+    years = np.empty(n)
+    _compiled()(par, model.opt("retraining") == "on", model.opt("boost") == "gradual",
+                float(t_grid[-1]), int(settings.max_steps), max_doublings, float(np.log(settings.cap_multiple)),
+                np.ascontiguousarray(t_grid, dtype=np.float64), np.ascontiguousarray(ln_multiples, dtype=np.float64),
+                windows, multiples, y_grid[0], rate_grid, status, t_stop, y_stop, rate_stop, thr, n_steps, hits, years)
+    extras = {f"p_compress_{c[0]}": hits[k] for k, c in enumerate(COMPRESSION_CONDITIONS)}
+    extras["years_compressed_in_1y"] = years
+    # the grid holds capability only (the map's other states are not needed along the path)
+    return Solution(np.asarray(t_grid, dtype=float), y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr,
+                    n_steps, extras=extras)
+
+
+register(SoftwareRnd, lambda model: model.kind == "map", solve_sie_doublings)
+
+
+def _sie_kernel(par, retraining, gradual, horizon, max_steps, max_doublings, ln_cap, tg, ln_mult, windows,
+                multiples, y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps, hits, years_1y):
+    n = par.shape[1]
     # samples in blocks, one scratch row of doubling times per block (allocated once)
     n_blocks = (n + BLOCK - 1) // BLOCK
     for blk in _prange(n_blocks):
         times = np.empty(max_doublings + 2)
         for i in range(blk * BLOCK, min(n, (blk + 1) * BLOCK)):
-            _one_sample(i, times, f, r0, limit_years, pp, share, t_rec, f0, boost_years, retraining, gradual,
-                        horizon, max_steps, ln_cap, tg, ln_mult, windows, multiples,
-                        y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps,
-                        hits, years_1y, returns_eff)
+            nd, code, dt, r, f_cur = _sie_walk(par[:, i], retraining, gradual, horizon, max_steps, ln_cap, times)
+            _sie_record(i, times, nd, code, dt, r, f_cur, par[:, i], horizon, tg, ln_mult, windows, multiples,
+                        y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps, hits, years_1y)
 
 
-def _one_sample(i, times, f, r0, limit_years, pp, share, t_rec, f0, boost_years, retraining, gradual,
-                horizon, max_steps, ln_cap, tg, ln_mult, windows, multiples,
-                y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps,
-                hits, years_1y, returns_eff):
-    g = tg.shape[0]
-    per_year = 1.0 / (t_rec[i] * share[i])
-    ceiling = limit_years[i] * per_year
-    step_r = r0[i] / ceiling
-    f_cur = f0[i] if gradual else f[i]
-    speed = (1.0 + f_cur) if gradual else f_cur
-    dt = t_rec[i] / speed
+def _sie_walk(pr, retraining, gradual, horizon, max_steps, ln_cap, times):
+    """``SoftwareRnd.step`` and ``alive`` for one sample, scalar: fills ``times`` with each
+    doubling's completion time; returns (doublings, status code, last dt, r, f)."""
+    f, r0, limit_years, pp, share, t_rec, f0, boost_years = pr[0], pr[1], pr[2], pr[3], pr[4], pr[5], pr[6], pr[7]
+    ceiling = limit_years / (t_rec * share)
+    step_r = r0 / ceiling
+    f_cur = f0 if gradual else f   # the boost at t = 0
+    dt = t_rec / ((1.0 + f_cur) if gradual else f_cur)
     times[0] = 0.0
-    t = 0.0
-    r = r0[i]
-    nd = 0
-    code = 0
-    while True:
-        alive = (t < horizon * (1.0 - 1e-12)) and (nd * LN2 < ceiling * LN2 - 1e-12) and (r > 0.0)
-        if not alive:
-            break
+    t, r, nd, code = 0.0, r0, 0, 0
+    while (t < horizon * (1.0 - 1e-12)) and (nd * LN2 < ceiling * LN2 - 1e-12) and (r > 0.0):
         if nd >= max_steps or nd + 1 >= times.shape[0]:
             code = 3  # step limit
             break
@@ -70,13 +113,13 @@ def _one_sample(i, times, f, r0, limit_years, pp, share, t_rec, f0, boost_years,
         r_new = r - step_r
         dt_new = dt
         if r_new > 0.0:
-            e = pp[i] * (1.0 / r_new - 1.0)
+            e = pp * (1.0 / r_new - 1.0)
             if retraining:
                 e = e / abs(e + 1.0)
             dt_new = dt * math.exp(e * LN2) if e < 1023.0 else math.inf
         if gradual:
-            frac = min(t_new / boost_years[i], 1.0)
-            f_new = f0[i] * math.exp(frac * math.log(f[i] / f0[i]))
+            frac = min(t_new / boost_years, 1.0)
+            f_new = f0 * math.exp(frac * math.log(f / f0))
             dt_new = dt_new * (1.0 + f_cur) / (1.0 + f_new)
             f_cur = f_new
         nd += 1
@@ -85,6 +128,14 @@ def _one_sample(i, times, f, r0, limit_years, pp, share, t_rec, f0, boost_years,
         if nd * LN2 >= ln_cap:
             code = 1  # blow-up: past the capability cap
             break
+    return nd, code, dt, r, f_cur
+
+
+def _sie_record(i, times, nd, code, dt, r, f_cur, pr, horizon, tg, ln_mult, windows, multiples,
+                y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps, hits, years_1y):
+    """What ``solver._solve_map`` and ``SoftwareRnd.sample_outputs`` derive from one path."""
+    g = tg.shape[0]
+    per_year = 1.0 / (pr[5] * pr[4])
     n_steps[i] = nd
     status[i] = code
     t_last = times[nd]
@@ -101,23 +152,6 @@ def _one_sample(i, times, f, r0, limit_years, pp, share, t_rec, f0, boost_years,
         s = min(c, last_step)
         rate_grid[i, j] = LN2 / (times[s + 1] - times[s]) if nd > 0 else math.nan
     rate_stop[i] = LN2 / (times[last_step + 1] - times[last_step]) if nd > 0 else math.nan
-    # effective returns (regimes.effective_returns): late = mid -> stop, early = 0 -> first grid time
-    j_mid = 0
-    while j_mid + 1 < g and tg[j_mid + 1] <= t_stop[i] / 2.0:
-        j_mid += 1
-    for ph in range(2):
-        a = j_mid if ph == 0 else 0
-        ya, ga = y_grid[i, a], rate_grid[i, a]
-        if ph == 0:
-            yb, gb = nd * LN2, rate_stop[i]
-        else:
-            b = 1 if g > 1 else 0
-            yb, gb = y_grid[i, b], rate_grid[i, b]
-        dy = yb - ya
-        if ga > 0.0 and gb > 0.0 and dy > 1e-9 and math.isfinite(yb):
-            returns_eff[ph, i] = 1.0 + (math.log(gb) - math.log(ga)) / dy
-        else:
-            returns_eff[ph, i] = math.nan
     y_stop[0, i] = nd * LN2
     y_stop[1, i] = dt
     y_stop[2, i] = r
@@ -152,15 +186,18 @@ def _one_sample(i, times, f, r0, limit_years, pp, share, t_rec, f0, boost_years,
 
 
 BLOCK = 256
-_compiled = None
+_kernel = None
 _prange = range
 
 
-def doublings_kernel():
-    """The compiled kernel (compiled once, cached on disk by numba)."""
-    global _compiled, _prange, _one_sample
-    if _compiled is None:
-        _prange = _numba.prange
-        _one_sample = _numba.njit(cache=True, inline="always")(_one_sample)
-        _compiled = _numba.njit(parallel=True, cache=True)(_doublings_kernel)
-    return _compiled
+def _compiled():
+    """The compiled SIE kernel (compiled on first use, cached on disk by numba)."""
+    global _kernel, _prange, _sie_walk, _sie_record
+    if _kernel is None:
+        import numba
+
+        _prange = numba.prange
+        _sie_walk = numba.njit(cache=True, inline="always")(_sie_walk)
+        _sie_record = numba.njit(cache=True, inline="always")(_sie_record)
+        _kernel = numba.njit(parallel=True, cache=True)(_sie_kernel)
+    return _kernel

@@ -21,7 +21,8 @@ from rsilab.dynamics.base import Model
 from rsilab.simulate.priors import as_rng, correlated_uniforms
 from rsilab.simulate.regimes import REGIME_LABELS, Regime, classify
 from rsilab.simulate.scenario import Scenario
-from rsilab.simulate.solver import Solution, SolverSettings, Status, solve
+from rsilab.simulate.kernels import kernel_for
+from rsilab.simulate.solver import Solution, SolverSettings, Status, solve_prepared
 
 CHUNK = 16_384            # samples per chunk for maps and as the default
 GRID_BUDGET = 1 << 22     # floats of output grid per chunk (32 MiB): sets the ODE chunk size
@@ -57,14 +58,15 @@ class ChunkResult:
 
 
 def _run_chunk(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
-               settings: SolverSettings, tol: float, ceiling_factor: float, phase: str, keep_rows: int) -> ChunkResult:
-    p = model.prepare(p)  # the outputs below see the same derived arrays as the solver
-    sol: Solution = solve(model, p, t_grid, ln_multiples, settings)
-    regime, ret, other_regime = classify(sol, model, p, tol=tol, ceiling_factor=ceiling_factor, phase=phase)
+               settings: SolverSettings, tol: float, ceiling_factor: float, phase: str, keep_rows: int,
+               compiled: bool = True) -> ChunkResult:
+    p = model.prepare(p)  # once per chunk: the solver and the outputs below see the same arrays
+    sol: Solution = solve_prepared(model, p, t_grid, ln_multiples, settings, fused=compiled)
+    regime, ret, other_regime, status = classify(sol, model, p, tol=tol, ceiling_factor=ceiling_factor, phase=phase)
     ln0 = sol.y_grid[0][:, 0]
     grid = model.grid_outputs(sol, p)
     return ChunkResult(
-        status=sol.status, regime=regime, other_regime=other_regime, returns_eff=ret, t_stop=sol.t_stop,
+        status=status, regime=regime, other_regime=other_regime, returns_eff=ret, t_stop=sol.t_stop,
         ln_growth=sol.y_stop[0] - ln0 if sol.gain_ratio is None else sol.y_grid[0][:, -1] - ln0,
         threshold_times=sol.threshold_times,
         fan_rows=(sol.y_grid[0][:keep_rows] - ln0[:keep_rows, None]).astype(np.float32),
@@ -170,10 +172,13 @@ def _summarise_output(values: np.ndarray) -> Any:
 
 
 def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | None = None,
-                 workers: int | None = None, params: dict[str, np.ndarray] | None = None) -> Ensemble:
+                 workers: int | None = None, params: dict[str, np.ndarray] | None = None,
+                 compiled: bool = True) -> Ensemble:
     """Simulate every sample of ``scenario``; ``progress(done, total)`` is called per chunk.
 
     ``params`` replaces the draw from the priors (sensitivity analysis supplies its own design).
+    ``compiled=False`` runs the numpy solvers even where a compiled kernel is registered
+    (benchmarks compare the two).
     """
     t0 = time.perf_counter()
     if params is None:
@@ -184,16 +189,16 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     sim = scenario.simulation
     t_grid = np.linspace(0.0, scenario.horizon_years, int(sim["n_grid"]))
     ln_mult = np.log(np.asarray(scenario.capability_multiples, dtype=float))
-    chunk = chunk_size(scenario.model, len(t_grid))
+    chunk = chunk_size(scenario.model, len(t_grid), compiled)
     starts = list(range(0, n, chunk))
     rows_per_chunk = [max(0, min(chunk, FAN_ROWS - s)) for s in starts]
     args = [(scenario.model, {k: v[s:s + chunk] for k, v in params.items()}, t_grid, ln_mult,
-             scenario.solver_settings, sim["regime_tolerance"], sim["ceiling_factor"], sim["regime_phase"], keep)
+             scenario.solver_settings, sim["regime_tolerance"], sim["ceiling_factor"], sim["regime_phase"], keep, compiled)
             for s, keep in zip(starts, rows_per_chunk)]
     if workers is None:
-        # a fused compiled kernel spreads each chunk over the cores itself
-        fused = getattr(scenario.model, "is_map", False) and hasattr(scenario.model, "fused_solve")
-        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM and not fused else 1
+        # a compiled kernel spreads each chunk over the cores itself
+        threaded = compiled and kernel_for(scenario.model) is not None
+        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM and not threaded else 1
     results: list[ChunkResult] = []
     t1 = time.perf_counter()
     if workers > 1 and len(args) > 1:
@@ -209,14 +214,15 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
                 progress(min((i + 1) * chunk, n), n)
     t_solve = time.perf_counter() - t1
 
-    def cat(name: str) -> np.ndarray:
-        return np.concatenate([getattr(r, name) for r in results], axis=-1)
+    def cat(field: Callable[[ChunkResult], np.ndarray]) -> np.ndarray:
+        return np.concatenate([field(r) for r in results], axis=-1)
 
     outputs = {k: np.concatenate([r.outputs[k] for r in results]) for k in results[0].outputs}
     grid_means = {k: sum(r.grid_sums[k] for r in results) / n for k in results[0].grid_sums}
     return Ensemble(
-        scenario=scenario, params=params, status=cat("status"), regime=cat("regime"), other_regime=cat("other_regime"),
-        returns_eff=cat("returns_eff"), t_stop=cat("t_stop"), ln_growth=cat("ln_growth"),
+        scenario=scenario, params=params, status=cat(lambda r: r.status), regime=cat(lambda r: r.regime),
+        other_regime=cat(lambda r: r.other_regime), returns_eff=cat(lambda r: r.returns_eff),
+        t_stop=cat(lambda r: r.t_stop), ln_growth=cat(lambda r: r.ln_growth),
         threshold_times=np.concatenate([r.threshold_times for r in results], axis=1),
         t_grid=t_grid, fan_rows=np.concatenate([r.fan_rows for r in results if r.fan_rows.size], axis=0)
         if any(r.fan_rows.size for r in results) else np.empty((0, len(t_grid)), np.float32),
@@ -226,14 +232,16 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     )
 
 
-def chunk_size(model: Model, n_grid: int) -> int:
+def chunk_size(model: Model, n_grid: int, compiled: bool = True) -> int:
     """Samples per chunk. An ODE step costs a fixed overhead per numpy call plus work per
     sample, and the slowest sample sets the number of steps, so ODE chunks are as large as
     the output grid's memory budget allows; maps keep cache-sized chunks."""
-    if getattr(model, "is_map", False):
-        # a fused kernel keeps its per-sample state in registers: larger chunks only cut the
-        # per-chunk overhead
-        return 4 * CHUNK if hasattr(model, "fused_solve") else CHUNK
+    if compiled and kernel_for(model) is not None:
+        # a compiled kernel keeps its per-sample state in registers: larger chunks only cut
+        # the per-chunk overhead
+        return 4 * CHUNK
+    if model.kind == "map":
+        return CHUNK
     per_sample = len(model.state) * n_grid
     return int(np.clip(GRID_BUDGET // max(per_sample, 1), 4096, 65536))
 

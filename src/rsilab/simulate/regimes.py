@@ -19,16 +19,18 @@ The rule (documented in the README and docs/forecast.md):
        combustion if |returns - 1| <= tol (steady exponential / constant gain ratio),
        fizzle     if returns < 1 - tol, or capability stopped growing.
 The status of the solver (e.g. blow-up detected) is reported separately: a fast exponential
-can pass the capability cap within the horizon and still be combustion.
+can pass the capability cap within the horizon and still be combustion. This module is the one
+definition of the rule: compiled kernels leave it to ``effective_returns`` too.
 """
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 
+from rsilab.core.solution import Solution, Status
 from rsilab.dynamics.base import Model
-from rsilab.simulate.solver import Solution, Status
 
 
 class Regime(IntEnum):
@@ -51,9 +53,6 @@ PHASES = ("late", "early")
 def effective_returns(sol: Solution, phase: str = "late") -> np.ndarray:
     """p_eff (ODEs, maps without a gain state) or k_eff (gain maps) over the late half or the
     first output interval of each path; nan where capability did not grow."""
-    precomputed = sol.returns_late if phase == "late" else sol.returns_early
-    if precomputed is not None:  # a fused kernel applied this same rule on the way
-        return precomputed
     n = sol.status.shape[0]
     rows = np.arange(n)
     if sol.gain_ratio is not None:
@@ -82,16 +81,24 @@ def regime_codes(ret: np.ndarray, at_ceiling: np.ndarray | None, tol: float) -> 
     return regime
 
 
+class Classification(NamedTuple):
+    regime: np.ndarray        # by the chosen phase
+    returns: np.ndarray       # the effective returns that regime was decided from
+    other_regime: np.ndarray  # by the other phase
+    status: np.ndarray        # the solver's status, with CEILING for finished samples at the ceiling
+
+
 def classify(sol: Solution, model: Model, p: dict[str, np.ndarray], *, tol: float = 0.02,
-             ceiling_factor: float = 2.0, phase: str = "late") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Regime per sample by ``phase``, the effective returns it was decided from, and the
-    regime by the other phase. Marks finished samples that ended at the ceiling with
-    ``Status.CEILING`` (in place)."""
+             ceiling_factor: float = 2.0, phase: str = "late") -> Classification:
+    """Regime per sample by ``phase``, the effective returns it was decided from, the regime by
+    the other phase, and the status with finished samples that ended at the ceiling marked
+    ``Status.CEILING`` (a new array: ``sol`` is left as the solver returned it)."""
     ln_ceiling = model.ln_ceiling(p)
     at_ceiling = None
+    status = sol.status.copy()
     if ln_ceiling is not None:
         at_ceiling = np.isfinite(ln_ceiling) & (sol.y_stop[0] >= ln_ceiling - np.log(ceiling_factor))
-        sol.status[at_ceiling & (sol.status == Status.FINISHED)] = Status.CEILING
+        status[at_ceiling & (status == Status.FINISHED)] = Status.CEILING
     ret = effective_returns(sol, phase)
     other = effective_returns(sol, "early" if phase == "late" else "late")
-    return regime_codes(ret, at_ceiling, tol), ret, regime_codes(other, at_ceiling, tol)
+    return Classification(regime_codes(ret, at_ceiling, tol), ret, regime_codes(other, at_ceiling, tol), status)

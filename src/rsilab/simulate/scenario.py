@@ -20,9 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from rsilab.core.priors import Prior, parse_prior
 from rsilab.dynamics import MODELS, Model
 from rsilab.errors import ConfigError
-from rsilab.simulate.priors import Prior, parse_prior
 from rsilab.simulate.solver import SolverSettings
 
 TOP_LEVEL = {"model", "params", "simulation", "thresholds", "correlations", "meta"}

@@ -1,5 +1,9 @@
 """Solvers vectorised over samples: an adaptive Dormand-Prince 5(4) integrator for ODE models
-and an iterator for discrete-generation maps.
+and an iterator for discrete-step maps; a compiled kernel where one is registered.
+
+The solver reads what a model's kind declares (``OdeModel.rhs``; ``MapModel.step``,
+``step_years``, ``alive``, ``gain_state``) and asks ``kernels.kernel_for`` whether a compiled
+kernel serves the model; it never probes a model for optional methods.
 
 Each sample carries its own time, step size and ``Status``: a sample that blows up or stalls is
 stopped and marked while the rest go on (a Monte Carlo never dies because one sample did).
@@ -7,37 +11,19 @@ Samples are compacted out of the working arrays as they finish, so the cost foll
 samples still running. Every sample lands exactly on each output grid time (steps are clamped
 to it), and threshold crossings are located inside a step by cubic Hermite interpolation.
 
-Imports numpy and ``rsilab.dynamics.base`` only.
+Imports numpy, ``rsilab.core``, ``rsilab.dynamics.base`` and ``rsilab.simulate.kernels``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 
-from rsilab.dynamics.base import Model
+from rsilab.core.solution import Solution, Status
+from rsilab.dynamics.base import MapModel, Model, OdeModel
+from rsilab.simulate import kernels
 
-
-class Status(IntEnum):
-    FINISHED = 0
-    BLOWUP = 1
-    CEILING = 2
-    STEP_LIMIT = 3
-    INVALID = 4
-
-    @property
-    def message(self) -> str:
-        return _STATUS_MESSAGES[self]
-
-
-_STATUS_MESSAGES = {
-    Status.FINISHED: "finished: reached the horizon",
-    Status.BLOWUP: "blow-up detected: capability passed the cap (or the step size collapsed) before the horizon",
-    Status.CEILING: "ceiling reached: capability ended within the ceiling factor of the model's ceiling",
-    Status.STEP_LIMIT: "step limit: the solver used its maximum number of steps before the horizon",
-    Status.INVALID: "invalid: the model produced NaN for this sample's parameters",
-}
+__all__ = ["Solution", "SolverSettings", "Status", "solve", "solve_prepared"]
 
 # Dormand-Prince 5(4) tableau (the coefficients of scipy's RK45 and of DOP5 generally).
 _C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0])
@@ -65,28 +51,6 @@ _P = np.array([
 _E = np.array([71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40])
 
 
-@dataclass
-class Solution:
-    """What the solver returns for a batch of samples (n samples, g grid times, m thresholds)."""
-
-    t_grid: np.ndarray          # (g,)
-    y_grid: np.ndarray          # (n_state, n, g); after a blow-up ln capability is +inf
-    rate_grid: np.ndarray       # (n, g): d ln I / dt at the grid times (nan after a stop)
-    status: np.ndarray          # (n,) Status values
-    t_stop: np.ndarray          # (n,) time the sample stopped (horizon when finished)
-    y_stop: np.ndarray          # (n_state, n)
-    rate_stop: np.ndarray       # (n,)
-    threshold_times: np.ndarray  # (m, n): first time ln I >= ln I(0) + ln multiple; inf if never
-    n_steps: np.ndarray         # (n,) accepted steps (generations for maps)
-    gain_ratio: np.ndarray | None = None  # maps only: ratio of the last two generations' gains
-    step_times: np.ndarray | None = None  # maps only: (n, steps + 1) time each step completed (nan after stop)
-    ln_path: np.ndarray | None = None     # maps only: (n, steps + 1) ln capability after each step
-    early_gain_ratio: np.ndarray | None = None  # gain maps: ratio of the first two generations' gains
-    extras: dict | None = None            # per-sample model outputs a fused kernel computed on the way
-    returns_late: np.ndarray | None = None   # effective returns a fused kernel computed on the way
-    returns_early: np.ndarray | None = None
-
-
 @dataclass(frozen=True)
 class SolverSettings:
     rtol: float = 1e-6
@@ -100,17 +64,22 @@ def solve(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multipl
           settings: SolverSettings = SolverSettings(), *, fused: bool = True) -> Solution:
     """Integrate ``model`` for every sample in ``p`` over ``t_grid`` (which starts at 0).
 
-    A model may offer ``fused_solve``: a compiled kernel doing the same work in one pass.
-    ``fused=False`` forces the numpy path (the tests compare the two).
+    A compiled kernel registered for the model does the same work in one pass; ``fused=False``
+    forces the numpy solvers (the tests compare the two).
     """
-    p = model.prepare(p)
-    fused_solve = getattr(model, "fused_solve", None)
-    if fused and fused_solve is not None:
-        sol = fused_solve(p, t_grid, ln_multiples, settings)
-        if sol is not None:
-            return sol
-    if getattr(model, "is_map", False):
+    return solve_prepared(model, model.prepare(p), t_grid, ln_multiples, settings, fused=fused)
+
+
+def solve_prepared(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
+                   settings: SolverSettings = SolverSettings(), *, fused: bool = True) -> Solution:
+    """``solve`` for parameters that already went through ``model.prepare`` (once per chunk)."""
+    kernel = kernels.kernel_for(model) if fused else None
+    if kernel is not None:
+        return kernel(model, p, t_grid, ln_multiples, settings)
+    if model.kind == "map":
+        assert isinstance(model, MapModel), f"{model!r} declares kind 'map' but is no MapModel"
         return _solve_map(model, p, t_grid, ln_multiples, settings)
+    assert isinstance(model, OdeModel), f"{model!r} declares kind {model.kind!r} but is no OdeModel"
     return _solve_ode(model, p, t_grid, ln_multiples, settings)
 
 
@@ -118,33 +87,78 @@ def _take(p: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
     return {k: v[idx] for k, v in p.items()}
 
 
-def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
+# -- ODE: init, step, accept or reject, record, stop ---------------------------------------------
+@dataclass
+class _OdeOut:
+    """Per-sample results for all n samples, filled as samples pass grid times and stop."""
+
+    y_grid: np.ndarray      # (n_state, n, g)
+    rate_grid: np.ndarray   # (n, g)
+    status: np.ndarray
+    t_stop: np.ndarray
+    y_stop: np.ndarray
+    rate_stop: np.ndarray
+    thr_time: np.ndarray    # (m, n)
+    n_steps: np.ndarray
+    ln_cap: np.ndarray      # ln capability at which a sample is stopped as a blow-up
+    thr_level: np.ndarray   # (m, n) ln capability of each threshold
+
+
+@dataclass
+class _Working:
+    """The samples still in the working arrays and their integrator state. Samples that stop
+    stay, frozen (``alive`` False, zero steps), until compacting is worth its cost."""
+
+    idx: np.ndarray         # sample indices into the outputs
+    p: dict[str, np.ndarray]
+    t: np.ndarray
+    y: np.ndarray           # (n_state, w)
+    f: np.ndarray           # rhs at (t, y)
+    h: np.ndarray           # next step size
+    next_g: np.ndarray      # next grid index to record
+    steps: np.ndarray       # accepted steps
+    alive: np.ndarray
+
+
+@dataclass
+class _Trial:
+    """One Dormand-Prince step tried from every working sample."""
+
+    h: np.ndarray           # step taken (0 for frozen samples)
+    k: list[np.ndarray]     # the 7 stages
+    y_new: np.ndarray
+    err: np.ndarray | None  # scaled error norm (None with a fixed step)
+
+
+def _solve_ode(model: OdeModel, p_all: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
                st: SolverSettings) -> Solution:
-    y = np.asarray(model.initial(p_all), dtype=float)
+    tg = np.asarray(t_grid, dtype=float)
+    horizon = float(tg[-1])
+    out, w = _ode_init(model, p_all, tg, ln_multiples, st)
+    while w.idx.size:
+        trial = _ode_step(model, w, st, horizon)
+        accept = _accept_or_reject(w, trial, st)
+        blow, t_cross = _record(model, w, trial, accept, out, tg, horizon)
+        w = _stop(w, out, p_all, accept, blow, t_cross, horizon, st)
+    return _ode_finish(out, tg, ln_multiples)
+
+
+def _ode_init(model: OdeModel, p: dict[str, np.ndarray], tg: np.ndarray, ln_multiples: np.ndarray,
+              st: SolverSettings) -> tuple[_OdeOut, _Working]:
+    """Outputs, the first grid point, and the initial step size (Hairer's heuristic)."""
+    y = np.asarray(model.initial(p), dtype=float)
     n_state, n = y.shape
-    g_count, m = len(t_grid), len(ln_multiples)
-    horizon = float(t_grid[-1])
-
-    y_grid = np.full((n_state, n, g_count), np.nan)
-    rate_grid = np.full((n, g_count), np.nan)
-    status = np.zeros(n, dtype=np.int8)
-    t_stop = np.full(n, horizon)
-    y_stop = y.copy()
-    rate_stop = np.full(n, np.nan)
-    thr_time = np.full((m, n), np.inf)
-    n_steps = np.zeros(n, dtype=np.int64)
-    ln_start = y[0].copy()
-    ln_cap_all = ln_start + np.log(st.cap_multiple)
-    thr_level_all = ln_start[None, :] + ln_multiples[:, None]
-
-    # Working set (compacted as samples stop).
-    idx = np.arange(n)
-    p = p_all
+    g_count, m = len(tg), len(ln_multiples)
+    horizon = float(tg[-1])
+    out = _OdeOut(
+        y_grid=np.full((n_state, n, g_count), np.nan), rate_grid=np.full((n, g_count), np.nan),
+        status=np.zeros(n, dtype=np.int8), t_stop=np.full(n, horizon), y_stop=y.copy(),
+        rate_stop=np.full(n, np.nan), thr_time=np.full((m, n), np.inf), n_steps=np.zeros(n, dtype=np.int64),
+        ln_cap=y[0] + np.log(st.cap_multiple), thr_level=y[0][None, :] + ln_multiples[:, None])
     t = np.zeros(n)
     f = model.rhs(t, y, p)
-    y_grid[:, :, 0] = y
-    rate_grid[:, 0] = f[0]
-    next_g = np.ones(n, dtype=np.int64)
+    out.y_grid[:, :, 0] = y
+    out.rate_grid[:, 0] = f[0]
     if st.fixed_step is not None:
         h = np.full(n, st.fixed_step)
     else:
@@ -153,107 +167,127 @@ def _solve_ode(model: Model, p_all: dict[str, np.ndarray], t_grid: np.ndarray, l
         d1 = np.sqrt(np.mean((f / scale) ** 2, axis=0))
         h = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
         h = np.clip(h, 1e-9 * max(horizon, 1.0), horizon / 10)
-    h_min = 1e-12 * max(horizon, 1.0)
-    steps = np.zeros(n, dtype=np.int64)
-    tg = np.asarray(t_grid, dtype=float)
+    w = _Working(idx=np.arange(n), p=p, t=t, y=y, f=f, h=h, next_g=np.ones(n, dtype=np.int64),
+                 steps=np.zeros(n, dtype=np.int64), alive=np.ones(n, dtype=bool))
+    return out, w
 
-    # Samples that stop stay in the working arrays, frozen (zero steps), until enough have
-    # stopped to make compacting the arrays worth its cost.
-    alive = np.ones(n, dtype=bool)
-    while idx.size:
-        # Steps are sized by the error control alone (clamped only at the horizon); the grid
-        # is filled from the method's own continuous extension, so a smooth path needs few
-        # steps however fine the output grid.
-        h_try = np.where(alive, np.minimum(h, horizon - t), 0.0)
-        k = [f]
-        # overflow or NaN in a trial step shows up as a non-finite error: the step is rejected
-        with np.errstate(invalid="ignore", over="ignore"):
-            for s in range(1, 7):
-                ys = y + h_try * sum(a * k[j] for j, a in enumerate(_A[s]) if a != 0.0)
-                k.append(model.rhs(t + _C[s] * h_try, ys, p))
-            y_new = y + h_try * sum(b * k[j] for j, b in enumerate(_B) if b != 0.0)
-            f_new = k[6]
-            if st.fixed_step is None:
-                err_vec = h_try * sum(e * k[j] for j, e in enumerate(_E) if e != 0.0)
-                scale = st.atol + st.rtol * np.maximum(np.abs(y), np.abs(y_new))
-                err = np.sqrt(np.mean((err_vec / scale) ** 2, axis=0))
-        if st.fixed_step is not None:
-            accept = np.isfinite(y_new).all(axis=0) & alive
-        else:
-            finite = np.isfinite(err) & np.isfinite(y_new).all(axis=0)
-            err = np.where(finite, err, np.inf)
-            accept = (err <= 1.0) & alive
-            with np.errstate(divide="ignore"):
-                factor = np.where(err == 0, 5.0, np.clip(0.9 * err ** -0.2, 0.2, 5.0))
-            factor = np.where(accept, factor, np.minimum(factor, 0.5))
-            h_next = np.where(np.isfinite(err), h_try * factor, h_try * 0.2)
-            # a last step shortened to end on the horizon says nothing against the longer one
-            h = np.where(accept & (h_try < h), np.maximum(h, h_next), h_next)
 
-        # -- accepted samples: thresholds, cap, grid --------------------------------------
-        t_new = np.where(accept, t + h_try, t)
-        y_acc = np.where(accept, y_new, y)
-        f_acc = np.where(accept, f_new, f)
-        y0_old, y0_new = y[0], y_acc[0]
-        lvl = thr_level_all[:, idx]
-        crossed = accept & (y0_new >= lvl) & (y0_old < lvl) & ~np.isfinite(thr_time[:, idx])
-        if crossed.any():
-            qi, si = np.nonzero(crossed)
-            frac = _dense_root(y0_old[si], _dense_q(k, si)[:, 0], h_try[si], lvl[qi, si])
-            thr_time[qi, idx[si]] = t[si] + frac * h_try[si]
-        steps += accept
-        blow = accept & (y0_new >= ln_cap_all[idx])
-        t_cross = t_new.copy()
-        if blow.any():
-            # locate the cap crossing inside the last step, as for thresholds, and stop there
-            b = np.nonzero(blow)[0]
-            q = _dense_q(k, b)
-            frac = _dense_root(y0_old[b], q[:, 0], h_try[b], ln_cap_all[idx[b]])
-            t_cross[b] = t[b] + frac * h_try[b]
-            y_acc[:, b] = y[:, b] + h_try[b] * frac * (q[0] + frac * (q[1] + frac * (q[2] + frac * q[3])))
-        _fill_grid(y_grid, rate_grid, idx, next_g, tg, accept, t, h_try, y, k, t_cross, horizon)
-        if blow.any():
-            f_acc[:, blow] = model.rhs(t_cross[blow], y_acc[:, blow], _take(p, np.nonzero(blow)[0]))
-        y, f, t = y_acc, f_acc, t_new
+def _ode_step(model: OdeModel, w: _Working, st: SolverSettings, horizon: float) -> _Trial:
+    """The stages, the fifth-order solution and its error estimate. Steps are sized by the
+    error control alone (clamped only at the horizon); the grid is filled from the method's
+    continuous extension, so a smooth path needs few steps however fine the output grid."""
+    h = np.where(w.alive, np.minimum(w.h, horizon - w.t), 0.0)
+    k = [w.f]
+    err = None
+    # overflow or NaN in a trial step shows up as a non-finite error: the step is rejected
+    with np.errstate(invalid="ignore", over="ignore"):
+        for s in range(1, 7):
+            ys = w.y + h * sum(a * k[j] for j, a in enumerate(_A[s]) if a != 0.0)
+            k.append(model.rhs(w.t + _C[s] * h, ys, w.p))
+        y_new = w.y + h * sum(b * k[j] for j, b in enumerate(_B) if b != 0.0)
+        if st.fixed_step is None:
+            err_vec = h * sum(e * k[j] for j, e in enumerate(_E) if e != 0.0)
+            scale = st.atol + st.rtol * np.maximum(np.abs(w.y), np.abs(y_new))
+            err = np.sqrt(np.mean((err_vec / scale) ** 2, axis=0))
+    return _Trial(h=h, k=k, y_new=y_new, err=err)
 
-        done = accept & (t >= horizon * (1 - 1e-15))
-        collapsed = (~accept) & (h < h_min)
-        stalled = steps >= st.max_steps
-        invalid = (~accept) & ~np.isfinite(f).all(axis=0)
-        stop = (done | blow | collapsed | stalled | invalid) & alive
-        if stop.any():
-            ids = idx[stop]
-            code = np.full(stop.sum(), Status.FINISHED, dtype=np.int8)
-            code[stalled[stop]] = Status.STEP_LIMIT
-            code[(collapsed & ~invalid)[stop]] = Status.BLOWUP
-            code[invalid[stop]] = Status.INVALID
-            code[blow[stop]] = Status.BLOWUP
-            t_stop[ids] = np.where(blow[stop], t_cross[stop], t[stop])
-            status[ids] = code
-            y_stop[:, ids] = y[:, stop]
-            rate_stop[ids] = f[0][stop]
-            n_steps[ids] = steps[stop]
-            alive &= ~stop
-            dead = alive.size - np.count_nonzero(alive)
-            if dead == alive.size or dead >= max(256, alive.size // 8):
-                keep = alive
-                idx, y, f, t, h, next_g, steps = idx[keep], y[:, keep], f[:, keep], t[keep], h[keep], next_g[keep], steps[keep]
-                alive = alive[keep]
-                p = _take(p_all, idx)
 
-    # After a stop every state holds its value at the stop; beyond a blow-up the capability
-    # is unbounded, and +inf on the grid keeps quantiles honest.
+def _accept_or_reject(w: _Working, trial: _Trial, st: SolverSettings) -> np.ndarray:
+    """Which samples accept their step; sets each sample's next step size (``w.h``)."""
+    if trial.err is None:
+        return np.isfinite(trial.y_new).all(axis=0) & w.alive
+    finite = np.isfinite(trial.err) & np.isfinite(trial.y_new).all(axis=0)
+    err = np.where(finite, trial.err, np.inf)
+    accept = (err <= 1.0) & w.alive
+    with np.errstate(divide="ignore"):
+        factor = np.where(err == 0, 5.0, np.clip(0.9 * err ** -0.2, 0.2, 5.0))
+    factor = np.where(accept, factor, np.minimum(factor, 0.5))
+    h_next = np.where(np.isfinite(err), trial.h * factor, trial.h * 0.2)
+    # a last step shortened to end on the horizon says nothing against the longer one
+    w.h = np.where(accept & (trial.h < w.h), np.maximum(w.h, h_next), h_next)
+    return accept
+
+
+def _record(model: OdeModel, w: _Working, trial: _Trial, accept: np.ndarray, out: _OdeOut,
+            tg: np.ndarray, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """Thresholds crossed, the capability cap, and grid times passed by the accepted steps;
+    then advances the accepted samples. Returns (blew up, time each step ended or crossed the cap)."""
+    h, k, idx = trial.h, trial.k, w.idx
+    t_new = np.where(accept, w.t + h, w.t)
+    y_acc = np.where(accept, trial.y_new, w.y)
+    f_acc = np.where(accept, k[6], w.f)
+    y0_old, y0_new = w.y[0], y_acc[0]
+    lvl = out.thr_level[:, idx]
+    crossed = accept & (y0_new >= lvl) & (y0_old < lvl) & ~np.isfinite(out.thr_time[:, idx])
+    if crossed.any():
+        qi, si = np.nonzero(crossed)
+        frac = _dense_root(y0_old[si], _dense_q(k, si)[:, 0], h[si], lvl[qi, si])
+        out.thr_time[qi, idx[si]] = w.t[si] + frac * h[si]
+    w.steps += accept
+    blow = accept & (y0_new >= out.ln_cap[idx])
+    t_cross = t_new.copy()
+    if blow.any():
+        # locate the cap crossing inside the last step, as for thresholds, and stop there
+        b = np.nonzero(blow)[0]
+        q = _dense_q(k, b)
+        frac = _dense_root(y0_old[b], q[:, 0], h[b], out.ln_cap[idx[b]])
+        t_cross[b] = w.t[b] + frac * h[b]
+        y_acc[:, b] = w.y[:, b] + h[b] * frac * (q[0] + frac * (q[1] + frac * (q[2] + frac * q[3])))
+    _fill_grid(out.y_grid, out.rate_grid, idx, w.next_g, tg, accept, w.t, h, w.y, k, t_cross, horizon)
+    if blow.any():
+        f_acc[:, blow] = model.rhs(t_cross[blow], y_acc[:, blow], _take(w.p, np.nonzero(blow)[0]))
+    w.y, w.f, w.t = y_acc, f_acc, t_new
+    return blow, t_cross
+
+
+def _stop(w: _Working, out: _OdeOut, p_all: dict[str, np.ndarray], accept: np.ndarray, blow: np.ndarray,
+          t_cross: np.ndarray, horizon: float, st: SolverSettings) -> _Working:
+    """Marks the samples that stop now with their status and final values; compacts the
+    working arrays once enough have stopped."""
+    done = accept & (w.t >= horizon * (1 - 1e-15))
+    collapsed = (~accept) & (w.h < 1e-12 * max(horizon, 1.0))
+    stalled = w.steps >= st.max_steps
+    invalid = (~accept) & ~np.isfinite(w.f).all(axis=0)
+    stop = (done | blow | collapsed | stalled | invalid) & w.alive
+    if not stop.any():
+        return w
+    ids = w.idx[stop]
+    code = np.full(stop.sum(), Status.FINISHED, dtype=np.int8)
+    code[stalled[stop]] = Status.STEP_LIMIT
+    code[(collapsed & ~invalid)[stop]] = Status.BLOWUP
+    code[invalid[stop]] = Status.INVALID
+    code[blow[stop]] = Status.BLOWUP
+    out.t_stop[ids] = np.where(blow[stop], t_cross[stop], w.t[stop])
+    out.status[ids] = code
+    out.y_stop[:, ids] = w.y[:, stop]
+    out.rate_stop[ids] = w.f[0][stop]
+    out.n_steps[ids] = w.steps[stop]
+    w.alive &= ~stop
+    dead = w.alive.size - np.count_nonzero(w.alive)
+    if dead == w.alive.size or dead >= max(256, w.alive.size // 8):
+        keep = w.alive
+        idx = w.idx[keep]
+        w = _Working(idx=idx, p=_take(p_all, idx), t=w.t[keep], y=w.y[:, keep], f=w.f[:, keep], h=w.h[keep],
+                     next_g=w.next_g[keep], steps=w.steps[keep], alive=w.alive[keep])
+    return w
+
+
+def _ode_finish(out: _OdeOut, tg: np.ndarray, ln_multiples: np.ndarray) -> Solution:
+    """After a stop every state holds its value at the stop; beyond a blow-up the capability
+    is unbounded, and +inf on the grid keeps quantiles honest."""
+    y_grid = out.y_grid
     missing = np.isnan(y_grid[0])   # grid times after a sample stopped
     if missing.any():
-        y_grid[:, missing] = np.broadcast_to(y_stop[:, :, None], y_grid.shape)[:, missing]
-    blown = status == Status.BLOWUP
+        y_grid[:, missing] = np.broadcast_to(out.y_stop[:, :, None], y_grid.shape)[:, missing]
+    blown = out.status == Status.BLOWUP
     if blown.any():
-        after = tg[None, :] > t_stop[blown][:, None]
+        after = tg[None, :] > out.t_stop[blown][:, None]
         yg0 = y_grid[0, blown]
         yg0[after] = np.inf
         y_grid[0, blown] = yg0
-    thr_time[ln_multiples <= 0, :] = 0.0
-    return Solution(tg, y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps)
+    out.thr_time[ln_multiples <= 0, :] = 0.0
+    return Solution(tg, y_grid, out.rate_grid, out.status, out.t_stop, out.y_stop, out.rate_stop, out.thr_time,
+                    out.n_steps)
 
 
 def _fill_grid(y_grid, rate_grid, idx, next_g, tg, accept, t, h, y, k, t_until, horizon) -> None:
@@ -304,24 +338,18 @@ def _dense_root(y0: np.ndarray, q0: np.ndarray, h: np.ndarray, level: np.ndarray
     return x
 
 
-def _solve_map(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
+def _solve_map(model: MapModel, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
                st: SolverSettings) -> Solution:
     """Iterate a discrete-step map (generations, or one software doubling per step).
 
     Each step lasts ``model.step_years(y, p)`` (per sample, may depend on the state) and the
     map runs while the time is below the horizon and ``model.alive(y, p)`` holds, as the
     published per-doubling models do: the step that crosses the horizon is completed. The
-    state at a grid time is the state after the last step completed by then. A model may
-    offer ``path(p, horizon, max_steps)``, the same iteration in closed form over all steps at
-    once; the tests hold it to the step-by-step loop.
+    state at a grid time is the state after the last step completed by then.
     """
     tg = np.asarray(t_grid, dtype=float)
     horizon = float(tg[-1])
-    path = getattr(model, "path", None)
-    walked = path(p, horizon, st.max_steps) if path is not None else None
-    if walked is None:
-        walked = _walk(model, p, horizon, st.max_steps)
-    step_times, ln_path, y_end, stopped_early, gains = walked
+    step_times, ln_path, y_end, stopped_early, gains = _walk(model, p, horizon, st.max_steps)
     n, m1 = step_times.shape
     status = np.zeros(n, dtype=np.int8)
     status[stopped_early] = Status.STEP_LIMIT
@@ -382,20 +410,17 @@ def _solve_map(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_mu
                     step_times=step_times, ln_path=ln_path, early_gain_ratio=early)
 
 
-def _walk(model: Model, p: dict[str, np.ndarray], horizon: float, max_steps: int):
+def _walk(model: MapModel, p: dict[str, np.ndarray], horizon: float, max_steps: int):
     """The step-by-step iteration: (step_times, ln_path, final state, hit max_steps, gains)."""
     y = np.asarray(model.initial(p), dtype=float)
     n = y.shape[1]
     t = np.zeros(n)
-    gain_state = getattr(model, "gain_state", None)
-    alive = getattr(model, "alive", None)
+    gain_state = model.gain_state
     t_hist, ln_hist = [t.copy()], [y[0].copy()]
     gains = [y[gain_state].copy()] if gain_state is not None else None
     stopped_early = np.zeros(n, dtype=bool)
     for step in range(max_steps + 1):
-        live = t < horizon * (1 - 1e-12)
-        if alive is not None:
-            live &= alive(y, p)
+        live = (t < horizon * (1 - 1e-12)) & model.alive(y, p)
         if not live.any():
             break
         if step == max_steps:

@@ -13,6 +13,9 @@ from typing import Any, Iterator
 from rsilab.errors import StoreError
 
 STORE_ENV = "RSILAB_STORE"
+# How long a writer waits for another one to finish before giving up (sweeps and the web server
+# write from many processes at once).
+BUSY_TIMEOUT_MS = 60_000
 
 
 def default_store_path() -> Path:
@@ -58,11 +61,14 @@ class Store:
         self.path = Path(path) if path is not None else default_store_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=30.0)
+            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from None
         self.conn.row_factory = sqlite3.Row
         try:
+            # Every writer waits for the lock instead of failing at once (sqlite3's own timeout
+            # covers statements; the pragma also covers the journal-mode switch below).
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:
@@ -81,23 +87,23 @@ class Store:
         self.close()
 
     def migrate(self) -> list[str]:
-        """Apply every migration not yet applied; return the names applied now."""
-        try:
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-            )
-            done = {r[0] for r in self.conn.execute("SELECT version FROM schema_migrations")}
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not an rsilab store: {exc}") from None
+        """Apply every migration not yet applied; return the names applied now.
+
+        Each migration runs in a ``BEGIN IMMEDIATE`` transaction (the database's write lock) and
+        the applied versions are read again inside it, so processes opening a new store at the
+        same moment apply each migration exactly once and the others wait and skip it.
+        """
+        pending = [m for m in _migrations() if m[0] not in self._applied_versions(lock=False)]
         applied = []
-        for version, name, sql in _migrations():
-            if version in done:
-                continue
-            # An explicit BEGIN: Python's sqlite3 would otherwise autocommit each DDL statement,
-            # and a failing migration must leave nothing half-applied.
+        for version, name, sql in pending:
             try:
-                self.conn.execute("BEGIN")
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot lock store {self.path} to migrate it: {exc}") from None
+            try:
+                if version in self._applied_versions(lock=True):
+                    self.conn.rollback()  # another process applied it while we waited
+                    continue
                 for statement in _split_sql(sql):
                     self.conn.execute(statement)
                 self.conn.execute(
@@ -110,6 +116,27 @@ class Store:
                 raise StoreError(f"migration {name} failed on {self.path}: {exc}") from None
             applied.append(name)
         return applied
+
+    def _applied_versions(self, lock: bool) -> set[int]:
+        """Versions in ``schema_migrations``; creates the table (inside the caller's lock if any)."""
+        create = ("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                  " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
+        try:
+            exists = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
+            if exists is None:
+                if not lock:
+                    return set()
+                self.conn.execute(create)
+            return {r[0] for r in self.conn.execute("SELECT version FROM schema_migrations")}
+        except sqlite3.DatabaseError as exc:
+            if self.conn.in_transaction:
+                self.conn.rollback()
+            raise StoreError(f"{self.path} is not an rsilab store: {exc}") from None
+
+    def schema_versions(self) -> list[int]:
+        """The migration versions applied to this store, in order."""
+        return sorted(self._applied_versions(lock=False))
 
     # -- runs ------------------------------------------------------------------------------
     def add_run(

@@ -1,0 +1,78 @@
+"""Every shipped preset, 10^5 samples, warm and in-process (as a long-running server would run
+them), and 10^6 samples of `sie` as a whole CLI process against a lean per-sample Python loop.
+
+Per preset it prints the wall time of `run_scenario` at 10^5 samples after a warm-up run
+(imports done, kernels compiled), the same with the numpy solvers forced
+(`run_scenario(..., compiled=False)`), and their ratio, all measured in this run. Presets with
+no compiled kernel run the numpy solver both times (ratio about 1: nothing compiled serves
+them). The `sie` line runs `rsilab simulate --preset sie --samples 1000000 --json` as a
+subprocess (start-up, import and the kernel's load from numba's cache included) against the
+lean loop of benchmarks/bench_sie.py on the same parameter draws, per sample.
+
+    .venv/bin/python benchmarks/bench_presets.py [--samples N] [--cli-samples M] [--loop-samples L] [--only NAME ...]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_sie import CONDITIONS, compressed, one_sample  # noqa: E402
+
+from rsilab.simulate.kernels import kernel_for  # noqa: E402
+from rsilab.simulate.montecarlo import draw_parameters, run_scenario  # noqa: E402
+from rsilab.simulate.scenario import load_preset, preset_names  # noqa: E402
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=100_000)
+    ap.add_argument("--cli-samples", type=int, default=1_000_000)
+    ap.add_argument("--loop-samples", type=int, default=20_000)
+    ap.add_argument("--only", nargs="*", default=None)
+    args = ap.parse_args()
+    print(f"warm in-process, {args.samples:,} samples per preset (load: {os.getloadavg()[0]:.1f})")
+    print(f"  {'preset':24s} {'rsilab s':>9s} {'numpy s':>9s} {'ratio':>6s}  compiled kernel")
+    for name in args.only or preset_names():
+        sc = load_preset(name).with_simulation(n_samples=args.samples)
+        warm = sc.with_simulation(n_samples=2_000)
+        run_scenario(warm)
+        run_scenario(warm, compiled=False)
+        ours = timed(lambda: run_scenario(sc))
+        numpy_only = timed(lambda: run_scenario(sc, compiled=False))
+        kernel = "yes" if kernel_for(sc.model) is not None else "no"
+        print(f"  {name:24s} {ours:9.2f} {numpy_only:9.2f} {numpy_only / ours:5.1f}x  {kernel}", flush=True)
+
+    sc = load_preset("sie").with_simulation(n_samples=args.cli_samples)
+    cmd = [sys.executable, "-m", "rsilab.cli", "simulate", "--preset", "sie", "--samples", str(args.cli_samples), "--json"]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "RSILAB_STORE": str(Path(tmp) / "store.sqlite")}   # never the user's store
+        run = lambda: subprocess.run(cmd, check=True, capture_output=True, env=env)  # noqa: E731
+        run()   # numba's on-disk cache filled outside the timing
+        cli = timed(run)
+    params = draw_parameters(sc, n=args.loop_samples)
+    t0 = time.perf_counter()
+    for i in range(args.loop_samples):
+        times = one_sample(params["f"][i], params["r0"][i], params["limit_years"][i], params["p"][i])
+        for window, needed in CONDITIONS.values():
+            compressed(times, window, needed)
+    per_loop = (time.perf_counter() - t0) / args.loop_samples
+    print(f"sie, {args.cli_samples:,} samples as a whole CLI process: {cli:.2f} s "
+          f"(load: {os.getloadavg()[0]:.1f}); lean Python loop {per_loop * 1e6:.2f} us/sample "
+          f"-> ratio {per_loop * args.cli_samples / cli:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Reference implementations the tests hold rsilab to: small, independent, plain Python."""

@@ -1,0 +1,75 @@
+"""The shipped evidence registry: the published transcription, complete and well-formed."""
+import csv
+import json
+
+import numpy as np
+from click.testing import CliRunner
+
+from rsilab.cli import cli
+from rsilab.estimate.evidence import COLUMNS, load_registry, registry_path
+
+
+def test_shipped_registry_is_the_published_transcription(shared_data):
+    shipped = registry_path().read_bytes()
+    published = (shared_data / "self_improvement_rounds.csv").read_bytes()
+    assert shipped == published, "the shipped registry differs from ../shared/data/self_improvement_rounds.csv"
+
+
+def test_registry_shape_rounds_and_bounds():
+    series = load_registry()
+    with registry_path().open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == COLUMNS
+        rows = list(reader)
+    assert len(series) == 34 and len(rows) == 146
+    assert sum(len(s.rounds) for s in series) == 146
+    for s in series:
+        assert len(s.rounds) >= 3, s.series_id
+        assert len(set(s.rounds.tolist())) == len(s.rounds), s.series_id  # no duplicate rounds
+        assert np.array_equal(np.diff(s.rounds), np.ones(len(s.rounds) - 1)), s.series_id  # consecutive
+        assert s.ceiling is not None and np.all((0 < s.values) & (s.values < s.ceiling)), (s.series_id, s.values)
+        assert s.source and s.arxiv and s.location, f"{s.series_id} lacks its citation"
+    # every row cites its paper, arXiv id and place in the paper
+    assert all(r["source"] and r["arxiv"] and r["location"] for r in rows)
+
+
+def test_derived_labels_follow_the_provenance_notes():
+    by_id = {s.series_id: s for s in load_registry()}
+    # external judge or teacher: SPPO and the iterative DPO/IPO baselines (PairRM), DNO (GPT-4-Turbo)
+    external = {i for i, s in by_id.items() if s.external}
+    assert external == {i for i in by_id if i.startswith(("SPPO_", "IterDPO_", "IterIPO_", "DNO_"))}
+    # series of one run share checkpoints: the five SPIN series form one cluster, as do the five of Self-Rewarding 70B
+    assert len({by_id[i].cluster for i in by_id if i.startswith("SPIN_")}) == 1
+    assert len({by_id[i].cluster for i in by_id if i.startswith("SRLM_llama2_70b")}) == 1
+    assert by_id["MetaRewarding_llama3_8b_alpacaeval2_lc"].cluster != by_id["SRLM_LC_llama3_8b_alpacaeval2_lc"].cluster
+    assert by_id["SPIN_zephyr7b_mtbench"].ceiling == 10.0 and by_id["SPIN_zephyr7b_gsm8k"].ceiling == 100.0
+    assert by_id["SelfRefine_codeopt"].family == "self-refine (inference-time)"
+    assert by_id["IterRPO_llama2_70b_math"].family == "self-training on own outputs"
+    assert by_id["SRLM_llama2_70b_mtbench"].family == "self-rewarding"
+
+
+def test_raw_spin_open_llm_k_is_the_one_quoted():
+    # gains 2.66, 1.32, 0.85, 0.19: k = (2.66*1.32 + 1.32*0.85 + 0.85*0.19) / (2.66^2 + 1.32^2 + 0.85^2)
+    s = {x.series_id: x for x in load_registry()}["SPIN_zephyr7b_openllm_avg"]
+    assert np.isclose(s.k("raw"), 4.7947 / 9.5405, rtol=1e-9)
+
+
+def test_evidence_list_and_show():
+    runner = CliRunner()
+    res = runner.invoke(cli, ["evidence", "list", "--json"])
+    assert res.exit_code == 0, res.output
+    listed = json.loads(res.output)
+    assert len(listed) == 34
+    dno = next(x for x in listed if x["series_id"] == "DNO_orca25_7b_mtbench")
+    assert dno["external_judge_or_teacher"] is True and dno["rounds"] == 7 and dno["confidence"] == "high"
+    res = runner.invoke(cli, ["evidence", "list"])
+    assert res.exit_code == 0 and "SelfRefine_codeopt" in res.output
+    res = runner.invoke(cli, ["evidence", "show", "SPIN_zephyr7b_openllm_avg", "--json"])
+    assert res.exit_code == 0, res.output
+    shown = json.loads(res.output)
+    assert shown["values"] == [58.14, 60.80, 62.12, 62.97, 63.16] and shown["transform"] == "logit"
+    assert shown["arxiv"] == "2401.01335" and np.isclose(shown["k_by_transform"]["raw"], 4.7947 / 9.5405)
+    res = runner.invoke(cli, ["evidence", "show", "SPIN_zephyr7b_openllm_avg"])
+    assert res.exit_code == 0 and "transform: logit" in res.output and "Table 2" in res.output
+    res = runner.invoke(cli, ["evidence", "show", "NO_SUCH_SERIES"])
+    assert res.exit_code == 2 and "evidence list" in res.output
