@@ -38,7 +38,7 @@ def reference(tmp_path_factory):
     path = tmp_path_factory.mktemp("ref") / "ref.sqlite"
     with Store(path) as s:
         run_id = run_experiment(profile="mini", store=s)
-        return s.get_run(run_id), s.rounds(run_id)
+        return s.get_run(run_id), s.rounds(run_id), loop.checkpoint_path(s, run_id)
 
 
 # -- config ------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def test_learned_positions_refuse_beyond_their_length():
 
 # -- the loop --------------------------------------------------------------------------------------
 def test_mini_run_records_every_field(reference):
-    run, rounds = reference
+    run, rounds, _ = reference
     cfg = load_config(None, "mini")
     assert run.status == "finished" and [r["round"] for r in rounds] == list(range(cfg.rounds + 1))
     for r in rounds:
@@ -193,8 +193,32 @@ def test_fast_mode_offers_more_difficulties_as_labels_reach_further():
     assert new_difficulties(load_config(None, "cpu"), 9) == [10]  # one-up
 
 
+def test_filtering_keeps_label_precision_above_no_filtering(reference):
+    """The paper's comparison at mini scale: the run's own trained models label the same prompts,
+    once through the filters (length/end + agreement) and once without (model 0's answer)."""
+    _, rounds, ckpt = reference
+    cfg = load_config(None, "mini")
+    task = get_task(cfg.task)
+    # the shortest length the final models get partly right: where labels can be wrong or right
+    d = next(d for d, a in enumerate(rounds[-1]["accuracy"], 1) if 0.1 <= a <= 0.9)
+    prompts = loop._instances(task, 99, d, 200, stream=9)
+    weights = torch.load(ckpt, weights_only=True)["weights"]
+    job = {"shape": model_shape(cfg), "task": cfg.task, "device": "cpu", "prompts": prompts}
+    answers = [loop.label_job(dict(job, weights=w))["answers"] for w in weights]
+    filtered = filter_labels(task, cfg, prompts, answers)
+    raw_cfg = load_config(None, "mini", {"n_models": 1, "vote": "none", "length_filter": False, "gate_threshold": 0.0})
+    raw = filter_labels(task, raw_cfg, prompts, answers[:1])
+
+    def precision(kept):
+        return sum(task.verify(prompts[i], label) for i, label in kept) / len(kept)
+
+    assert len(raw) == len(prompts) and filtered, "the filters kept nothing: no comparison"
+    # No tolerance: the filtered labels must be strictly more often right.
+    assert precision(filtered) > precision(raw), (d, precision(filtered), precision(raw), len(filtered))
+
+
 def test_same_seed_same_results_other_seed_other_results(tmp_path, reference):
-    _, rounds = reference
+    _, rounds, _ = reference
     with Store(tmp_path / "s.sqlite") as s:
         again = s.rounds(run_experiment(profile="mini", store=s))
         other = s.rounds(run_experiment(profile="mini", store=s, overrides={"seed": 1}))
@@ -208,7 +232,7 @@ class Crash(Exception):
 
 @pytest.mark.parametrize("hook", ["_round_recorded", "_round_checkpointed"])
 def test_resume_after_crash_neither_repeats_nor_loses_rounds(tmp_path, monkeypatch, reference, hook):
-    _, want = reference
+    _, want, _ = reference
 
     def crash(r):
         if r == 1:
@@ -286,7 +310,7 @@ def test_gpu_profile_runs_a_shortened_round_on_cuda(tmp_path):
 
 def test_models_in_worker_processes_give_the_same_rounds(tmp_path, reference):
     """The parallel path (spawned workers, one thread each) matches the in-process path exactly."""
-    _, want = reference
+    _, want, _ = reference
     with Store(tmp_path / "s.sqlite") as s:
         got = s.rounds(run_experiment(profile="mini", store=s, overrides={"workers": 2}))
 
