@@ -17,6 +17,7 @@ def plot_rounds(rounds: list[dict[str, Any]], path: str | Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.0, 4.8), gridspec_kw={"width_ratios": [1.3, 1.0]})
     cmap = plt.get_cmap("viridis")
@@ -53,6 +54,8 @@ def plot_rounds(rounds: list[dict[str, Any]], path: str | Path) -> Path:
     right.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
     schedule = rounds[0].get("schedule") if rounds else None
     right.set_title("per round" + (f" (schedule: {schedule})" if schedule else ""))
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
