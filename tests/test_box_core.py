@@ -118,6 +118,9 @@ def test_seccomp_filter_is_well_formed_and_covers_the_dangerous_calls():
     assert ops[1][3] == 0xC000003E  # the architecture is checked first
     jeq_numbers = {k for code, _, _, k in ops if code == 0x15}
     assert {101, 165, 272, 308, 321, 41} <= jeq_numbers  # ptrace, mount, unshare, setns, bpf, socket
+    # kill, tkill, tgkill with their pid argument compared with 1 and -1 (as 32 bits)
+    assert {62, 200, 234, 1, 0xFFFFFFFF} <= jeq_numbers
+    assert "kill with pid 1 or -1" in forbidden_syscalls("x86_64")
     assert build_filter("sparc64") is None
     assert "ptrace" in forbidden_syscalls("aarch64")
 
@@ -227,3 +230,46 @@ def test_protected_file_changed_during_the_run_is_a_violation(tmp_path):
     out = run_candidate("import time\ntime.sleep(1)\n", limits=QUICK, protect=[target])
     writer.wait()
     assert out.status == "violation" and any(str(target) in v for v in out.violations)
+
+
+@pytest.mark.bwrap
+def test_json_limits_state_the_worst_case_memory_of_a_forking_candidate():
+    # No cgroup: a candidate that forks max_processes - 1 children, each allocating close to the
+    # per-process cap, holds more than one cap in total; the outcome's limits say by how much.
+    limits = QUICK.replace(max_processes=3, memory_bytes=128 * 2**20)
+    program = """
+import os, time
+kids = []
+for _ in range(2):
+    pid = os.fork()
+    if pid == 0:
+        hog = bytearray(80 * 2**20)
+        time.sleep(0.5)
+        os._exit(0)
+    kids.append(pid)
+hog = bytearray(80 * 2**20)
+codes = [os.waitstatus_to_exitcode(os.waitpid(k, 0)[1]) for k in kids]
+import json
+json.dump({"version": 1, "values": {"codes": codes}}, open(os.environ["RSILAB_RESULT"], "w"))
+"""
+    out = run_candidate(program, limits=limits)
+    assert out.status == "ok" and out.result == {"codes": [0, 0]}, (out.status, out.stderr_tail)
+    bound = out.to_dict()["limits"]
+    assert bound["worst_case_memory_bytes"] == 3 * 128 * 2**20 + limits.scratch_bytes + min(limits.scratch_bytes, 16 * 2**20)
+    assert bound["memory_scope"].startswith("per process")
+
+
+def test_weak_mode_flags_a_signal_to_the_supervisor(store, tmp_path):
+    # Without namespaces or seccomp the hook and the supervisor still see the attempt; the
+    # supervisor waits with the signal blocked, so it survives and the run ends normally.
+    program = """
+import json, os, signal
+os.kill(os.getppid(), signal.SIGTERM)
+json.dump({"version": 1, "values": {"alive": True}}, open(os.environ["RSILAB_RESULT"], "w"))
+"""
+    out = run_candidate(program, limits=QUICK, store=store, bwrap_path=tmp_path / "none", allow_weak=True)
+    assert out.status == "violation" and out.result == {"alive": True}, (out.status, out.stderr_tail)
+    evidence = [a["evidence"] for a in out.attempts if a["kind"] == "signal_other"]
+    assert any("os.kill" in e for e in evidence), out.attempts        # the audit hook
+    assert any("received signal 15" in e for e in evidence), out.attempts  # the supervisor
+    assert AuditLog(store).get(out.audit_id).body["attempts"] == out.attempts

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 
 import pytest
 
@@ -10,6 +11,7 @@ torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
 
 from rsilab.errors import ConfigError, ExperimentError  # noqa: E402
+from rsilab.experiments.checkpoint import drop_checkpoints, latest_checkpoint  # noqa: E402
 from rsilab.experiments.self_training import loop  # noqa: E402
 from rsilab.experiments.self_training.config import SelfTrainingConfig, load_config  # noqa: E402
 from rsilab.experiments.self_training import horizon as hz  # noqa: E402
@@ -38,7 +40,8 @@ def reference(tmp_path_factory):
     path = tmp_path_factory.mktemp("ref") / "ref.sqlite"
     with Store(path) as s:
         run_id = run_experiment(profile="mini", store=s)
-        return s.get_run(run_id), s.rounds(run_id), loop.checkpoint_path(s, run_id)
+        weights = torch.load(io.BytesIO(latest_checkpoint(s, run_id).blob), weights_only=True)["weights"]
+        return s.get_run(run_id), s.rounds(run_id), weights
 
 
 # -- config ------------------------------------------------------------------------------------
@@ -196,13 +199,12 @@ def test_fast_mode_offers_more_difficulties_as_labels_reach_further():
 def test_filtering_keeps_label_precision_above_no_filtering(reference):
     """The paper's comparison at mini scale: the run's own trained models label the same prompts,
     once through the filters (length/end + agreement) and once without (model 0's answer)."""
-    _, rounds, ckpt = reference
+    _, rounds, weights = reference
     cfg = load_config(None, "mini")
     task = get_task(cfg.task)
     # the shortest length the final models get partly right: where labels can be wrong or right
     d = next(d for d, a in enumerate(rounds[-1]["accuracy"], 1) if 0.1 <= a <= 0.9)
     prompts = loop._instances(task, 99, d, 200, stream=9)
-    weights = torch.load(ckpt, weights_only=True)["weights"]
     job = {"shape": model_shape(cfg), "task": cfg.task, "device": "cpu", "prompts": prompts}
     answers = [loop.label_job(dict(job, weights=w))["answers"] for w in weights]
     filtered = filter_labels(task, cfg, prompts, answers)
@@ -265,7 +267,7 @@ def test_resume_refuses_another_config_and_missing_checkpoint(tmp_path):
         rid = run_experiment(profile="mini", store=s, overrides={"rounds": 0})
         with pytest.raises(ExperimentError, match="another config"):
             run_experiment(profile="mini", store=s, resume_run=rid, overrides={"rounds": 1, "seed": 5})
-        loop.checkpoint_path(s, rid).unlink()
+        assert drop_checkpoints(s, rid) == 1
         with pytest.raises(ExperimentError, match="checkpoint"):
             run_experiment(profile="mini", store=s, resume_run=rid, overrides={"rounds": 0})
 

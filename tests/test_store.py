@@ -50,3 +50,16 @@ def test_a_failing_migration_leaves_nothing_half_applied(tmp_path, monkeypatch):
     with Store(tmp_path / "m.sqlite") as s:
         tables = {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "good_one" not in tables and "runs" in tables
+
+
+def test_no_sql_outside_the_store_package():
+    # All SQL lives in rsilab.store: a connection, cursor or SQL keyword statement anywhere else
+    # in the package fails this test (the gate's list of forbidden import names is not SQL).
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "src" / "rsilab"
+    pattern = re.compile(r"\.conn\b|\.execute\(|import sqlite3|\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b")
+    found = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py") if "store" not in p.relative_to(root).parts[:1]
+             for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not found, found

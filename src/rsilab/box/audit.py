@@ -17,14 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from rsilab.errors import StoreError
 from rsilab.store import Store
+from rsilab.store.audit import (append_audit_row, audit_hashes, audit_row, audit_rows,
+                                 audit_rows_as_inserted)
 
 GENESIS = "0" * 64
 KINDS = ("run", "refusal", "proposal", "decision", "outcome", "policy")
@@ -73,7 +73,7 @@ def head_file(store: Store) -> Path | None:
 
 
 class AuditLog:
-    """The audit log of one store. Appends are serialised with an immediate transaction."""
+    """The audit log of one store; its rows are read and written by ``rsilab.store.audit``."""
 
     def __init__(self, store: Store):
         self.store = store
@@ -82,29 +82,10 @@ class AuditLog:
         if kind not in KINDS:
             raise StoreError(f"audit record kind {kind!r} is unknown; known: {', '.join(KINDS)}")
         body = json.loads(canonical(body))  # what is hashed is exactly what is stored
-        conn = self.store.conn
-        try:
-            if conn.in_transaction:
-                conn.commit()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                last = conn.execute("SELECT seq, hash FROM box_audit ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (1, GENESIS) if last is None else (last["seq"] + 1, last["hash"])
-                created_at = time.time()
-                digest = record_hash(prev, seq, experiment, kind, created_at, body)
-                conn.execute(
-                    "INSERT INTO box_audit(seq, experiment, kind, created_at, body_json, prev_hash, hash)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (seq, experiment, kind, created_at, canonical(body), prev, digest),
-                )
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot append to the audit log in {self.store.path}: {exc}") from None
-        self._write_head(seq, digest)
-        return AuditRecord(seq, experiment, kind, created_at, body, prev, digest)
+        row = append_audit_row(self.store, experiment, kind, canonical(body), GENESIS,
+                               lambda prev, seq, at: record_hash(prev, seq, experiment, kind, at, body))
+        self._write_head(row["seq"], row["hash"])
+        return AuditRecord(row["seq"], experiment, kind, row["created_at"], body, row["prev_hash"], row["hash"])
 
     def _write_head(self, seq: int, digest: str) -> None:
         path = head_file(self.store)
@@ -115,19 +96,11 @@ class AuditLog:
         os.replace(tmp, path)
 
     def records(self, experiment: str | None = None, kind: str | None = None) -> Iterator[AuditRecord]:
-        sql, args = "SELECT * FROM box_audit", []
-        where = []
-        if experiment is not None:
-            where.append("experiment = ?"); args.append(experiment)
-        if kind is not None:
-            where.append("kind = ?"); args.append(kind)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        for row in self.store.conn.execute(sql + " ORDER BY seq", args):
+        for row in audit_rows(self.store, experiment, kind):
             yield _record(row)
 
     def get(self, seq: int) -> AuditRecord:
-        row = self.store.conn.execute("SELECT * FROM box_audit WHERE seq = ?", (seq,)).fetchone()
+        row = audit_row(self.store, seq)
         if row is None:
             raise StoreError(f"audit record {seq} is not in store {self.store.path}")
         return _record(row)
@@ -136,8 +109,7 @@ class AuditLog:
         """Recompute the chain; the report names the first bad record, if any."""
         prev, count, expected_seq = GENESIS, 0, 1
         # rowid order is insertion order; a reordering shows up as a sequence break
-        rows = self.store.conn.execute("SELECT rowid AS r, * FROM box_audit ORDER BY r")
-        for row in rows:
+        for row in audit_rows_as_inserted(self.store):
             seq = row["seq"]
             if seq != expected_seq:
                 what = "missing (deleted)" if seq > expected_seq else "out of order"
@@ -177,17 +149,17 @@ class AuditLog:
             return (10**18, "unreadable witness")
 
     def _hash_at(self, seq: int) -> str | None:
-        row = self.store.conn.execute("SELECT hash FROM box_audit WHERE seq = ?", (seq,)).fetchone()
+        row = audit_row(self.store, seq)
         return None if row is None else row["hash"]
 
     def _all_hashes(self) -> set[str]:
-        return {r["hash"] for r in self.store.conn.execute("SELECT hash FROM box_audit")}
+        return audit_hashes(self.store)
 
     def canary_touches(self, experiment: str) -> int:
         """Decoys touched across every boxed run of ``experiment`` (each touch counts once)."""
         return sum(len(r.body.get("canaries_touched", [])) for r in self.records(experiment, "run"))
 
 
-def _record(row: sqlite3.Row) -> AuditRecord:
+def _record(row: dict[str, Any]) -> AuditRecord:
     return AuditRecord(row["seq"], row["experiment"], row["kind"], row["created_at"],
                        json.loads(row["body_json"]), row["prev_hash"], row["hash"])

@@ -10,7 +10,8 @@ budgets or the policy itself, and for every kind the policy lists. People decide
 ``rsilab approve``. Every step is an audit record; the ``box_proposals`` row is only working
 state and is cross-checked against its audit record before a decision.
 
-Imports ``rsilab.box.audit``, ``rsilab.store`` and ``rsilab.errors``.
+Its rows are read and written by ``rsilab.store.gate``; no SQL here. Imports ``rsilab.box.audit``,
+``rsilab.store`` and ``rsilab.errors``.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from typing import Any, Callable
 from rsilab.box.audit import AuditLog, canonical
 from rsilab.errors import BoxError, ConfigError, StoreError
 from rsilab.store import Store
+from rsilab.store.gate import (count_proposals_since, insert_proposal, pending_proposal_rows, policy_json,
+                               proposal_row, put_policy, record_proposal_decision, set_proposal_status)
 
 KINDS = ("code", "evaluator", "box_settings", "budget", "policy")
 ALWAYS_HUMAN = frozenset({"evaluator", "box_settings", "budget", "policy"})
@@ -156,15 +159,12 @@ class Gate:
             "extra": extra or {},
         })
         now = time.time()
-        with self.store.conn:
-            cur = self.store.conn.execute(
-                "INSERT INTO box_proposals(experiment, kind, status, created_at, summary, diff, diff_sha256,"
-                " candidate_sha256, checks_json, needs_human, decided_at, decided_by, reason, audit_seq)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.experiment, str(kind), status, now, summary, str(diff), diff_sha, source_sha,
-                 json.dumps(checks, sort_keys=True), int(needs_human), None if status == "pending" else now,
-                 by, reason, record.seq))
-        pid = int(cur.lastrowid)
+        pid = insert_proposal(self.store, {
+            "experiment": self.experiment, "kind": str(kind), "status": status, "created_at": now,
+            "summary": summary, "diff": str(diff), "diff_sha256": diff_sha, "candidate_sha256": source_sha,
+            "checks_json": json.dumps(checks, sort_keys=True), "needs_human": int(needs_human),
+            "decided_at": None if status == "pending" else now, "decided_by": by, "reason": reason,
+            "audit_seq": record.seq})
         if status != "pending":
             self.log.append(self.experiment, "decision", {"proposal": pid, "status": status, "by": by,
                                                           "reason": reason})
@@ -176,10 +176,7 @@ class Gate:
                             extra={"new_policy": new.to_dict()})
 
     def _check_rate(self) -> dict[str, Any]:
-        since = time.time() - 3600
-        (count,) = self.store.conn.execute(
-            "SELECT COUNT(*) FROM box_proposals WHERE experiment = ? AND created_at >= ?",
-            (self.experiment, since)).fetchone()
+        count = count_proposals_since(self.store, self.experiment, time.time() - 3600)
         limit = self.policy.max_proposals_per_hour
         return _check(count < limit, f"{count} proposals in the last hour; the limit is {limit}")
 
@@ -206,8 +203,7 @@ class Gate:
         status = "adopted" if adopted else "abandoned"
         self.log.append(self.experiment, "outcome", {"proposal": proposal_id, "status": status,
                                                      "details": details or {}})
-        with self.store.conn:
-            self.store.conn.execute("UPDATE box_proposals SET status = ? WHERE id = ?", (status, proposal_id))
+        set_proposal_status(self.store, proposal_id, status)
         return get_proposal(self.store, proposal_id)
 
     def pending(self) -> list[Proposal]:
@@ -216,34 +212,25 @@ class Gate:
 
 # -- store-level functions (used by the CLI, which does not know the experiment) -------------------
 def current_policy(store: Store, experiment: str) -> Policy | None:
-    row = store.conn.execute("SELECT policy_json FROM box_policies WHERE experiment = ?", (experiment,)).fetchone()
-    return None if row is None else Policy.from_dict(json.loads(row["policy_json"]))
+    text = policy_json(store, experiment)
+    return None if text is None else Policy.from_dict(json.loads(text))
 
 
 def _set_policy(store: Store, experiment: str, policy: Policy, by: str) -> None:
     AuditLog(store).append(experiment, "policy", {"policy": policy.to_dict(), "policy_sha256": policy.sha256(),
                                                   "set_by": by})
-    with store.conn:
-        store.conn.execute(
-            "INSERT INTO box_policies(experiment, policy_json, policy_sha256, set_at, set_by) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT(experiment) DO UPDATE SET policy_json = excluded.policy_json,"
-            " policy_sha256 = excluded.policy_sha256, set_at = excluded.set_at, set_by = excluded.set_by",
-            (experiment, canonical(policy.to_dict()), policy.sha256(), time.time(), by))
+    put_policy(store, experiment, canonical(policy.to_dict()), policy.sha256(), time.time(), by)
 
 
 def get_proposal(store: Store, proposal_id: int) -> Proposal:
-    row = store.conn.execute("SELECT * FROM box_proposals WHERE id = ?", (proposal_id,)).fetchone()
+    row = proposal_row(store, proposal_id)
     if row is None:
         raise StoreError(f"proposal {proposal_id} is not in store {store.path}")
     return _proposal(row)
 
 
 def pending_proposals(store: Store, experiment: str | None = None) -> list[Proposal]:
-    sql, args = "SELECT * FROM box_proposals WHERE status = 'pending'", []
-    if experiment is not None:
-        sql += " AND experiment = ?"
-        args.append(experiment)
-    return [_proposal(r) for r in store.conn.execute(sql + " ORDER BY id", args)]
+    return [_proposal(r) for r in pending_proposal_rows(store, experiment)]
 
 
 def decide_proposal(store: Store, proposal_id: int, *, approve: bool, reason: str, by: str,
@@ -267,9 +254,7 @@ def decide_proposal(store: Store, proposal_id: int, *, approve: bool, reason: st
     status = "approved" if approve else "rejected"
     log.append(p.experiment, "decision", {"proposal": proposal_id, "status": status, "by": by,
                                           "reason": reason, "human": True})
-    with store.conn:
-        store.conn.execute("UPDATE box_proposals SET status = ?, decided_at = ?, decided_by = ?, reason = ? WHERE id = ?",
-                           (status, time.time(), by, reason, proposal_id))
+    record_proposal_decision(store, proposal_id, status, time.time(), by, reason)
     if approve and p.kind == "policy":
         new = audited.body.get("extra", {}).get("new_policy")
         if new is not None:

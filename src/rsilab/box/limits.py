@@ -65,6 +65,21 @@ class Limits:
         return dataclasses.replace(self, **changes)
 
 
+SHM_CAP_BYTES = 16 * MiB  # /dev/shm in the box: min(scratch_bytes, this)
+
+
+def memory_bound(limits: Limits) -> dict[str, Any]:
+    """What bounds the memory of one run, and its worst case. Memory is capped per process
+    (RLIMIT_AS): the box puts no candidate in a cgroup (see docs/box.md), so a candidate that
+    forks up to ``max_processes`` can hold that many times ``memory_bytes``, plus both tmpfs."""
+    shm = min(int(limits.scratch_bytes), SHM_CAP_BYTES)
+    worst = int(limits.max_processes) * int(limits.memory_bytes) + int(limits.scratch_bytes) + shm
+    return {"memory_scope": "per process (RLIMIT_AS); no cgroup",
+            "worst_case_memory_bytes": worst,
+            "worst_case_memory": f"max_processes x memory_bytes + scratch_bytes + /dev/shm = "
+                                 f"{limits.max_processes} x {limits.memory_bytes} + {limits.scratch_bytes} + {shm}"}
+
+
 def rlimits(limits: Limits, *, process_headroom: int = 0) -> list[tuple[int, int, int]]:
     """``(RLIMIT_*, soft, hard)`` triples for the candidate process.
 

@@ -5,7 +5,8 @@ filter adds a second layer and, more usefully, makes an *attempt* visible: a for
 call kills the whole candidate process with SIGSYS, which the sandbox records as a violation.
 Forbidden: internet and other non-Unix sockets, ptrace and cross-process memory access, mounts,
 namespaces, kernel modules, kexec, bpf, perf, keyrings, io_uring, userfaultfd, handle-based
-opens, reboot, swap, acct. Only x86_64 and aarch64 are known; elsewhere ``build_filter``
+opens, reboot, swap, acct, and signals to PID 1 (the box's supervisor) or to every process
+(``kill(-1, ...)``). Only x86_64 and aarch64 are known; elsewhere ``build_filter``
 returns ``None`` and the sandbox records that the filter is absent. Imports nothing of ours.
 """
 from __future__ import annotations
@@ -19,6 +20,16 @@ _RET_KILL_PROCESS = 0x80000000
 _RET_ALLOW = 0x7FFF0000
 _LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
 _X32_SYSCALL_BIT = 0x40000000
+
+# Calls whose first argument is a pid: with pid 1 (the box's supervisor) or -1 (every process
+# the caller may signal) they kill the caller. The namespace already protects what lies outside;
+# this turns the attempt into an unforgeable record (SIGSYS) even from native code.
+_PID_CALLS: dict[str, dict[str, int]] = {
+    "x86_64": {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297,
+               "pidfd_open": 434},
+    "aarch64": {"kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240,
+                "pidfd_open": 434},
+}
 
 # arch -> (AUDIT_ARCH value, socket syscall number, {name: number} of forbidden syscalls)
 _TABLES: dict[str, tuple[int, int, dict[str, int]]] = {
@@ -47,7 +58,11 @@ _TABLES: dict[str, tuple[int, int, dict[str, int]]] = {
 
 def forbidden_syscalls(machine: str | None = None) -> list[str]:
     table = _TABLES.get(machine or platform.machine())
-    return [] if table is None else sorted(table[2]) + ["socket (any family but AF_UNIX)"]
+    if table is None:
+        return []
+    machine = machine or platform.machine()
+    return sorted(table[2]) + ["socket (any family but AF_UNIX)"] + [
+        f"{name} with pid 1 or -1" for name in sorted(_PID_CALLS[machine])]
 
 
 def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
@@ -72,6 +87,15 @@ def build_filter(machine: str | None = None) -> bytes | None:
         prog += [_op(_JGE_K, _X32_SYSCALL_BIT, jt=0, jf=1), _op(_RET_K, _RET_KILL_PROCESS)]
     for number in sorted(forbidden.values()):
         prog += [_op(_JEQ_K, number, jt=0, jf=1), _op(_RET_K, _RET_KILL_PROCESS)]
+    for number in sorted(_PID_CALLS[machine].values()):
+        prog += [
+            _op(_JEQ_K, number, jt=0, jf=5),    # another call: skip this block
+            _op(_LD_W_ABS, 16),                 # low 32 bits of args[0]: the pid
+            _op(_JEQ_K, 1, jt=2, jf=0),
+            _op(_JEQ_K, 0xFFFFFFFF, jt=1, jf=0),
+            _op(_RET_K, _RET_ALLOW),
+            _op(_RET_K, _RET_KILL_PROCESS),
+        ]
     prog += [
         _op(_JEQ_K, socket_nr, jt=0, jf=3),
         _op(_LD_W_ABS, 16),                     # low 32 bits of args[0]: the address family

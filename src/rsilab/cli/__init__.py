@@ -58,13 +58,24 @@ class LazyGroup(click.Group):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except (click.ClickException, RsilabError) as exc:
-            click.echo(user_error_line(exc), err=True)
+            click.echo(user_error_line(exc, self._typed_command(args, prog_name)), err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("error: aborted", err=True)
             sys.exit(1)
         # click returns the exit code of ``ctx.exit`` (--help, --version) and None otherwise
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def _typed_command(self, args, prog_name) -> click.Context:
+        """The context of the (sub)command the user typed, for errors click raises without one."""
+        ctx = click.Context(self, info_name=prog_name or "rsilab")
+        for arg in (sys.argv[1:] if args is None else list(args)):
+            group = ctx.command
+            sub = group.get_command(ctx, arg) if isinstance(group, click.Group) else None
+            if sub is None:
+                break
+            ctx = click.Context(sub, info_name=arg, parent=ctx)
+        return ctx
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

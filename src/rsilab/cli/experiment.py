@@ -77,22 +77,19 @@ def show(run_id: int, plot_path: Path | None, as_json: bool, store_path: Path | 
     for r in rounds:
         table.add_row(*[_fmt(r.get(k)) for k in keys + extra])
     Console().print(table)
-    plot = None if name == "track" else _plotter(name)  # runs logged with rsilab.track have no module
-    if plot is not None and rounds:
-        path = plot_path or Path(f"run-{run_id}.png")
-        plot(rounds, path)
-        click.echo(f"wrote {path}")
+    if not rounds:
+        return
+    from rsilab.report.experiments import ROUND_CHARTS
 
-
-def _plotter(name: str):
-    """The experiment's picture: ``rsilab.report.<name>.plot_rounds`` if there is one, else its own."""
-    module = f"rsilab.report.{name.replace('-', '_')}"
-    try:
-        return importlib.import_module(module).plot_rounds
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return getattr(_load(name), "plot_rounds", None)
+    path = plot_path or Path(f"run-{run_id}.png")
+    if name in ROUND_CHARTS:
+        ROUND_CHARTS[name](rounds, path)
+    else:
+        module = None if name == "track" else _load(name)  # runs logged with rsilab.track have no module
+        if module is None or not hasattr(module, "plot_rounds"):
+            return
+        module.plot_rounds(rounds, path)
+    click.echo(f"wrote {path}")
 
 
 @experiment.command("export", short_help="Export a run's rounds as CSV for `rsilab fit rounds`.")

@@ -4,7 +4,7 @@ Each command loads a user file (errors name the file, row and column), calls one
 ``rsilab.estimate``, records the fit as a run of kind ``fit:<what>`` in the store, and prints a
 table, or with ``--json`` the parameters, intervals and diagnostics (plus a top-level "prior"
 for ``rounds`` and ``rnd-returns``, the file ``rsilab forecast --returns-from`` reads).
-matplotlib is imported only when ``--plot`` asks for a PNG.
+``--plot`` draws the data and the fit with ``rsilab.report.fits`` (matplotlib only then).
 """
 from __future__ import annotations
 
@@ -133,10 +133,11 @@ def _scaling(csv_path, form, method, params_col, tokens_col, flop_col, x_col, lo
         else:
             from rsilab.estimate.bnsl import BNSLFit
 
-            est = BNSLFit(breaks, n_bootstrap=min(n_bootstrap, 1000), seed=seed).fit(x[fit_mask], y[fit_mask])
+            est = BNSLFit(breaks, n_bootstrap=n_bootstrap, seed=seed).fit(x[fit_mask], y[fit_mask])
             out["rmsle_fit"] = est.rmsle(x[fit_mask], y[fit_mask])
             quantity = quantity or "c0"
         out["n_points"] = int(fit_mask.sum())
+        out["diagnostics"] = est.diagnostics_
         if mask is not None and (~mask).any():
             ex = est.extrapolate(x[~mask])
             out["extrapolation"] = {"x": x[~mask].tolist(), "y_true": y[~mask].tolist(),
@@ -151,7 +152,9 @@ def _scaling(csv_path, form, method, params_col, tokens_col, flop_col, x_col, lo
                      "bootstrap": n_bootstrap, "drop_highest_loss": drop_highest_loss, "seed": seed}, out, seed)
     out["run_id"] = run_id
     if plot_path is not None:
-        _plot_scaling(form, est, data, plot_path)
+        from rsilab.report.fits import scaling_chart
+
+        scaling_chart(form, est, data, plot_path)
     if as_json:
         echo_json(out)
         return
@@ -203,7 +206,9 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
     out["run_id"] = _record(store_path, "rnd-returns", endpoints_path.name, {"draws": n_draws, "seed": seed},
                             {d: {k: v for k, v in r.items() if k != "prior"} for d, r in domains.items()}, seed)
     if plot_path is not None:
-        _plot_rnd(est, inputs, endpoints, plot_path)
+        from rsilab.report.fits import rnd_returns_chart
+
+        rnd_returns_chart(est, inputs, endpoints, plot_path)
     if as_json:
         echo_json(out)
         return
@@ -219,8 +224,9 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
 
 @fit.command("rounds", short_help="Returns per round k from a rounds CSV, with a verdict.")
 @click.argument("rounds_path", metavar="ROUNDS.csv", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--tolerance", type=float, default=0.05, show_default=True,
-              help="|k - 1| <= tolerance counts as combustion (k ~ 1).")
+@click.option("--tolerance", type=float, default=None,
+              help="|k - 1| <= tolerance counts as combustion (k ~ 1). Default: the forecast's regime "
+                   "tolerance (rsilab.dynamics.base.RETURNS_TOLERANCE), so fit and forecast agree.")
 @click.option("--bootstrap", "n_bootstrap", type=int, default=4000, show_default=True,
               help="Bootstrap resamples for the interval of k and P(k > 1).")
 @click.option("--min-rounds", type=int, default=5, show_default=True,
@@ -239,11 +245,13 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
 def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: int, transform: str, ceiling: float,
            all_transforms: bool, seed: int, plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
     """Returns per round k from ROUNDS.csv (round, capability[, compute_flop, seconds])."""
+    from rsilab.dynamics.base import RETURNS_TOLERANCE
     from rsilab.errors import DataError, EstimationError
     from rsilab.estimate import io
     from rsilab.estimate.rounds import RoundsFit
     from rsilab.estimate.transforms import transform_rounds
 
+    tolerance = RETURNS_TOLERANCE if tolerance is None else tolerance
     data = io.load_rounds(rounds_path)
     data, k_by_transform = transform_rounds(rounds_path, data, transform, ceiling, all_transforms)
     try:
@@ -262,7 +270,9 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
                             {"tolerance": tolerance, "bootstrap": n_bootstrap, "seed": seed},
                             {k: v for k, v in out.items() if k != "prior"}, seed)
     if plot_path is not None:
-        _plot_rounds(data, est, plot_path)
+        from rsilab.report.fits import rounds_chart
+
+        rounds_chart(data, est, plot_path)
     if as_json:
         echo_json(out)
         return
@@ -289,81 +299,6 @@ def _schedule_caveat(rows: list[dict[str, str]]) -> tuple[str | None, str | None
                                       "and k measured on these rounds are bounded by the schedule, not only by "
                                       "the learner (fast mode lifts the bound)")
     return ", ".join(schedules), None
-
-
-# -- plots (matplotlib only here, only when asked) -----------------------------------------
-
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _plot_scaling(form, est, data, path: Path) -> None:
-    import numpy as np
-
-    plt = _figure()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    if form == "chinchilla":
-        N, D, L = data
-        pred = est.predict(N, D)
-        ax.scatter(L, pred, s=10)
-        lim = [min(L.min(), pred.min()), max(L.max(), pred.max())]
-        ax.plot(lim, lim, "k--", lw=1)
-        ax.set(xlabel="observed loss", ylabel="fitted loss", xscale="log", yscale="log",
-               title=f"Chinchilla fit: alpha={est.params_['alpha']:.3f}, beta={est.params_['beta']:.3f}")
-    else:
-        x, y, mask = data
-        m = mask if mask is not None else np.ones(len(x), bool)
-        ax.scatter(x[m], y[m], c="k", s=14, label="fitted points")
-        if (~m).any():
-            ax.scatter(x[~m], y[~m], c="tab:green", s=14, label="held out")
-        grid = np.geomspace(x.min() * 0.8, x.max() * 1.2, 300)
-        ex = est.extrapolate(grid)
-        ax.plot(grid, ex["y"], "r", label="fit")
-        if "interval" in ex:
-            ax.fill_between(grid, ex["interval"][0], ex["interval"][1], color="r", alpha=0.15, label="interval")
-        ax.set(xlabel="x", ylabel="loss", xscale="log", title=f"{form} fit")
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _plot_rnd(est, inputs, endpoints, path: Path) -> None:
-    import numpy as np
-
-    plt = _figure()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for dom, (years, inp) in inputs.items():
-        ax.plot(years, np.log(inp / inp[0]), "o-", ms=3, label=f"{dom}: ln input")
-        if dom in endpoints:
-            t0, t1, e0, e1 = endpoints[dom]
-            ax.plot([t0, t1], [0, np.log(e1 / e0)], "--", label=f"{dom}: ln efficiency (r={est.domains_[dom]['r_growth_ratio']:.2f})")
-    ax.set(xlabel="year index", ylabel="log growth since start", title="returns to R&D")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _plot_rounds(data, est, path: Path) -> None:
-    plt = _figure()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    a1.plot(data["round"], data["capability"], "o-")
-    a1.set(xlabel="round", ylabel="capability", title="capability per round")
-    kb = est.k_by_capability_
-    a2.scatter(kb["capability"], kb["k"], s=14)
-    a2.axhline(1, color="k", lw=1)
-    a2.axhline(est.params_["k"], color="r", lw=1, label=f"k = {est.params_['k']:.3f}")
-    a2.set(xlabel="capability", ylabel="ratio of successive gains", title=f"regime: {est.regime_}")
-    a2.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def _add_scale() -> None:

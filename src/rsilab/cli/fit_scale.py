@@ -52,10 +52,12 @@ def scale(csv_path: Path | None, sweep_id: int | None, scale_kind: str, scale_co
                                                  f"(first: {missing[0]}); try --scale flop or parameters")
         labels, scales, caps = [s["label"] for s in series], [s["scale"] for s in series], [s["capability"] for s in series]
         source, name = f"sweep {sweep_id} ({scale_kind})", f"sweep-{sweep_id}"
+        xlabel = {"parameters": "parameters", "flop": "FLOP per round"}[scale_kind]
     else:
         data = load_scale_rounds(csv_path, scale_col)
         labels, scales, caps = data["labels"], data["scale"], data["capability"]
         source, name = f"{csv_path.name} ({data['scale_column']})", csv_path.name
+        xlabel = data["scale_column"]
     try:
         est = ScaleFit(at=at, n_bootstrap=n_bootstrap, min_rounds=min_rounds, seed=seed).fit(scales, caps, labels)
     except EstimationError as exc:
@@ -69,7 +71,7 @@ def scale(csv_path: Path | None, sweep_id: int | None, scale_kind: str, scale_co
     if plot_path is not None:
         from rsilab.report.scale import scale_chart
 
-        scale_chart(est, plot_path, title=f"k across scale: {source}")
+        scale_chart(est, plot_path, title=f"k across scale: {source}", xlabel=xlabel)
     if as_json:
         echo_json(out)
         return

@@ -74,13 +74,44 @@ def _record(store_path: Path | None, kind: str, scenario, summary: dict[str, Any
                              timings=timings, seed=scenario.seed)
 
 
+def _q(e: dict[str, Any], fmt: str) -> str:
+    return "-" if e.get("median") is None else f"{e['median']:{fmt}} [{e['p10']:{fmt}}, {e['p90']:{fmt}}]"
+
+
+def print_story(summary: dict[str, Any], console) -> None:
+    """The headline: P(explosive at any point); how far and how long; compression; where it ends."""
+    from rich.table import Table
+
+    tk = summary.get("takeoff")
+    if not tk:
+        return
+    table = Table(title=f"{summary['scenario']}: {summary['model']}, {summary['n_samples']:,} samples, "
+                        f"{summary['horizon_years']:g} years, seed {summary['seed']}", title_justify="left")
+    table.add_column("takeoff")
+    table.add_column("", justify="right")
+    table.add_row("P(explosive at some point)", f"{tk['p_explosive']:.3f} ± {tk['p_explosive_se']:.4f}")
+    if tk["p_explosive"] > 0:
+        table.add_row("  orders of magnitude gained while explosive", _q(tk["ooms_while_explosive"], ".1f"))
+        table.add_row("  years explosive", _q(tk["years_explosive"], ".2f"))
+    for c in tk["compression"].values():
+        table.add_row(f"P({c['what']})", f"{c['p']:.3f}")
+    ends = tk["ends"]
+    late = sorted(((p, k) for k, p in ends["late_regime_probabilities"].items() if p > 0), reverse=True)
+    for i, (p, k) in enumerate(late):
+        table.add_row(("ends (late regime): " if i == 0 else "                     ") + k, f"{p:.3f}")
+    console.print(table)
+    console.print(f"explosive: {tk['explosive_means']}; the two rows under it: median [p10, p90] of those "
+                  f"samples. late regime: {ends['late_means']}; " +
+                  "; ".join(f"{k}: {ends['means'][k]}" for _, k in late) + ".", highlight=False, markup=False)
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"{summary['scenario']}: {summary['model']}, {summary['n_samples']:,} samples, "
-                        f"{summary['horizon_years']:g} years, seed {summary['seed']}", title_justify="left")
+    print_story(summary, console)
+    table = Table(title="regimes (early: how it starts, late: where it ends)", title_justify="left")
     phase = summary["regime_phase"]
     other = "early" if phase == "late" else "late"
     table.add_column("regime")
@@ -159,21 +190,27 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
     scenario = _scenario(scenario_file, preset, DEFAULT_SCENARIO, command="forecast")
     returns_prior = None
     if returns_from is not None:
-        scenario, returns_prior = apply_returns_prior(scenario, returns_from,
-                                                      explicit=scenario_file is not None or preset is not None)
+        from rsilab.estimate.bridge import apply_returns_prior, load_prior
+        from rsilab.simulate.scenario import load_preset
+
+        returns_prior = load_prior(returns_from)
+        scenario, returns_param = apply_returns_prior(
+            scenario, returns_prior, origin=str(returns_from),
+            explicit=scenario_file is not None or preset is not None, load_preset=load_preset)
     scenario = _apply_overrides(scenario, n_samples, seed, horizon)
     ensemble = _run_with_progress(scenario, quiet=as_json)
     summary = ensemble.summary()
     if returns_prior is not None:
-        summary["returns_prior"] = {"parameter": returns_prior["quantity"], "source": returns_prior.get("source"),
-                                    "file": str(returns_from), "dist": returns_prior["spec"]["dist"]}
+        summary["returns_prior"] = {"parameter": returns_param, "quantity": returns_prior["quantity"],
+                                    "source": returns_prior.get("source"), "file": str(returns_from),
+                                    "dist": returns_prior["spec"]["dist"]}
     charts: list[Path] = []
     timings = dict(ensemble.timings)
     if out_dir is not None:
         from rsilab.report.charts import write_charts
 
         t0 = time.perf_counter()
-        charts = write_charts(ensemble, out_dir)
+        charts = write_charts(ensemble, out_dir, summary)
         timings["charts"] = time.perf_counter() - t0
     summary["charts"] = [str(p) for p in charts]
     run_id = _record(store_path, "forecast", scenario, summary, timings)
@@ -182,33 +219,11 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
         echo_json(summary)
         return
     if returns_prior is not None:
-        click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')})")
+        click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')}) "
+                   f"as {scenario.model.name}.{returns_param}")
     print_summary(summary)
     click.echo("charts: " + ", ".join(str(p) for p in charts) if charts else "charts: none written (--out DIR writes them)")
     click.echo(f"recorded as run {run_id} (rsilab runs)")
-
-
-def apply_returns_prior(scenario, fit_path: Path, *, explicit: bool):
-    """Replace the scenario's returns parameter by the prior a fit produced.
-
-    A fit of r (returns to R&D) goes into the parameter ``r``; a fit of k (gain ratio per round)
-    into the discrete criticality model's ``k``. Without an explicit scenario, the default for
-    that quantity is chosen (r: the default scenario; k: the ``criticality-discrete`` preset).
-    """
-    from rsilab.errors import ConfigError
-    from rsilab.estimate.bridge import load_prior
-    from rsilab.simulate.scenario import load_preset
-
-    prior = load_prior(fit_path)
-    quantity = prior["quantity"]
-    target = scenario
-    if quantity not in scenario.model.param_names:
-        if explicit:
-            raise ConfigError("--returns-from", str(fit_path),
-                              f"a fit of a parameter of model {scenario.model.name!r} ({', '.join(scenario.model.param_names)}); "
-                              f"this fit is of {quantity!r}")
-        target = load_preset("criticality-discrete" if quantity == "k" else DEFAULT_SCENARIO)
-    return target.with_prior(quantity, prior["spec"], origin=str(fit_path)), prior
 
 
 @click.command(short_help="Monte Carlo a scenario file or preset; print its summary.")
@@ -305,8 +320,12 @@ def runs(kind, limit, as_json, store_path) -> None:
     for col in ("id", "kind", "name", "when", "seed", "status", "headline"):
         table.add_column(col)
     for r in records:
-        rp = r.summary.get("regime_probabilities")
-        headline = " ".join(f"{k[:4]} {v:.2f}" for k, v in rp.items()) if rp else ""
+        tk, rp = r.summary.get("takeoff"), r.summary.get("regime_probabilities")
+        if tk:
+            end = tk["ends"]["most_likely"]
+            headline = f"P(explosive) {tk['p_explosive']:.2f}, ends {end} {tk['ends']['late_regime_probabilities'][end]:.2f}"
+        else:
+            headline = " ".join(f"{k[:4]} {v:.2f}" for k, v in rp.items()) if rp else ""
         table.add_row(str(r.id), r.kind, r.name, time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)),
                       "" if r.seed is None else str(r.seed), r.status, headline)
     Console().print(table)

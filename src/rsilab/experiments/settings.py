@@ -1,5 +1,5 @@
-"""What the experiments share around their configs and progress display: reading a TOML
-config over a profile's defaults with clear errors, and a rich progress bar over rounds.
+"""What the experiments share around their configs: reading a TOML config over a profile's
+defaults with clear errors. (The progress display is ``rsilab.experiments.progress``.)
 Imports no torch."""
 from __future__ import annotations
 
@@ -38,15 +38,3 @@ def build_config(model: type, profiles: Mapping[str, Mapping[str, Any]], profile
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "config"
         raise ConfigError(field, err.get("input"), err["msg"], source=source) from None
-
-
-def round_progress(enabled: bool, label: str, total: int, done: int):
-    """A started rich progress bar over rounds and its task, or None when not wanted."""
-    if not enabled:
-        return None
-    from rich.progress import Progress
-
-    bar = Progress()
-    task = bar.add_task(label, total=total, completed=done)
-    bar.start()
-    return bar, task

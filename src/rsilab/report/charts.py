@@ -1,28 +1,33 @@
 """Charts of an ensemble: a fan chart of trajectories, a regime chart, and the model's own
-time series (e.g. probability of escape over time). Uses matplotlib's Agg backend; imported
-only when a chart is written, so the CLI starts fast.
+time series (e.g. probability of escape over time). Titles lead with the takeoff story (the
+summary's ``takeoff``: P(explosive at some point), where it ends). Uses matplotlib's Agg backend
+(report.figure); imported only when a chart is written, so the CLI starts fast.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from rsilab.report.figure import pyplot
 
 REGIME_COLOURS = {"explosion": "#d62728", "combustion": "#ff7f0e", "fizzle": "#1f77b4", "ceiling": "#2ca02c"}
 
 
-def _plt():
-    import matplotlib
+def story_line(takeoff: dict[str, Any] | None) -> str:
+    """One line for a title: P(explosive at some point) and how the takeoff ends."""
+    if not takeoff:
+        return ""
+    ends = takeoff["ends"]
+    end = ends["most_likely"]
+    return (f"P(explosive at some point) {takeoff['p_explosive']:.2f}; ends {end} "
+            f"{ends['late_regime_probabilities'][end]:.2f}: {ends['means'][end].split(':')[-1].strip()}")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    return plt
-
-
-def fan_chart(ensemble, path: Path) -> Path:
+def fan_chart(ensemble, path: Path, takeoff: dict[str, Any] | None = None) -> Path:
     """Quantile bands of log10 capability multiple over time, from the kept trajectories."""
-    plt = _plt()
+    plt = pyplot()
     rows = ensemble.fan_rows.astype(float) / np.log(10.0)  # log10 multiple of initial capability
     t = ensemble.t_grid
     fig, ax = plt.subplots(figsize=(8, 5))
@@ -36,7 +41,8 @@ def fan_chart(ensemble, path: Path) -> Path:
         ax.axhline(np.log10(m), color="grey", ls=":", lw=1)
     ax.set_xlabel("years")
     ax.set_ylabel("log10 capability / initial capability")
-    ax.set_title(f"{ensemble.scenario.name}: {len(rows):,} of {ensemble.n:,} trajectories (blow-ups drawn at the cap, 10^{cap:.0f})")
+    ax.set_title(f"{ensemble.scenario.name}: {story_line(takeoff)}\n"
+                 f"{len(rows):,} of {ensemble.n:,} trajectories (blow-ups drawn at the cap, 10^{cap:.0f})", fontsize=10)
     ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -44,9 +50,9 @@ def fan_chart(ensemble, path: Path) -> Path:
     return path
 
 
-def regime_chart(ensemble, path: Path) -> Path:
+def regime_chart(ensemble, path: Path, takeoff: dict[str, Any] | None = None) -> Path:
     """Regime probabilities (with 95% intervals) and effective returns against the returns parameter."""
-    plt = _plt()
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
     labels = list(REGIME_COLOURS)
     x = np.arange(len(labels))
@@ -57,11 +63,12 @@ def regime_chart(ensemble, path: Path) -> Path:
     a1.set_xticks(x, labels)
     a1.set_ylim(0, 1)
     a1.set_ylabel("probability (95% interval)")
-    a1.set_title(f"regimes ({ensemble.n:,} samples)")
+    a1.set_title(f"how it starts and where it ends ({ensemble.n:,} samples)"
+                 + (f"\nP(explosive at some point) {takeoff['p_explosive']:.2f}" if takeoff else ""), fontsize=10)
     from matplotlib.patches import Patch
 
-    a1.legend(handles=[Patch(facecolor="grey", hatch="//", edgecolor="white", label="early (first interval)"),
-                       Patch(facecolor="grey", label="late (second half)")])
+    a1.legend(handles=[Patch(facecolor="grey", hatch="//", edgecolor="white", label="early: how it starts (first interval)"),
+                       Patch(facecolor="grey", label="late: where it ends (second half)")], fontsize=8)
     rp = ensemble.scenario.model.returns_param
     k = min(ensemble.n, 5000)
     ret = ensemble.returns_eff[:k]
@@ -71,7 +78,8 @@ def regime_chart(ensemble, path: Path) -> Path:
         a2.scatter(x[sel], np.clip(ret[sel], -5, 10), s=4, alpha=0.5, color=REGIME_COLOURS[label], label=label)
     a2.axhline(1.0, color="grey", ls=":")
     a2.set_xlabel(rp if rp in ensemble.params else "sample")
-    a2.set_ylabel(f"effective returns ({ensemble.phase} half)")
+    a2.set_ylabel("effective returns, " + ("late: where it ends" if ensemble.phase == "late" else "early: how it starts"))
+    a2.set_title("above 1: explosive; about 1: steady exponential; below 1: slowing", fontsize=10)
     a2.legend(markerscale=3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -83,7 +91,7 @@ def grid_outputs_chart(ensemble, path: Path) -> Path | None:
     """The model's own series over time (means over samples), e.g. P(escape by t)."""
     if not ensemble.grid_means:
         return None
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name, series in ensemble.grid_means.items():
         ax.plot(ensemble.t_grid, series, lw=2, label=name)
@@ -97,9 +105,12 @@ def grid_outputs_chart(ensemble, path: Path) -> Path | None:
     return path
 
 
-def write_charts(ensemble, out_dir: Path) -> list[Path]:
+def write_charts(ensemble, out_dir: Path, summary: dict[str, Any] | None = None) -> list[Path]:
+    """Every chart of the ensemble into ``out_dir``; ``summary`` (its ``takeoff``) titles them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = ensemble.scenario.name
-    paths = [fan_chart(ensemble, out_dir / f"{stem}-fan.png"), regime_chart(ensemble, out_dir / f"{stem}-regimes.png")]
+    takeoff = (summary or {}).get("takeoff")
+    paths = [fan_chart(ensemble, out_dir / f"{stem}-fan.png", takeoff),
+             regime_chart(ensemble, out_dir / f"{stem}-regimes.png", takeoff)]
     extra = grid_outputs_chart(ensemble, out_dir / f"{stem}-control.png")
     return paths + ([extra] if extra else [])

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 
-def scale_chart(est, path: Path, title: str = "returns per round (k) across scale") -> Path:
+def scale_chart(est, path: Path, title: str = "returns per round (k) across scale",
+                xlabel: str = "scale (parameters or FLOP per round)") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,7 +39,7 @@ def scale_chart(est, path: Path, title: str = "returns per round (k) across scal
         ax.errorbar([est.target_], [kt.value], yerr=[[kt.value - kt.interval[0]], [kt.interval[1] - kt.value]],
                     fmt="s", color="C3", capsize=4, label=f"k at {est.target_:.3g}: P(k > 1) = {est.p_k_gt_1_at_target_:.2f}")
     ax.axhline(1.0, color="grey", ls=":", lw=1)
-    ax.set(xscale="log", xlabel="scale (parameters or FLOP per round)", ylabel="k (ratio of successive gains)",
+    ax.set(xscale="log", xlabel=xlabel, ylabel="k (ratio of successive gains)",
            title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()

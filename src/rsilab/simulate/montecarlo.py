@@ -23,6 +23,7 @@ from rsilab.simulate.regimes import REGIME_LABELS, Regime, classify
 from rsilab.simulate.scenario import Scenario
 from rsilab.simulate.kernels import kernel_for
 from rsilab.simulate.solver import Solution, SolverSettings, Status, solve_prepared
+from rsilab.simulate.takeoff import explosive_stretch, takeoff_summary
 
 CHUNK = 16_384            # samples per chunk for maps and as the default
 GRID_BUDGET = 1 << 22     # floats of output grid per chunk (32 MiB): sets the ODE chunk size
@@ -55,6 +56,7 @@ class ChunkResult:
     fan_rows: np.ndarray           # (k, g) ln(I/I0) of the first rows of the chunk
     outputs: dict[str, np.ndarray]
     grid_sums: dict[str, np.ndarray]
+    stretch: dict[str, np.ndarray]  # explosive stretch per sample (rsilab.simulate.takeoff)
 
 
 def _run_chunk(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_multiples: np.ndarray,
@@ -72,6 +74,7 @@ def _run_chunk(model: Model, p: dict[str, np.ndarray], t_grid: np.ndarray, ln_mu
         fan_rows=(sol.y_grid[0][:keep_rows] - ln0[:keep_rows, None]).astype(np.float32),
         outputs=model.sample_outputs(sol, p),
         grid_sums={k: np.nansum(v, axis=0) for k, v in grid.items()},
+        stretch=explosive_stretch(sol, tol),
     )
 
 
@@ -93,6 +96,7 @@ class Ensemble:
     outputs: dict[str, np.ndarray]
     grid_means: dict[str, np.ndarray]
     timings: dict[str, float] = field(default_factory=dict)
+    stretch: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -146,6 +150,9 @@ class Ensemble:
         }
         for name, values in self.outputs.items():
             summary[name] = _summarise_output(values)
+        if self.stretch:
+            summary["takeoff"] = takeoff_summary(self.stretch, self.regime_probabilities("late"),
+                                                 self.scenario.simulation["regime_tolerance"], summary)
         return summary
 
 
@@ -227,6 +234,7 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
         t_grid=t_grid, fan_rows=np.concatenate([r.fan_rows for r in results if r.fan_rows.size], axis=0)
         if any(r.fan_rows.size for r in results) else np.empty((0, len(t_grid)), np.float32),
         outputs=outputs, grid_means=grid_means,
+        stretch={k: np.concatenate([r.stretch[k] for r in results]) for k in results[0].stretch},
         timings={"sampling": t_sample, "solving": t_solve, "total": time.perf_counter() - t0,
                  "workers": workers},
     )

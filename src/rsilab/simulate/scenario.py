@@ -22,6 +22,7 @@ from typing import Any, Mapping
 
 from rsilab.core.priors import Prior, parse_prior
 from rsilab.dynamics import MODELS, Model
+from rsilab.dynamics.base import RETURNS_TOLERANCE
 from rsilab.errors import ConfigError
 from rsilab.simulate.solver import SolverSettings
 
@@ -43,7 +44,7 @@ SIMULATION_FIELDS: dict[str, tuple[type, float, float]] = {
 REGIME_PHASES = ("late", "early")
 DEFAULT_SIMULATION = {"n_samples": 100_000, "horizon_years": 20.0, "seed": 0, "n_grid": 101,
                       "rtol": 1e-6, "atol": 1e-9, "max_steps": 20_000, "cap_multiple": 1e15,
-                      "regime_tolerance": 0.02, "ceiling_factor": 2.0, "regime_phase": "late"}
+                      "regime_tolerance": RETURNS_TOLERANCE, "ceiling_factor": 2.0, "regime_phase": "late"}
 META_FIELDS = {"title", "description", "sources"}
 
 

@@ -53,7 +53,7 @@ def scale_series(store: Store, sweep_id: int, scale: str = "parameters") -> list
     """Each finished cell as {"label", "scale", "capability", "compute_flop"}; scale per SCALES."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}")
-    records.get_sweep(store, sweep_id)
+    fixed = records.get_sweep(store, sweep_id).spec.get("fixed", {})
     out = []
     for c in records.list_cells(store, sweep_id):
         if c.status != "finished" or c.run_id is None:
@@ -64,7 +64,7 @@ def scale_series(store: Store, sweep_id: int, scale: str = "parameters") -> list
             value = c.parameters
         else:
             value = float(np.mean(flop)) if flop and all(f is not None for f in flop) else None
-        label = ", ".join(f"{k}={v}" for k, v in c.values.items())
+        label = ", ".join(f"{k}={v}" for k, v in c.values.items() if k not in fixed)
         out.append({"label": f"cell {c.cell}: {label}", "scale": value,
                     "capability": [float(r["capability"]) for r in rounds]})
     return out

@@ -32,7 +32,7 @@ from rsilab.experiments.learned_optimizer.optimizer import (
     unroll_adam,
 )
 from rsilab.experiments.record import start_or_resume
-from rsilab.experiments.settings import round_progress
+from rsilab.experiments.progress import RoundBar
 
 NAME = "learned-optimizer"
 ARMS = ("self", "adam")
@@ -135,17 +135,12 @@ def run_experiment(config_path: Path | None, profile: str, store, resume_run: in
         arms = {k: Arm.from_state(v) for k, v in state["arms"].items()}
     else:
         arms = initial_arms(cfg)
-    bar = round_progress(progress, "learned optimizer", cfg.rounds + 1, handle.next_round)
-    try:
+    with RoundBar(progress, "learned optimizer", cfg.rounds + 1, handle.next_round) as bar:
         for r in range(handle.next_round, cfg.rounds + 1):
             record = run_round_pair(cfg, arms, r, evals, handle.finished_rounds, adam_inner)
             save_checkpoint(store, handle.run_id, r, {"arms": {k: a.to_state() for k, a in arms.items()}})
             handle.record_round(r, record)
-            if bar is not None:
-                bar[0].update(bar[1], advance=1, description=f"round {r}: capability {record['capability']:.3f}")
-    finally:
-        if bar is not None:
-            bar[0].stop()
+            bar.step(f"round {r}: capability {record['capability']:.3f}")
     rounds = handle.finished_rounds
     handle.finish(summary={"final_capability": rounds[-1]["capability"],
                            "final_capability_adam_meta": rounds[-1]["capability_adam_meta"],
@@ -211,23 +206,3 @@ def run_round_pair(cfg: LOConfig, arms: dict[str, Arm], r: int, evals: list,
         "step_multiplier_best": float(arms["self"].hyper[best]),
         "pbt": None if s["train"] is None else s["train"]["pbt"],
     }
-
-
-def plot_rounds(rounds: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = [r["round"] for r in rounds]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(x, [r["capability"] for r in rounds], "o-", label="self-trained LO")
-    ax.plot(x, [r["capability_adam_meta"] for r in rounds], "s--", label="LO meta-trained by Adam")
-    ax.axhline(rounds[0]["capability_adam_inner"], color="grey", ls=":",
-               label=f"hand-tuned Adam (lr {rounds[0]['adam_inner_lr']:g})")
-    ax.set_xlabel("round")
-    ax.set_ylabel("capability = exp(-meta-loss) on held-out problems")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -24,7 +24,7 @@ from typing import Any
 
 from rsilab.experiments.checkpoint import load_checkpoint, save_checkpoint
 from rsilab.experiments.record import start_or_resume
-from rsilab.experiments.settings import round_progress
+from rsilab.experiments.progress import RoundBar
 from rsilab.experiments.self_improver import boxed
 from rsilab.experiments.self_improver.config import SIConfig, load_config
 from rsilab.experiments.self_improver.gate import GateDecision, decide, policy_for
@@ -117,8 +117,7 @@ def run_experiment(config_path: Path | None, profile: str, store, resume_run: in
         state = load_checkpoint(store, handle.run_id, handle.finished_rounds[-1]["round"])
     else:
         state = None
-    bar = round_progress(progress, "self-improver", cfg.rounds + 1, handle.next_round)
-    try:
+    with RoundBar(progress, "self-improver", cfg.rounds + 1, handle.next_round) as bar:
         for r in range(handle.next_round, cfg.rounds + 1):
             if r == 0:
                 state, record = round_zero(cfg, store, experiment)
@@ -126,11 +125,7 @@ def run_experiment(config_path: Path | None, profile: str, store, resume_run: in
                 record = round_record(cfg, state, r, store, experiment, handle.finished_rounds, gate)
             save_checkpoint(store, handle.run_id, r, state)
             handle.record_round(r, record)
-            if bar is not None:
-                bar[0].update(bar[1], advance=1, description=f"round {r}: meta-utility {record['capability']:.3f}")
-    finally:
-        if bar is not None:
-            bar[0].stop()
+            bar.step(f"round {r}: meta-utility {record['capability']:.3f}")
     rounds = handle.finished_rounds
     candidates = sum(x["candidates"] for x in rounds) + sum(x["candidates_control"] for x in rounds)
     sandbox = sum(x["sandbox_events"] for x in rounds) + sum(x["sandbox_events_control"] for x in rounds)
@@ -197,23 +192,3 @@ def round_record(cfg: SIConfig, state: dict[str, Any], r: int, store, experiment
         "audit": {"ids": s["audit_ids"] + c["audit_ids"], "proposals": [s["proposal_id"], c["proposal_id"]],
                   "diff": state["self"]["diff"] if s["adopted"] else ""},
     }
-
-
-def plot_rounds(rounds: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = [r["round"] for r in rounds]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(x, [r["capability"] for r in rounds], "o-", label="self-improving improver")
-    ax.plot(x, [r["capability_control"] for r in rounds], "s--", label="seed improver (control)")
-    ax.plot(x, [r["held_out"] for r in rounds], "^:", label="self: held-out tasks")
-    ax.plot(x, [r["held_out_control"] for r in rounds], "v:", label="control: held-out tasks")
-    ax.set_xlabel("round")
-    ax.set_ylabel("meta-utility (mean downstream utility)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

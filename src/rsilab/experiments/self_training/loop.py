@@ -13,16 +13,17 @@ against length crosses that level), with a bootstrap interval over the evaluatio
 joint intervals for the gain since the last round and for k under measurement noise alone; the
 strict frontier is kept beside it.
 
-Every finished round is checkpointed (weights, pool, loop state and the round's record) before
-it is written to the store, so a killed run resumes from the last finished round: a round found
-in the checkpoint but not in the store is recorded on resume, never run again. Seeds derive from
+Every finished round is checkpointed in the store (``rsilab.experiments.checkpoint``: weights,
+pool, loop state and the round's record, serialised by torch) before its round is recorded, so
+a killed run resumes from the last finished round: a round found in the checkpoint but not in the store is recorded on resume, never run again. Seeds derive from
 (seed, stream, round, model), so a resumed run gives the same results as an uninterrupted one.
-Imports torch (through ``training``); the store only through ``rsilab.experiments.record``.
+Imports torch (through ``training``); the store only through ``rsilab.experiments.record`` and
+``rsilab.experiments.checkpoint``.
 """
 from __future__ import annotations
 
+import io
 import math
-import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -32,7 +33,9 @@ import numpy as np
 import torch
 
 from rsilab.errors import ExperimentError
+from rsilab.experiments.checkpoint import latest_checkpoint, save_checkpoint
 from rsilab.experiments.parallel import WorkerPool
+from rsilab.experiments.progress import RoundBar
 from rsilab.experiments.record import RunHandle, start_or_resume
 from rsilab.experiments.self_training import horizon as hz
 from rsilab.experiments.self_training.config import SelfTrainingConfig, load_config
@@ -139,15 +142,12 @@ def filter_labels(task: Task, cfg: SelfTrainingConfig, prompts: list[str],
     return kept
 
 
-def checkpoint_path(store: Any, run_id: int) -> Path:
-    return Path(store.path).parent / "checkpoints" / f"{Path(store.path).stem}-{NAME}-run{run_id}.pt"
-
-
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # atomic: a crash leaves the old checkpoint or the new one, never half
+def _save_checkpoint(handle: RunHandle, state: dict[str, Any]) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    # Only the latest is needed to resume; the weights make every checkpoint large.
+    save_checkpoint(handle.store, handle.run_id, state["round"], {"format": "torch.save"},
+                    blob=buffer.getvalue(), keep_latest_only=True)
 
 
 def _round_checkpointed(round_index: int) -> None:
@@ -158,20 +158,21 @@ def _round_recorded(round_index: int) -> None:
     """Called after a round is in the store (tests inject crashes here)."""
 
 
-def _restore(handle: RunHandle, path: Path) -> dict[str, Any] | None:
+def _restore(handle: RunHandle) -> dict[str, Any] | None:
     done = sorted(r["round"] for r in handle.finished_rounds)
     if done != list(range(len(done))):
         raise ExperimentError(f"run {handle.run_id} has rounds {done}: not a contiguous 0..k, cannot resume")
-    if not path.exists():
+    saved = latest_checkpoint(handle.store, handle.run_id)
+    if saved is None or saved.blob is None:
         if done:
-            raise ExperimentError(f"run {handle.run_id} has {len(done)} rounds but its checkpoint {path} is missing")
+            raise ExperimentError(f"run {handle.run_id} has {len(done)} rounds but no checkpoint in the store")
         return None
-    state = torch.load(path, weights_only=True)
+    state = torch.load(io.BytesIO(saved.blob), weights_only=True)
     if state["round"] == len(done):  # crashed after the checkpoint, before the store: record it now
         handle.record_round(state["round"], state["record"])
         _round_recorded(state["round"])
     elif state["round"] != len(done) - 1:
-        raise ExperimentError(f"checkpoint {path} holds round {state['round']} but the store has rounds up to "
+        raise ExperimentError(f"the checkpoint of run {handle.run_id} holds round {state['round']} but the store has rounds up to "
                               f"{len(done) - 1}; start a new run")
     return state
 
@@ -192,9 +193,8 @@ def run_experiment(config_path: str | Path | None = None, profile: str = "cpu", 
     if device == "cuda" and not torch.cuda.is_available():
         raise ExperimentError("device = 'cuda' but torch sees no CUDA GPU; use device = 'auto' or 'cpu'")
     handle = start_or_resume(store, NAME, cfg.to_dict(), seed=cfg.seed, resume_run=resume_run)
-    path = checkpoint_path(store, handle.run_id)
     try:
-        _loop(cfg, device, handle, path, progress)
+        _loop(cfg, device, handle, progress)
     except BaseException:
         store.update_run(handle.run_id, status="failed")
         if progress:
@@ -216,13 +216,13 @@ def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             "label_precision_by_round": [r.get("label_precision") for r in rounds]}
 
 
-def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, path: Path, progress: bool) -> None:
+def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, progress: bool) -> None:
     from rsilab import __version__
 
     task, shape = get_task(cfg.task), model_shape(cfg)
     eval_set: Pool = {d: [(p, task.solve(p)) for p in _instances(task, cfg.seed, d, cfg.eval_per_difficulty, _EVAL)]
                       for d in range(1, cfg.eval_max_difficulty + 1)}
-    state = _restore(handle, path)
+    state = _restore(handle)
     if state is None:
         pool: Pool = {d: [(p, task.solve(p)) for p in _instances(task, cfg.seed, d, cfg.labelled_per_difficulty, _LABELLED)]
                       for d in range(1, cfg.n0 + 1)}
@@ -306,35 +306,15 @@ def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, path: Path, p
                      "labelled_max": labelled_max, "frontier": front, "horizon": m["horizon"],
                      "horizon_replicates": (state["horizon_replicates"] + [replicates])[-2:],
                      "cumulative_compute_flop": state["cumulative_compute_flop"] + compute_flop, "record": record}
-            _save_checkpoint(path, state)
+            _save_checkpoint(handle, state)
             _round_checkpointed(r)
             handle.record_round(r, record)
             _round_recorded(r)
             bar.advance(r, record)
 
 
-class _Bar:
-    """Round-by-round progress on stderr with rich (or nothing when progress is off)."""
-
-    def __init__(self, enabled: bool, total: int, done: int):
-        self.enabled, self.total, self.done = enabled, total, done
-        self._progress = None
-
-    def __enter__(self) -> "_Bar":
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(TextColumn("self-training"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), TextColumn("{task.description}"),
-                                      console=Console(stderr=True))
-            self._progress.__enter__()
-            self._task = self._progress.add_task("round 0 training", total=self.total, completed=self.done)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
+class _Bar(RoundBar):
+    """The experiments' round bar, with self-training's line per round."""
 
     def advance(self, r: int, record: dict[str, Any]) -> None:
         if self._progress is not None:
@@ -347,4 +327,4 @@ class _Bar:
 
 
 def _progress(enabled: bool, total: int, done: int) -> _Bar:
-    return _Bar(enabled, total, done)
+    return _Bar(enabled, "self-training", total, done)

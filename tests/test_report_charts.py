@@ -1,0 +1,60 @@
+"""All plotting lives in report/: no other module imports matplotlib; the moved charts still draw."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rsilab.cli import cli
+from rsilab.report.charts import story_line
+from rsilab.report.experiments import ROUND_CHARTS
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "rsilab"
+# the self-training chart moves into report/ with the self-training instrument's own rework
+NOT_YET_MOVED = {"experiments/self_training/plot.py"}
+
+
+def _imports_matplotlib(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        if any(n == "matplotlib" or n.startswith("matplotlib.") for n in names):
+            return True
+    return False
+
+
+def test_only_report_imports_matplotlib():
+    found = {p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py") if _imports_matplotlib(p)}
+    assert "report/figure.py" in found   # the walk sees imports inside functions too
+    outside = {f for f in found if not f.startswith("report/")} - NOT_YET_MOVED
+    assert not outside, f"matplotlib imported outside report/: {sorted(outside)}"
+
+
+ROUNDS = {
+    "learned-optimizer": [{"round": i, "capability": 2.0 + i, "capability_adam_meta": 3.0, "capability_adam_inner": 1.5,
+                           "adam_inner_lr": 0.01} for i in range(4)],
+    "self-improver": [{"round": i, "capability": 0.6 + 0.05 * i, "capability_control": 0.6, "held_out": 0.2 + 0.1 * i,
+                       "held_out_control": 0.2} for i in range(4)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_CHARTS))
+def test_experiment_show_draws_the_run_with_the_report_chart(name, tmp_path, store):
+    run_id = store.add_run(f"experiment:{name}", name, config={}, summary={}, seed=0)
+    for r in ROUNDS[name]:
+        store.add_round(run_id, r["round"], r)
+    png = tmp_path / "run.png"
+    result = CliRunner().invoke(cli, ["experiment", "show", str(run_id), "--plot", str(png),
+                                      "--store", str(tmp_path / "test-store.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {png}" in result.output and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chart_titles_lead_with_the_story():
+    takeoff = {"p_explosive": 0.4883, "ends": {"most_likely": "fizzle",
+                                               "late_regime_probabilities": {"fizzle": 1.0},
+                                               "means": {"fizzle": "returns below 1 at the end: growth slowing"}}}
+    assert story_line(takeoff) == "P(explosive at some point) 0.49; ends fizzle 1.00: growth slowing"
+    assert story_line(None) == ""
