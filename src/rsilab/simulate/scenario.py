@@ -14,6 +14,7 @@ and parameter names are errors, never ignored. Imports dynamics, priors, solver 
 from __future__ import annotations
 
 import math
+import sys
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -111,7 +112,9 @@ def _check_sim(key: str, value: Any, source: str | None) -> Any:
             raise ConfigError(f"simulation.{key}", value, f"one of {', '.join(REGIME_PHASES)}", source=source)
         return value
     ok_type = isinstance(value, int) if kind is int else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or (kind is float and not math.isfinite(value)):
+    # abs(value) <= float max first: an integer too large for a float is not finite either
+    if isinstance(value, bool) or not ok_type or (kind is float and not abs(value) <= sys.float_info.max) or (
+            kind is float and not math.isfinite(value)):
         raise ConfigError(f"simulation.{key}", value, f"{'a whole number' if kind is int else 'a number'} in [{lo:g}, {hi:g}]",
                           source=source)
     if not lo <= value <= hi:
@@ -143,7 +146,7 @@ def parse_scenario(data: Mapping[str, Any], *, name: str = "scenario", source: s
         raise ConfigError("model.name", None, f"a [model] table with name = one of {', '.join(sorted(MODELS))}",
                           source=source)
     model_name = model_table["name"]
-    if model_name not in MODELS:
+    if not isinstance(model_name, str) or model_name not in MODELS:
         raise ConfigError("model.name", model_name, f"one of {', '.join(sorted(MODELS))}", source=source)
     options = {k: v for k, v in model_table.items() if k != "name"}
     try:
