@@ -265,6 +265,7 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
     out["transform"] = transform
     if all_transforms:
         out["k_by_transform"] = k_by_transform
+    out["schedule"], out["caveat"] = _schedule_caveat(io.read_table(rounds_path)[1])
     out["run_id"] = _record(store_path, "rounds", rounds_path.name,
                             {"tolerance": tolerance, "bootstrap": n_bootstrap, "seed": seed},
                             {k: v for k, v in out.items() if k != "prior"}, seed)
@@ -283,7 +284,21 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
             f"{n} {v:.3f}" if isinstance(v, float) else f"{n} n/a ({v})" for n, v in k_by_transform.items()))
     click.echo(f"P(k > 1) = {out['p_k_gt_1']:.3f}; regime: {out['regime']} "
                f"(confidence {out['regime_confidence']:.2f}, k ~ 1 means |k - 1| <= {tolerance:g})")
+    if out["caveat"]:
+        click.echo(f"caveat: {out['caveat']}")
     click.echo(f"recorded as run {out['run_id']}")
+
+
+def _schedule_caveat(rows: list[dict[str, str]]) -> tuple[str | None, str | None]:
+    """The rounds' label schedule (an optional ``schedule`` column) and what it means for k."""
+    schedules = sorted({r.get("schedule", "") for r in rows} - {""})
+    if not schedules:
+        return None, None
+    if "one-up" in schedules:
+        return ", ".join(schedules), ("schedule one-up: labels advance at most one difficulty a round, so gains "
+                                      "and k measured on these rounds are bounded by the schedule, not only by "
+                                      "the learner (fast mode lifts the bound)")
+    return ", ".join(schedules), None
 
 
 def _add_scale() -> None:

@@ -22,7 +22,7 @@ compute-optimal allocation a fit implies.
   kept, as in the paper's code; those scipy reports as not converged are counted
   (``diagnostics_["bootstrap_not_converged"]``) and named in ``message_``.
 
-Imports numpy and scipy; never matplotlib (plots live in the CLI), never torch.
+Imports numpy and scipy; never matplotlib (plots live in report/), never torch.
 """
 from __future__ import annotations
 
