@@ -1,9 +1,10 @@
-"""Self-training speed: our model against a naive nn.TransformerEncoder, threads against processes, GPU MFU.
+"""Self-training speed: our model against a nanoGPT-style model, threads against processes, GPU MFU.
 
 Prints ratios measured in this run (never compared with stored numbers):
-1. training tokens/s on CPU of ``CharTransformer`` (cpu profile shape) against an
-   ``nn.TransformerEncoder`` stack of the same width, depth, heads and MLP size (causal mask,
-   same embedding and head), same batches, one thread and two;
+1. training tokens/s on CPU of ``CharTransformer`` (cpu profile shape) against a nanoGPT-style
+   model of the same width, depth, heads and MLP size (Karpathy's nanoGPT ``Block``: pre-norm,
+   fused qkv with biases, ``scaled_dot_product_attention(is_causal=True)``, GELU MLP; learned
+   positions and a tied output head as there), same batches, one thread and two;
 2. two models trained side by side: one process with 2 threads (models in turn) against two
    spawned processes with 1 thread each (``rsilab.experiments.parallel.WorkerPool``);
 3. on a CUDA GPU only: the gpu profile's training FLOP/s (our FLOP estimate) as a fraction of the
@@ -30,20 +31,51 @@ from rsilab.experiments.self_training.tasks import VOCAB
 PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12}
 
 
-class NaiveEncoder(nn.Module):
-    """The baseline: torch's stock encoder layers used as a causal decoder."""
+class NanoAttention(nn.Module):
+    def __init__(self, d: int, n_head: int):
+        super().__init__()
+        self.n_head = n_head
+        self.c_attn, self.c_proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        q, k, v = self.c_attn(x).split(d, dim=2)  # (B, T, D) each
+        q, k, v = (z.view(b, t, self.n_head, d // self.n_head).transpose(1, 2) for z in (q, k, v))  # (B, H, T, Dh)
+        y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, Dh)
+        return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, d))
+
+
+class NanoBlock(nn.Module):
+    """nanoGPT's Block (model.py): x + attn(ln_1(x)), then x + mlp(ln_2(x))."""
+
+    def __init__(self, d: int, n_head: int, d_ff: int):
+        super().__init__()
+        self.ln_1, self.ln_2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.attn = NanoAttention(d, n_head)
+        self.mlp = nn.Sequential(nn.Linear(d, d_ff), nn.GELU(), nn.Linear(d_ff, d))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class NanoGPT(nn.Module):
+    """The baseline: nanoGPT's GPT at the cpu profile's shape (no dropout)."""
 
     def __init__(self, shape):
         super().__init__()
-        self.emb = nn.Embedding(shape.vocab_size, shape.d_model)
-        layer = nn.TransformerEncoderLayer(shape.d_model, shape.n_head, shape.d_ff, dropout=0.0, batch_first=True,
-                                           norm_first=True, activation="gelu")
-        self.enc = nn.TransformerEncoder(layer, shape.n_layer, enable_nested_tensor=False)
-        self.head = nn.Linear(shape.d_model, shape.vocab_size, bias=False)
+        self.wte = nn.Embedding(shape.vocab_size, shape.d_model)
+        self.wpe = nn.Embedding(shape.max_seq_len, shape.d_model)
+        self.h = nn.ModuleList(NanoBlock(shape.d_model, shape.n_head, shape.d_ff) for _ in range(shape.n_layer))
+        self.ln_f = nn.LayerNorm(shape.d_model)
+        self.lm_head = nn.Linear(shape.d_model, shape.vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight  # tied, as in nanoGPT
 
-    def forward(self, x):
-        mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
-        return self.head(self.enc(self.emb(x), mask=mask, is_causal=True)), None
+    def forward(self, idx):
+        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1], device=idx.device))  # (B, T, D)
+        for block in self.h:
+            x = block(x)
+        return self.lm_head(self.ln_f(x)), None
 
 
 def _train_tokens_per_s(model, steps: int, batch: int, seq: int, device: str = "cpu", bf16: bool = False) -> float:
@@ -84,6 +116,8 @@ def main() -> None:
     shape = model_shape(cfg)
     batch, seq = cfg.batch_size, 2 * cfg.n0 + 2  # a copy instance at n0: prompt + answer + end
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; torch {torch.__version__}")
+    print(f"parameters: ours {sum(p.numel() for p in CharTransformer(shape).parameters()):,}, "
+          f"nanoGPT-style {sum(p.numel() for p in NanoGPT(shape).parameters()):,}")
     print(f"cpu profile model: {count_params(shape) / 1e3:.0f}k parameters, {shape.n_layer} layers, d_model {shape.d_model}; "
           f"batch {batch} x {seq} tokens, {a.steps} steps")
     for threads in (1, 2):
@@ -91,8 +125,8 @@ def main() -> None:
         torch.manual_seed(0)
         ours = _train_tokens_per_s(CharTransformer(shape), a.steps, batch, seq)
         torch.manual_seed(0)
-        naive = _train_tokens_per_s(NaiveEncoder(shape), a.steps, batch, seq)
-        print(f"[{threads} thread(s)] ours {ours:,.0f} tok/s, nn.TransformerEncoder {naive:,.0f} tok/s, ratio {ours / naive:.2f}")
+        nano = _train_tokens_per_s(NanoGPT(shape), a.steps, batch, seq)
+        print(f"[{threads} thread(s)] ours {ours:,.0f} tok/s, nanoGPT-style {nano:,.0f} tok/s, ratio {ours / nano:.2f}")
 
     # Two models: one process taking turns with 2 threads, or two processes with 1 thread each.
     torch.set_num_threads(2)

@@ -257,3 +257,19 @@ json.dump({"version": 1, "values": {"codes": codes}}, open(os.environ["RSILAB_RE
     bound = out.to_dict()["limits"]
     assert bound["worst_case_memory_bytes"] == 3 * 128 * 2**20 + limits.scratch_bytes + min(limits.scratch_bytes, 16 * 2**20)
     assert bound["memory_scope"].startswith("per process")
+
+
+def test_weak_mode_flags_a_signal_to_the_supervisor(store, tmp_path):
+    # Without namespaces or seccomp the hook and the supervisor still see the attempt; the
+    # supervisor waits with the signal blocked, so it survives and the run ends normally.
+    program = """
+import json, os, signal
+os.kill(os.getppid(), signal.SIGTERM)
+json.dump({"version": 1, "values": {"alive": True}}, open(os.environ["RSILAB_RESULT"], "w"))
+"""
+    out = run_candidate(program, limits=QUICK, store=store, bwrap_path=tmp_path / "none", allow_weak=True)
+    assert out.status == "violation" and out.result == {"alive": True}, (out.status, out.stderr_tail)
+    evidence = [a["evidence"] for a in out.attempts if a["kind"] == "signal_other"]
+    assert any("os.kill" in e for e in evidence), out.attempts        # the audit hook
+    assert any("received signal 15" in e for e in evidence), out.attempts  # the supervisor
+    assert AuditLog(store).get(out.audit_id).body["attempts"] == out.attempts

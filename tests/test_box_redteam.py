@@ -497,7 +497,7 @@ CASES: list[tuple[str, str, Callable]] = [
         answer(started=True)
         """, lambda out, env: (flagged("leftover_processes")(out, env),
                                no_marker_process(env.marker) or pytest.fail("daemon survived the box"))),
-    # attempts that used to run to the end unflagged ---------------------------------------------------
+    # attempts that leave a trace but achieve nothing ---------------------------------------------------
     ("kill_the_process_running_the_box", """
         import signal
         os.kill(os.getppid(), signal.SIGKILL)

@@ -20,7 +20,8 @@ BAD = [
     (["simulate", "--preset", "nope"], "--preset = 'nope' is not allowed: one of"),
     (["simulate", "no-such-file.toml"], "SCENARIO_FILE = 'no-such-file.toml' is not allowed: an existing TOML file"),
     (["simulate", "--foo"], "no such option '--foo'"),
-    (["simulate", "--preset", "default", "--samples"], "--samples"),
+    (["simulate", "--preset", "default", "--samples"], "option '--samples' requires an argument (see 'rsilab simulate --help')"),
+    (["fit", "rounds", "r.csv", "--seed"], "(see 'rsilab fit rounds --help')"),
     (["bogus"], "no such command 'bogus'"),
     (["forecast", "--preset", "sie", "--scenario", "boxing"], "--scenario = 'boxing'"),
     (["sensitivity", "--preset", "default", "--phase", "middle"], "--phase = 'middle' is not allowed"),
@@ -37,8 +38,9 @@ BAD = [
 @pytest.mark.parametrize("args, names", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_user_error_is_one_line_naming_what_was_typed(args, names, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, args + ["--store", str(tmp_path / "s.sqlite")] if args[0] in ("simulate", "forecast")
-                                else args)
+    if args[0] in ("simulate", "forecast"):
+        args = args[:1] + ["--store", str(tmp_path / "s.sqlite")] + args[1:]
+    result = CliRunner().invoke(cli, args, prog_name="rsilab")
     assert result.exit_code == 2, result.output
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr

@@ -71,3 +71,65 @@ def test_bad_files_raise_data_error(tmp_path, content, words):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         load_prior(tmp_path / "nope.json")
+
+
+def _estimators():
+    """Every estimator with small data it can fit quickly: (estimator, fit args, default quantity)."""
+    from rsilab.estimate import BNSLFit, ChinchillaFit, PowerLawFit, RnDReturnsFit
+    from rsilab.estimate.chinchilla import log_predict
+    from rsilab.estimate.scale import ScaleFit
+
+    rng = np.random.default_rng(0)
+    x = np.geomspace(10, 1e4, 20)
+    years = np.arange(10.0)
+    N = np.exp(rng.uniform(np.log(1e7), np.log(1e10), 40))
+    D = np.exp(rng.uniform(np.log(1e9), np.log(1e11), 40))
+    L = np.exp(log_predict(np.array([np.log(400.0), np.log(1500.0), np.log(1.7), 0.33, 0.31]), np.log(N), np.log(D))
+               + rng.normal(0, 0.002, 40))
+    return [
+        (RoundsFit(n_bootstrap=200), (np.r_[0, np.cumsum(1.1 ** np.arange(7))],), "k"),
+        (PowerLawFit(n_bootstrap=20), (x, 0.5 + 3 * x ** -0.4 * np.exp(rng.normal(0, 0.01, 20))), "alpha"),
+        (BNSLFit(0, n_bootstrap=5), (x, 0.3 + 4 * x ** -0.4), "c0"),
+        (RnDReturnsFit(n_draws=200), ({"d": (years, 10 * np.exp(0.3 * years + rng.normal(0, 0.05, 10)))},
+                                      {"d": (0.0, 10.0, 1.0, float(np.exp(4.5)))}), "r"),
+        (ChinchillaFit(n_bootstrap=0), (N, D, L), "alpha"),
+        (ScaleFit(n_bootstrap=200, rounds_bootstrap=200), ([1e3, 1e4, 1e5, 1e6], [
+            np.r_[0, np.cumsum(k ** np.arange(7) * np.exp(rng.normal(0, 0.02, 7)))] for k in (0.8, 0.9, 1.0, 1.1)]),
+         "k"),
+    ]
+
+
+@pytest.mark.parametrize("est,args,quantity", _estimators(), ids=lambda v: type(v).__name__ if hasattr(v, "fit") else "")
+def test_every_estimator_follows_one_contract(est, args, quantity):
+    """guess() before fit, fit returns self, converged_ and message_ set, one to_prior for all."""
+    assert est.guess(*args) is not None
+    assert est.fit(*args) is est
+    assert isinstance(est.converged_, bool) and est.message_
+    prior = est.to_prior(source="test")
+    assert prior["quantity"] == quantity and prior["source"] == "test" and spec_problem(prior["spec"]) is None
+    draws = next(e for k, e in est.estimates_.items() if (e.quantity or k) == quantity).draws
+    if draws is not None and len(draws) >= 2:
+        assert prior["spec"]["dist"] == "empirical" and sorted(prior["spec"]["samples"]) == sorted(draws.tolist())
+    else:
+        assert prior["spec"] == {"dist": "fixed", "value": est.params_[quantity]}
+
+
+def test_to_prior_names_the_quantities_it_knows():
+    from rsilab.errors import ConfigError
+
+    fit = RoundsFit(n_bootstrap=200).fit(np.r_[0, np.cumsum(1.1 ** np.arange(7))])
+    with pytest.raises(ConfigError, match="one of k"):
+        fit.to_prior("alpha")
+
+
+def test_pooled_k_checks_in_fit_and_reports_the_optimisers_verdict():
+    from rsilab.errors import ConfigError
+    from rsilab.estimate.pooling import PooledK
+
+    rng = np.random.default_rng(0)
+    gains = [0.1 * k ** np.arange(6) * np.exp(rng.normal(0, 0.05, 6)) for k in (0.8, 0.9, 1.0, 1.1)]
+    with pytest.raises(ConfigError, match="level"):
+        PooledK(level=2.0).fit(gains, ["a", "b", "c", "d"])
+    fit = PooledK(loo=False).fit(gains, ["a", "b", "c", "d"])
+    assert fit.converged_ is True and "did not report" not in fit.message_   # a well-posed fit converges
+    assert fit.to_prior()["quantity"] == "k" and spec_problem(fit.to_prior()["spec"]) is None

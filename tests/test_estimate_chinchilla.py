@@ -1,37 +1,26 @@
 """Chinchilla fits: golden tests against Besiroglu et al. 2024 (arXiv 2404.10102) and internal checks.
 
-Published figures (Table 1 of arXiv 2404.10102, "our estimate" column, 240 points, standard
-errors from 4,000 bootstrap resamples): A = 482.01 (124.58), B = 2085.43 (1293.23),
-E = 1.82 (0.03), alpha = 0.3478 (0.02), beta = 0.3658 (0.02).
-Provenance note: the search tools in this session did not return the paper's table text
-(the repository notebook's stored copy is mostly image output); the figures above are the
-paper's Table 1 as known to the author of these tests. Our independent exact solution of the
-headline likelihood reproduces every one of them to the printed digits, which is strong
-evidence the transcription is right.
+Every published figure is read from ../shared/data/PROVENANCE.md (the notebook's printed outputs
+of epoch-research/analyzing-chinchilla, which agree with the paper's Table 1), and each
+comparison counts the digits that match (lmfit's and NIST's measure) and prints them.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rsilab.estimate.chinchilla import (HOFFMANN_REPORTED, ChinchillaFit, compute_optimal_allocation,
-                                        fit_hoffmann_fast, fit_hoffmann_reference, hoffmann_grid,
-                                        huber_objective, log_predict, untransform)
+from published import (chinchilla_bootstrap_intervals, chinchilla_bootstrap_se, chinchilla_headline,
+                       chinchilla_hoffmann_repeated, matching_digits, report)
+from rsilab.estimate.chinchilla import (PAPER_START, ChinchillaFit, bootstrap_huber_refits,
+                                        compute_optimal_allocation, fit_hoffmann_fast, fit_hoffmann_reference,
+                                        hoffmann_grid, huber_objective, log_predict, untransform)
 from rsilab.estimate.io import load_scaling_chinchilla
-
-PUBLISHED = {"A": 482.01, "B": 2085.43, "E": 1.82, "alpha": 0.3478, "beta": 0.3658}
-PUBLISHED_SE = {"A": 124.58, "B": 1293.23, "E": 0.03, "alpha": 0.02, "beta": 0.02}
-PRINTED_DECIMALS = {"A": 2, "B": 2, "E": 2, "alpha": 4, "beta": 4}
 
 
 def _data(shared_data):
     N, D, L = load_scaling_chinchilla(shared_data / "chinchilla_epoch_svg_extracted.csv")
     keep = L < np.sort(L)[-5]   # the paper drops the 5 highest-loss points
     return N[keep], D[keep], L[keep]
-
-
-def _report(found: dict, published: dict) -> str:
-    return "\n".join(f"  {k:6s} found {found[k]:.6g}  published {published[k]:.6g}" for k in published)
 
 
 def test_transcription_of_the_dataset(shared_data):
@@ -42,17 +31,17 @@ def test_transcription_of_the_dataset(shared_data):
     assert len(_data(shared_data)[2]) == 240
 
 
-def test_headline_fit_reproduces_table_1(shared_data):
+def test_headline_fit_reproduces_the_published_digits(shared_data):
+    """Required: 4 matching digits in every parameter. The published optimum came from BFGS on
+    the likelihood (stopped at tol 0.1 near a kink of the objective); ours solves the same
+    least-absolute-deviation problem exactly by linear programming, so agreement is limited by
+    where BFGS stopped, not by rounding of the printed 5-8 digits."""
+    published = chinchilla_headline()
     fit = ChinchillaFit("likelihood", n_bootstrap=0).fit(*_data(shared_data))
-    found = fit.params_
-    msg = "headline fit vs arXiv 2404.10102 Table 1:\n" + _report(found, PUBLISHED)
-    # Exponents: 0.1%; E to the two printed decimals; A and B: the printed value to 0.5%
-    # (the issue allows a few per cent, the LAD optimum is sharper than that).
-    assert found["alpha"] == pytest.approx(PUBLISHED["alpha"], rel=1e-3), msg
-    assert found["beta"] == pytest.approx(PUBLISHED["beta"], rel=1e-3), msg
-    assert round(found["E"], 2) == PUBLISHED["E"], msg
-    assert found["A"] == pytest.approx(PUBLISHED["A"], rel=5e-3), msg
-    assert found["B"] == pytest.approx(PUBLISHED["B"], rel=5e-3), msg
+    msg = "headline fit vs published:\n" + report(fit.params_, published)
+    print(msg)
+    for k, pub in published.items():
+        assert matching_digits(fit.params_[k], pub) >= 4, msg
     assert fit.converged_, fit.message_
 
 
@@ -66,7 +55,7 @@ def test_headline_fit_is_a_likelihood_optimum(shared_data):
     ln, ld, ll = np.log(N), np.log(D), np.log(L)
     fit = ChinchillaFit("likelihood", n_bootstrap=0).fit(N, D, L)
     ours = huber_nll(np.r_[fit.theta_, fit.diagnostics_["log_scale"]], ln, ld, ll)
-    bfgs = minimize(huber_nll, np.r_[HOFFMANN_REPORTED, 0.0], args=(ln, ld, ll), method="BFGS")
+    bfgs = minimize(huber_nll, np.r_[PAPER_START, 0.0], args=(ln, ld, ll), method="BFGS")
     assert ours <= bfgs.fun + 1e-6, (ours, bfgs.fun)
 
 
@@ -75,7 +64,7 @@ def test_analytic_gradient_matches_finite_differences(shared_data):
     ln, ld, ll = np.log(N), np.log(D), np.log(L)
     rng = np.random.default_rng(3)
     for _ in range(5):
-        th = HOFFMANN_REPORTED + rng.normal(0, [0.5, 0.5, 0.2, 0.05, 0.05])
+        th = PAPER_START + rng.normal(0, [0.5, 0.5, 0.2, 0.05, 0.05])
         f, g = huber_objective(th, ln, ld, ll)
         fd = np.array([(huber_objective(th + h, ln, ld, ll)[0] - huber_objective(th - h, ln, ld, ll)[0]) / 2e-7
                        for h in np.eye(5) * 1e-7])
@@ -100,40 +89,86 @@ def test_grid_is_hoffmanns():
 
 
 @pytest.mark.slow
-def test_hoffmann_fast_path_reaches_the_reference_optimum(shared_data):
+def test_hoffmann_fast_path_reaches_the_reference_and_the_published_optimum(shared_data):
     """The fast path over all 4,500 starts vs the reference loop (scipy L-BFGS-B, finite
     differences) run on 12 random starts plus the start the fast path won from: the reference
-    can only find this optimum or a worse one, and from the winning start it must agree."""
+    can only find this optimum or a worse one, and from the winning start it must agree.
+
+    Against the published repetition of Hoffmann's procedure, required before running: the
+    objective to 8 digits (both minimise the same function; its minimum is well determined);
+    E, alpha and beta to 4 digits; A and B to 3 digits, because the objective is nearly flat
+    along the valley that trades A and B against the exponents, where L-BFGS-B's stopping point
+    depends on its path."""
     N, D, L = _data(shared_data)
     ln, ld, ll = np.log(N), np.log(D), np.log(L)
     grid = hoffmann_grid()
     theta, f_fast, info = fit_hoffmann_fast(ln, ld, ll, grid)
+    assert info["converged"] and info["converged_runs"] >= 1, info
     rng = np.random.default_rng(0)
     subset = np.vstack([grid[rng.choice(len(grid), 12, replace=False)], [info["winning_start"]]])
-    theta_ref, f_ref, _ = fit_hoffmann_reference(ln, ld, ll, subset)
+    theta_ref, f_ref, ref_info = fit_hoffmann_reference(ln, ld, ll, subset)
+    assert 1 <= ref_info["converged_runs"] <= ref_info["runs"] == 13
     assert f_fast <= f_ref * (1 + 1e-7), (f_fast, f_ref)
     p_fast, p_ref = untransform(theta), untransform(theta_ref)
     msg = f"fast {p_fast}, reference {p_ref}"
     assert np.allclose(p_fast[2:], p_ref[2:], rtol=1e-3), msg     # E and the exponents to 0.1%
     assert np.allclose(p_fast[:2], p_ref[:2], rtol=1e-2), msg     # A, B: flat directions
-    # Hoffmann's procedure lands near, not on, the headline optimum: its exponents within 1%
-    assert p_fast[3] == pytest.approx(PUBLISHED["alpha"], rel=1e-2)
+    published = chinchilla_hoffmann_repeated()
+    found = dict(zip(("A", "B", "E", "alpha", "beta"), p_fast), objective=f_fast)
+    msg = "Hoffmann's procedure repeated vs published:\n" + report(found, published)
+    print(msg)
+    required = {"objective": 8, "E": 4, "alpha": 4, "beta": 4, "A": 3, "B": 3}
+    for k, digits in required.items():
+        assert matching_digits(found[k], published[k]) >= digits, msg
+
+
+def _paper_resamples(shared_data) -> np.ndarray:
+    """The paper's 4,000 resamples as counts per kept point: np.random.seed(42), then
+    np.random.choice over the indices of the kept rows (the notebook's code)."""
+    _, _, L = load_scaling_chinchilla(shared_data / "chinchilla_epoch_svg_extracted.csv")
+    indices = np.flatnonzero(L < np.sort(L)[-5])
+    rs = np.random.RandomState(42)
+    position = {row: i for i, row in enumerate(indices)}
+    counts = np.zeros((4000, len(indices)))
+    for b in range(4000):
+        for row in rs.choice(indices, size=len(indices), replace=True):
+            counts[b, position[row]] += 1
+    return counts
 
 
 @pytest.mark.slow
-def test_bootstrap_standard_errors_match_table_1(shared_data):
-    """4,000 resamples, BFGS refits of the sum of Huber losses from Hoffmann's estimates, as the
-    paper's code did. Tolerance: 10% of the published SE plus half a unit of its last printed
-    digit (E, alpha, beta are printed to 2 decimals). B gets 15%: its bootstrap distribution is
-    heavy-tailed and its SE moved between 1364 and 1454 across seeds 0-2 in our runs (the seed
-    used here is the default, 0)."""
-    fit = ChinchillaFit("likelihood", n_bootstrap=4000, seed=0, workers=2).fit(*_data(shared_data))
-    found = {k: e.se for k, e in fit.estimates_.items()}
-    msg = "bootstrap SE vs arXiv 2404.10102 Table 1:\n" + _report(found, PUBLISHED_SE)
-    for k, pub in PUBLISHED_SE.items():
-        rel = 0.15 if k == "B" else 0.10
-        tol = rel * pub + (0.5 * 10 ** -2 if k in ("E", "alpha", "beta") else 0)
-        assert abs(found[k] - pub) <= tol, msg
+def test_bootstrap_reproduces_the_published_standard_errors_and_intervals(shared_data):
+    """The paper's own resamples, refitted by our bootstrap (BFGS from ``PAPER_START``).
+
+    Required before running: the standard errors of E, alpha and beta and every 95% interval
+    end to all their printed digits (3-7); A's and B's standard errors to 5 digits of the 8
+    printed. Our refits differ from the paper's only in the order of summation (a count per
+    point instead of repeated rows) and in using an analytic instead of an autograd gradient:
+    rounding-level differences that BFGS's line searches can amplify along the flat A-B valley.
+    """
+    N, D, L = _data(shared_data)
+    ln, ld, ll = np.log(N), np.log(D), np.log(L)
+    theta, ok = bootstrap_huber_refits(ln, ld, ll, 0, None, counts=_paper_resamples(shared_data), workers=2)
+    boot = untransform(theta)
+    names = ("A", "B", "E", "alpha", "beta")
+    se = dict(zip(names, boot.std(axis=0, ddof=1)))
+    published = chinchilla_bootstrap_se()
+    msg = "bootstrap SE (the paper's resamples) vs published:\n" + report(se, published)
+    intervals = chinchilla_bootstrap_intervals()
+    lines = []
+    for i, k in enumerate(names):
+        lo, hi = np.percentile(boot[:, i], [2.5, 97.5])
+        lines.append(f"  {k:6s} found [{lo:.3f}, {hi:.3f}]  published [{intervals[k][0]}, {intervals[k][1]}]")
+    msg += "\n95% intervals:\n" + "\n".join(lines) + f"\nrefits not reported converged: {int((~ok).sum())}"
+    print(msg)
+    for k in ("A", "B"):
+        assert matching_digits(se[k], published[k]) >= 5, msg
+    for k in ("E", "alpha", "beta"):
+        decimals = len(published[k].split(".")[1])
+        assert f"{se[k]:.{decimals}f}" == published[k], msg
+    for i, k in enumerate(names):
+        lo, hi = np.percentile(boot[:, i], [2.5, 97.5])
+        assert (f"{lo:.3f}", f"{hi:.3f}") == intervals[k], msg
 
 
 def test_compute_optimal_allocation_minimises_loss():
@@ -173,3 +208,25 @@ def test_too_few_points_is_refused():
 
     with pytest.raises(EstimationError, match="too few"):
         ChinchillaFit(n_bootstrap=0).fit([1e8] * 4, [1e9] * 4, [3.0] * 4)
+
+
+def test_convergence_is_the_optimizers_own_verdict(shared_data):
+    from rsilab.estimate.chinchilla import fit_lad
+
+    N, D, L = _data(shared_data)
+    ln, ld, ll = np.log(N), np.log(D), np.log(L)
+    _, _, converged, message = fit_lad(ln, ld, ll, PAPER_START, max_iter=2)
+    assert not converged and message.startswith("not converged")
+    _, _, converged, message = fit_lad(ln, ld, ll, PAPER_START)
+    assert converged and message.startswith("converged")
+
+
+def test_parameters_are_checked_in_fit_not_in_init():
+    from rsilab.errors import ConfigError
+
+    est = ChinchillaFit("newton", n_bootstrap=0)
+    assert est.method == "newton"
+    with pytest.raises(ConfigError, match="method"):
+        est.fit([1e8] * 8, [1e9] * 8, [3.0] * 8)
+    with pytest.raises(ConfigError, match="level"):
+        ChinchillaFit(level=1.5).fit([1e8] * 8, [1e9] * 8, [3.0] * 8)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 from click.testing import CliRunner
 
@@ -97,3 +99,15 @@ def test_rnd_bad_endpoints(tmp_path, shared_data):
     ends = _write(tmp_path, "e.csv", "domain,t0,t1,efficiency_t0,efficiency_t1\nSAT,0,21,0,10\n")
     r = _run("rnd-returns", shared_data / "software_rnd_inputs.csv", ends)
     assert r.exit_code == 2 and "row 1, column 'efficiency_t0'" in r.output and "Traceback" not in r.output
+
+
+def test_bootstrap_count_is_honoured_beyond_1000(tmp_path):
+    """--bootstrap has no hidden cap: 1,001 BNSL refits are 1,001 refits, each counted."""
+    x = np.geomspace(10, 1e4, 12)
+    path = tmp_path / "law.csv"
+    path.write_text("x,loss\n" + "".join(f"{a:.17g},{0.3 + 4 * a ** -0.4 * (1 + 0.01 * np.sin(a)):.17g}\n" for a in x))
+    r = _run("scaling", path, "--form", "bnsl", "--breaks", "0", "--bootstrap", "1001", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["diagnostics"]["bootstrap"] == 1001
+    assert out["parameters"]["c0"]["n_draws"] == 1001 - out["diagnostics"]["bootstrap_failed"]

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rsilab.errors import ConfigError, EstimationError
-from rsilab.estimate.rounds import RoundsFit, classify
+from rsilab.dynamics.base import RETURNS_TOLERANCE
+from rsilab.estimate.rounds import RoundsFit, classify, gain_ratio
 
 
 def _capability(k, n=8, g0=1.0, c0=10.0):
@@ -29,8 +30,13 @@ def test_noisy_gains_interval_and_confidence():
     fit = RoundsFit(n_bootstrap=2000, seed=1).fit(np.r_[0, np.cumsum(gains)])
     lo, hi = fit.estimates_["k"].interval
     assert lo < fit.params_["k"] < hi
-    assert 0 <= fit.regime_confidence_ <= 1
-    assert fit.p_k_gt_1_ > 0.5
+    # the verdict's confidence is the share of bootstrap draws in the verdict's region
+    draws = fit.estimates_["k"].draws
+    tol = fit.tol
+    region = {"explosion": draws > 1 + tol, "fizzle": draws < 1 - tol,
+              "combustion": np.abs(draws - 1) <= tol}[fit.regime_]
+    assert fit.regime_confidence_ == pytest.approx(region.mean(), abs=1e-12)
+    assert fit.p_k_gt_1_ == pytest.approx((draws > 1).mean(), abs=1e-12) and fit.p_k_gt_1_ > 0.5
 
 
 def test_per_compute_k_removes_growing_compute():
@@ -47,13 +53,34 @@ def test_refuses_too_few_rounds_and_no_gains():
         RoundsFit().fit([1.0, 2.0, 3.0, 4.0])
     with pytest.raises(EstimationError, match="no round gained"):
         RoundsFit().fit([5.0, 5.0, 4.0, 4.0, 3.0, 3.0])
-    with pytest.raises(ConfigError):
-        RoundsFit(tol=-0.1)
+    est = RoundsFit(tol=-0.1)        # scikit-learn's contract: __init__ stores, fit checks
+    assert est.tol == -0.1
+    with pytest.raises(ConfigError, match="tol"):
+        est.fit(_capability(1.1))
+    est = RoundsFit()
+    est.n_bootstrap = 10
+    with pytest.raises(ConfigError, match="n_bootstrap"):
+        est.fit(_capability(1.1))
 
 
 def test_classify_tolerance_edges():
     assert classify(1.05, 0.05) == "combustion" and classify(1.0501, 0.05) == "explosion"
     assert classify(0.95, 0.05) == "combustion" and classify(0.9499, 0.05) == "fizzle"
+
+
+def test_one_tolerance_for_k_about_1_in_fits_and_forecasts():
+    from rsilab.simulate.scenario import DEFAULT_SIMULATION
+
+    assert RoundsFit().tol == RETURNS_TOLERANCE == DEFAULT_SIMULATION["regime_tolerance"]
+    assert classify(1 + RETURNS_TOLERANCE) == "combustion" and classify(1 + 1.01 * RETURNS_TOLERANCE) == "explosion"
+
+
+def test_gain_ratio_is_one_function_for_point_bootstrap_and_compute():
+    g = np.array([1.0, 2.0, 3.0, 5.0])
+    assert gain_ratio(g[:-1], g[1:]) == pytest.approx((1 * 2 + 2 * 3 + 3 * 5) / (1 + 4 + 9))
+    batch = gain_ratio(np.array([[1.0, 2.0], [0.0, 0.0]]), np.array([[2.0, 4.0], [1.0, 1.0]]))
+    assert batch[0] == pytest.approx(2.0) and np.isnan(batch[1])   # all-zero earlier gains: undefined
+    assert RoundsFit().guess(_capability(1.3))["k"] == pytest.approx(1.3)
 
 
 @settings(max_examples=30, deadline=None)

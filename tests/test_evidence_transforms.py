@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rsilab.errors import ConfigError, DataError
-from rsilab.estimate.rounds import ratio_k
+from rsilab.estimate.rounds import gain_ratio
 from rsilab.estimate.transforms import apply_transform, metric_ceiling
 
 
@@ -35,9 +35,11 @@ def test_k_is_taken_on_the_transformed_scale():
     # logits 0, 1, 1.5, 1.75: gains 1, 0.5, 0.25, so k = (0.5 + 0.125) / (1 + 0.25) = 0.5 exactly
     logits = np.array([0.0, 1.0, 1.5, 1.75])
     percent = 100.0 / (1.0 + np.exp(-logits))
-    assert np.isclose(ratio_k(np.diff(apply_transform(percent, "logit", 100.0))), 0.5, rtol=1e-12)
+    g = np.diff(apply_transform(percent, "logit", 100.0))
+    assert np.isclose(gain_ratio(g[:-1], g[1:]), 0.5, rtol=1e-12)
     # on the raw scale the same path shows smaller ratios: the ceiling's compression
-    assert ratio_k(np.diff(percent)) < 0.5
+    raw = np.diff(percent)
+    assert gain_ratio(raw[:-1], raw[1:]) < 0.5
 
 
 def test_domain_errors_and_unknown_transform():

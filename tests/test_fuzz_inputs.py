@@ -118,7 +118,7 @@ def check_cli(args: list[str], named: Path, store: Path, tally: Tally, shown: st
         tally.results += 1
         return
     assert res.exit_code == 2, (res.exit_code, repr(res.exception), shown, res.output[-800:])
-    assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit), repr(res.exception)
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
     err = res.stderr.strip()
     assert "Traceback" not in res.output + res.stderr
     assert len(err.splitlines()) == 1, (err, shown)

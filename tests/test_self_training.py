@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 
 import pytest
 
@@ -10,10 +11,12 @@ torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
 
 from rsilab.errors import ConfigError, ExperimentError  # noqa: E402
-from rsilab.experiments.checkpoint import drop_checkpoints  # noqa: E402
+from rsilab.experiments.checkpoint import drop_checkpoints, latest_checkpoint  # noqa: E402
 from rsilab.experiments.self_training import loop  # noqa: E402
 from rsilab.experiments.self_training.config import SelfTrainingConfig, load_config  # noqa: E402
-from rsilab.experiments.self_training.loop import filter_labels, frontier, model_shape, run_experiment  # noqa: E402
+from rsilab.experiments.self_training import horizon as hz  # noqa: E402
+from rsilab.experiments.self_training.loop import (  # noqa: E402
+    filter_labels, frontier, model_shape, new_difficulties, run_experiment)
 from rsilab.experiments.self_training.model import CharTransformer, ModelShape, count_params  # noqa: E402
 from rsilab.experiments.self_training.tasks import END_ID, VOCAB, get_task  # noqa: E402
 from rsilab.store import Store  # noqa: E402
@@ -37,7 +40,8 @@ def reference(tmp_path_factory):
     path = tmp_path_factory.mktemp("ref") / "ref.sqlite"
     with Store(path) as s:
         run_id = run_experiment(profile="mini", store=s)
-        return s.get_run(run_id), s.rounds(run_id)
+        weights = torch.load(io.BytesIO(latest_checkpoint(s, run_id).blob), weights_only=True)["weights"]
+        return s.get_run(run_id), s.rounds(run_id), weights
 
 
 # -- config ------------------------------------------------------------------------------------
@@ -128,19 +132,29 @@ def test_learned_positions_refuse_beyond_their_length():
 
 # -- the loop --------------------------------------------------------------------------------------
 def test_mini_run_records_every_field(reference):
-    run, rounds = reference
+    run, rounds, _ = reference
     cfg = load_config(None, "mini")
     assert run.status == "finished" and [r["round"] for r in rounds] == list(range(cfg.rounds + 1))
     for r in rounds:
-        assert r["capability"] == r["frontier"] == frontier(dict(enumerate(r["accuracy"], 1)), cfg.frontier_accuracy)
+        # capability is the horizon at 50%, recomputed here from the stored verdicts per instance
+        shares = hz.decode_correct(r["detail"]["eval_correct"], cfg.n_models)
+        assert [float(s.mean()) for s in shares] == pytest.approx(r["accuracy"])
+        assert r["capability"] == r["horizon"] == pytest.approx(hz.horizon(r["accuracy"], 0.5)[0])
+        assert r["horizon_lo"] <= r["horizon"] <= r["horizon_hi"] and r["horizon_80"] <= r["horizon"]
+        assert r["horizon_width"] == pytest.approx(r["horizon_hi"] - r["horizon_lo"])
+        assert r["frontier"] == frontier(dict(enumerate(r["accuracy"], 1)), cfg.frontier_accuracy)
+        assert r["schedule"] == "one-up"
         assert len(r["accuracy"]) == cfg.eval_max_difficulty and all(0 <= a <= 1 for a in r["accuracy"])
         assert r["compute_flop"] == pytest.approx(r["detail"]["train_flop"] + r["detail"]["label_flop"])
         assert r["compute_flop"] > 0 and r["seconds"] > 0
         assert r["provenance"]["seed"] == 0 and r["provenance"]["config"] == cfg.to_dict()
         assert r["provenance"]["version"]
     assert rounds[0]["label_precision"] is None and rounds[0]["detail"]["candidates"] == []
+    assert rounds[0]["horizon_gain"] is None and rounds[1]["k_noise_lo"] is None
     for prev, r in zip(rounds, rounds[1:]):
         assert r["frontier_gain"] == r["frontier"] - prev["frontier"]
+        assert r["horizon_gain"] == pytest.approx(r["horizon"] - prev["horizon"])
+        assert r["horizon_gain_lo"] <= r["horizon_gain_hi"]
         (cand,) = r["detail"]["candidates"]  # one-up: exactly one candidate difficulty
         assert cand["difficulty"] == prev["labelled_max"] + 1
         assert r["kept_fraction"] == cand["kept"] / cand["n"]
@@ -165,18 +179,48 @@ def test_without_filters_every_round_advances_and_precision_is_measured(tmp_path
 
 def test_fast_mode_tries_several_difficulties_and_stops_at_the_first_refusal(tmp_path):
     with Store(tmp_path / "s.sqlite") as s:
-        rid = run_experiment(profile="mini", store=s, overrides={"mode": "fast", "fast_max_step": 3, "rounds": 1,
-                                                                 "gate_threshold": 0.01})
+        rid = run_experiment(profile="mini", store=s, overrides={"mode": "fast", "fast_growth": 1.5, "fast_max_step": 3,
+                                                                 "rounds": 1, "gate_threshold": 0.01})
         (r0, r1) = s.rounds(rid)
     cands = r1["detail"]["candidates"]
     assert [c["difficulty"] for c in cands] == [3, 4, 5]
     flags = [c["advanced"] for c in cands]
     assert flags == sorted(flags, reverse=True)  # a run of advances, then only refusals
-    assert r1["labelled_max"] == 2 + sum(flags)
+    assert r1["labelled_max"] == 2 + sum(flags) and r1["schedule"] == "fast"
+
+
+def test_fast_mode_offers_more_difficulties_as_labels_reach_further():
+    fast = load_config(None, "cpu", {"mode": "fast", "fast_growth": 0.25, "fast_max_step": 5})
+    assert [len(new_difficulties(fast, n)) for n in (2, 4, 5, 8, 9, 16, 40)] == [1, 1, 2, 2, 3, 4, 5]
+    assert new_difficulties(fast, 9) == [10, 11, 12]
+    assert new_difficulties(load_config(None, "cpu"), 9) == [10]  # one-up
+
+
+def test_filtering_keeps_label_precision_above_no_filtering(reference):
+    """The paper's comparison at mini scale: the run's own trained models label the same prompts,
+    once through the filters (length/end + agreement) and once without (model 0's answer)."""
+    _, rounds, weights = reference
+    cfg = load_config(None, "mini")
+    task = get_task(cfg.task)
+    # the shortest length the final models get partly right: where labels can be wrong or right
+    d = next(d for d, a in enumerate(rounds[-1]["accuracy"], 1) if 0.1 <= a <= 0.9)
+    prompts = loop._instances(task, 99, d, 200, stream=9)
+    job = {"shape": model_shape(cfg), "task": cfg.task, "device": "cpu", "prompts": prompts}
+    answers = [loop.label_job(dict(job, weights=w))["answers"] for w in weights]
+    filtered = filter_labels(task, cfg, prompts, answers)
+    raw_cfg = load_config(None, "mini", {"n_models": 1, "vote": "none", "length_filter": False, "gate_threshold": 0.0})
+    raw = filter_labels(task, raw_cfg, prompts, answers[:1])
+
+    def precision(kept):
+        return sum(task.verify(prompts[i], label) for i, label in kept) / len(kept)
+
+    assert len(raw) == len(prompts) and filtered, "the filters kept nothing: no comparison"
+    # No tolerance: the filtered labels must be strictly more often right.
+    assert precision(filtered) > precision(raw), (d, precision(filtered), precision(raw), len(filtered))
 
 
 def test_same_seed_same_results_other_seed_other_results(tmp_path, reference):
-    _, rounds = reference
+    _, rounds, _ = reference
     with Store(tmp_path / "s.sqlite") as s:
         again = s.rounds(run_experiment(profile="mini", store=s))
         other = s.rounds(run_experiment(profile="mini", store=s, overrides={"seed": 1}))
@@ -190,7 +234,7 @@ class Crash(Exception):
 
 @pytest.mark.parametrize("hook", ["_round_recorded", "_round_checkpointed"])
 def test_resume_after_crash_neither_repeats_nor_loses_rounds(tmp_path, monkeypatch, reference, hook):
-    _, want = reference
+    _, want, _ = reference
 
     def crash(r):
         if r == 1:
@@ -246,7 +290,9 @@ def test_cli_run_show_export(tmp_path):
     assert res.exit_code == 0, res.output
     with out_csv.open() as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["round"] for r in rows] == ["0", "1"] and set(rows[0]) == {"round", "capability", "compute_flop", "seconds"}
+    assert [r["round"] for r in rows] == ["0", "1"]
+    assert set(rows[0]) == {"round", "capability", "compute_flop", "seconds", "schedule"}
+    assert {r["schedule"] for r in rows} == {"one-up"}
     bad = tmp_path / "bad.toml"
     bad.write_text("colour = 'red'\n")
     res = runner.invoke(main, ["experiment", "run", "self-training", "--profile", "mini", "--config", str(bad),
@@ -266,7 +312,7 @@ def test_gpu_profile_runs_a_shortened_round_on_cuda(tmp_path):
 
 def test_models_in_worker_processes_give_the_same_rounds(tmp_path, reference):
     """The parallel path (spawned workers, one thread each) matches the in-process path exactly."""
-    _, want = reference
+    _, want, _ = reference
     with Store(tmp_path / "s.sqlite") as s:
         got = s.rounds(run_experiment(profile="mini", store=s, overrides={"workers": 2}))
 
@@ -278,3 +324,18 @@ def test_models_in_worker_processes_give_the_same_rounds(tmp_path, reference):
         return out
 
     assert strip(got) == strip(want)
+
+
+def test_fit_rounds_says_when_k_is_bounded_by_a_one_up_schedule(tmp_path):
+    from rsilab.cli import cli as main
+
+    horizons = [6.0, 6.9, 7.7, 8.4, 9.0, 9.5, 9.9]
+    runner = CliRunner()
+    for schedule, caveat in [("one-up", True), ("fast", False), (None, False)]:
+        path = tmp_path / f"{schedule}.csv"
+        head = "round,capability" + (",schedule" if schedule else "")
+        path.write_text("\n".join([head] + [f"{i},{h}" + (f",{schedule}" if schedule else "")
+                                              for i, h in enumerate(horizons)]) + "\n")
+        res = runner.invoke(main, ["fit", "rounds", str(path), "--bootstrap", "200", "--store", str(tmp_path / "f.sqlite")])
+        assert res.exit_code == 0, res.output
+        assert ("caveat: schedule one-up" in res.output) == caveat, res.output

@@ -3,20 +3,71 @@
 Three paths share one store: ``rsilab.simulate`` forecasts takeoff from the models in
 ``rsilab.dynamics``; ``rsilab.experiments`` measures real self-improvement loops run inside
 ``rsilab.box``; ``rsilab.estimate`` fits returns and scaling laws and turns them into priors.
-Importing this package imports none of those (and never torch), so the CLI starts fast.
+
+The public API for notebooks and scripts (each name is imported on first use, so ``import
+rsilab`` imports no numpy-heavy module, and never torch)::
+
+    import rsilab
+    ens = rsilab.simulate("sie", n_samples=100_000, seed=1)   # preset, TOML path or Scenario
+    ens.summary()          # the dict `rsilab simulate --json` prints
+    ens.to_pandas()        # one row per sample (needs pandas)
+    ens.report("sie.html") # the self-contained HTML report (rsilab.report_run(RUN, path) for a stored run)
+    rsilab.sensitivity("default", output="p_explosion", base_samples=256)
+    rsilab.fit_rounds(df)  # returns per round k from a table of rounds
+    rsilab.track(...)      # log the rounds of your own loop (rsilab.experiments.track)
 """
+from __future__ import annotations
+
+import importlib
+import types
+from typing import Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "track"]
+# public name -> "module:attribute"
+_LAZY: dict[str, str] = {
+    "sensitivity": "rsilab.api:sensitivity",
+    "track": "rsilab.experiments.track:track",
+    "fit_rounds": "rsilab.api:fit_rounds",
+    "report_run": "rsilab.api:report",
+    "load_scenario": "rsilab.api:load",
+    "presets": "rsilab.api:presets",
+    "Forecast": "rsilab.api:Forecast",
+    "Scenario": "rsilab.simulate.scenario:Scenario",
+    "Store": "rsilab.store:Store",
+    "RsilabError": "rsilab.errors:RsilabError",
+    "ConfigError": "rsilab.errors:ConfigError",
+}
 
-# public names resolved on first use, so that importing rsilab stays cheap
-_LAZY = {"track": "rsilab.experiments.track:track"}
+__all__ = ["__version__", "simulate", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+class _CallablePackage(types.ModuleType):
+    """``rsilab.simulate`` is both the subpackage (solvers, Monte Carlo) and the API call
+    ``rsilab.simulate(scenario, ...)``: the import system binds the subpackage to that name, so
+    the subpackage itself forwards calls to ``rsilab.api.simulate``."""
 
-        module, attr = _LAZY[name].split(":")
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module 'rsilab' has no attribute {name!r}")
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from rsilab.api import simulate as run
+
+        return run(*args, **kwargs)
+
+
+from rsilab import simulate  # noqa: E402 - the subpackage's __init__ imports nothing
+
+simulate.__class__ = _CallablePackage
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        # submodules (rsilab.simulate, ...) are found by the import system, not here
+        raise AttributeError(f"module 'rsilab' has no attribute {name!r}")
+    module, attr = target.split(":")
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "sensitivity": "rsilab.cli.forecast:sensitivity",
     "presets": "rsilab.cli.forecast:presets",
     "runs": "rsilab.cli.forecast:runs",
+    "report": "rsilab.cli.report:report",
+    "serve": "rsilab.cli.serve:serve",
     "fit": "rsilab.cli.fit:fit",
     "box": "rsilab.cli.box:box",
     "approve": "rsilab.cli.box:approve",
@@ -36,6 +38,8 @@ HELP_LINES: dict[str, str] = {
     "sensitivity": "Sobol sensitivity of an outcome to a scenario's parameters.",
     "presets": "List the shipped scenarios.",
     "runs": "List the runs recorded in the store.",
+    "report": "Write a run's self-contained HTML report (offline; charts and data).",
+    "serve": "The local playground in the browser (needs rsilab[web]).",
     "fit": "Estimate scaling laws and returns (k, r) from data.",
     "box": "Run an untrusted candidate inside the box.",
     "approve": "List, approve or reject pending self-modification proposals.",
@@ -58,13 +62,24 @@ class LazyGroup(click.Group):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except (click.ClickException, RsilabError) as exc:
-            click.echo(user_error_line(exc), err=True)
+            click.echo(user_error_line(exc, self._typed_command(args, prog_name)), err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("error: aborted", err=True)
             sys.exit(1)
         # click returns the exit code of ``ctx.exit`` (--help, --version) and None otherwise
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def _typed_command(self, args, prog_name) -> click.Context:
+        """The context of the (sub)command the user typed, for errors click raises without one."""
+        ctx = click.Context(self, info_name=prog_name or "rsilab")
+        for arg in (sys.argv[1:] if args is None else list(args)):
+            group = ctx.command
+            sub = group.get_command(ctx, arg) if isinstance(group, click.Group) else None
+            if sub is None:
+                break
+            ctx = click.Context(sub, info_name=arg, parent=ctx)
+        return ctx
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

@@ -95,7 +95,7 @@ def show(run_id: int, plot_path: Path | None, as_json: bool, store_path: Path | 
 @experiment.command("export", short_help="Export a run's rounds as CSV for `rsilab fit rounds`.")
 @click.argument("run_id", type=int)
 @click.option("--rounds", "rounds_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="CSV to write: round, capability, compute_flop, seconds (for `rsilab fit rounds`).")
+              help="CSV to write: round, capability, compute_flop, seconds[, schedule] (for `rsilab fit rounds`).")
 @store_option
 @friendly_errors
 def export(run_id: int, rounds_path: Path, store_path: Path | None) -> None:

@@ -133,10 +133,11 @@ def _scaling(csv_path, form, method, params_col, tokens_col, flop_col, x_col, lo
         else:
             from rsilab.estimate.bnsl import BNSLFit
 
-            est = BNSLFit(breaks, n_bootstrap=min(n_bootstrap, 1000), seed=seed).fit(x[fit_mask], y[fit_mask])
+            est = BNSLFit(breaks, n_bootstrap=n_bootstrap, seed=seed).fit(x[fit_mask], y[fit_mask])
             out["rmsle_fit"] = est.rmsle(x[fit_mask], y[fit_mask])
             quantity = quantity or "c0"
         out["n_points"] = int(fit_mask.sum())
+        out["diagnostics"] = est.diagnostics_
         if mask is not None and (~mask).any():
             ex = est.extrapolate(x[~mask])
             out["extrapolation"] = {"x": x[~mask].tolist(), "y_true": y[~mask].tolist(),
@@ -223,8 +224,9 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
 
 @fit.command("rounds", short_help="Returns per round k from a rounds CSV, with a verdict.")
 @click.argument("rounds_path", metavar="ROUNDS.csv", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--tolerance", type=float, default=0.05, show_default=True,
-              help="|k - 1| <= tolerance counts as combustion (k ~ 1).")
+@click.option("--tolerance", type=float, default=None,
+              help="|k - 1| <= tolerance counts as combustion (k ~ 1). Default: the forecast's regime "
+                   "tolerance (rsilab.dynamics.base.RETURNS_TOLERANCE), so fit and forecast agree.")
 @click.option("--bootstrap", "n_bootstrap", type=int, default=4000, show_default=True,
               help="Bootstrap resamples for the interval of k and P(k > 1).")
 @click.option("--min-rounds", type=int, default=5, show_default=True,
@@ -243,11 +245,13 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
 def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: int, transform: str, ceiling: float,
            all_transforms: bool, seed: int, plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
     """Returns per round k from ROUNDS.csv (round, capability[, compute_flop, seconds])."""
+    from rsilab.dynamics.base import RETURNS_TOLERANCE
     from rsilab.errors import DataError, EstimationError
     from rsilab.estimate import io
     from rsilab.estimate.rounds import RoundsFit
     from rsilab.estimate.transforms import transform_rounds
 
+    tolerance = RETURNS_TOLERANCE if tolerance is None else tolerance
     data = io.load_rounds(rounds_path)
     data, k_by_transform = transform_rounds(rounds_path, data, transform, ceiling, all_transforms)
     try:
@@ -261,6 +265,7 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
     out["transform"] = transform
     if all_transforms:
         out["k_by_transform"] = k_by_transform
+    out["schedule"], out["caveat"] = _schedule_caveat(io.read_table(rounds_path)[1])
     out["run_id"] = _record(store_path, "rounds", rounds_path.name,
                             {"tolerance": tolerance, "bootstrap": n_bootstrap, "seed": seed},
                             {k: v for k, v in out.items() if k != "prior"}, seed)
@@ -279,7 +284,21 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
             f"{n} {v:.3f}" if isinstance(v, float) else f"{n} n/a ({v})" for n, v in k_by_transform.items()))
     click.echo(f"P(k > 1) = {out['p_k_gt_1']:.3f}; regime: {out['regime']} "
                f"(confidence {out['regime_confidence']:.2f}, k ~ 1 means |k - 1| <= {tolerance:g})")
+    if out["caveat"]:
+        click.echo(f"caveat: {out['caveat']}")
     click.echo(f"recorded as run {out['run_id']}")
+
+
+def _schedule_caveat(rows: list[dict[str, str]]) -> tuple[str | None, str | None]:
+    """The rounds' label schedule (an optional ``schedule`` column) and what it means for k."""
+    schedules = sorted({r.get("schedule", "") for r in rows} - {""})
+    if not schedules:
+        return None, None
+    if "one-up" in schedules:
+        return ", ".join(schedules), ("schedule one-up: labels advance at most one difficulty a round, so gains "
+                                      "and k measured on these rounds are bounded by the schedule, not only by "
+                                      "the learner (fast mode lifts the bound)")
+    return ", ".join(schedules), None
 
 
 def _add_scale() -> None:

@@ -74,6 +74,21 @@ def _record(store_path: Path | None, kind: str, scenario, summary: dict[str, Any
                              timings=timings, seed=scenario.seed)
 
 
+def _record_ensemble(store_path: Path | None, kind: str, ensemble, summary: dict[str, Any],
+                     timings: dict[str, Any], report_path: Path | None) -> int:
+    """Record a Monte Carlo run with the arrays its report draws; write the report if asked."""
+    from rsilab.report.html_data import record_ensemble
+    from rsilab.store import Store
+
+    with Store(store_path) as store:
+        run_id = record_ensemble(store, kind, ensemble, summary, timings)
+        if report_path is not None:
+            from rsilab.report.html import write_run_report
+
+            write_run_report(store, run_id, report_path)
+    return run_id
+
+
 def _q(e: dict[str, Any], fmt: str) -> str:
     return "-" if e.get("median") is None else f"{e['median']:{fmt}} [{e['p10']:{fmt}}, {e['p90']:{fmt}}]"
 
@@ -147,6 +162,10 @@ sim_options = [
 ]
 
 
+report_option = click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                             help="Also write the run's self-contained HTML report to this file.")
+
+
 def with_sim_options(func):
     for opt in reversed(sim_options):
         func = opt(func)
@@ -179,10 +198,11 @@ def _preset(preset: str | None, scenario_alias: str | None) -> str | None:
               help="Write the charts (PNG) into this directory. Without it no file is written.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of tables.")
 @with_sim_options
+@report_option
 @store_option
 @friendly_errors
 def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_json, n_samples, seed, horizon,
-             store_path) -> None:
+             report_path, store_path) -> None:
     """Forecast a takeoff: simulate a scenario (default: the heterogeneous-returns default) and
     print the story (how likely an explosive takeoff is, how far and how long it runs, where it
     ends), then the regime probabilities and threshold times; with --out, write the charts."""
@@ -190,14 +210,20 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
     scenario = _scenario(scenario_file, preset, DEFAULT_SCENARIO, command="forecast")
     returns_prior = None
     if returns_from is not None:
-        scenario, returns_prior = apply_returns_prior(scenario, returns_from,
-                                                      explicit=scenario_file is not None or preset is not None)
+        from rsilab.estimate.bridge import apply_returns_prior, load_prior
+        from rsilab.simulate.scenario import load_preset
+
+        returns_prior = load_prior(returns_from)
+        scenario, returns_param = apply_returns_prior(
+            scenario, returns_prior, origin=str(returns_from),
+            explicit=scenario_file is not None or preset is not None, load_preset=load_preset)
     scenario = _apply_overrides(scenario, n_samples, seed, horizon)
     ensemble = _run_with_progress(scenario, quiet=as_json)
     summary = ensemble.summary()
     if returns_prior is not None:
-        summary["returns_prior"] = {"parameter": returns_prior["quantity"], "source": returns_prior.get("source"),
-                                    "file": str(returns_from), "dist": returns_prior["spec"]["dist"]}
+        summary["returns_prior"] = {"parameter": returns_param, "quantity": returns_prior["quantity"],
+                                    "source": returns_prior.get("source"), "file": str(returns_from),
+                                    "dist": returns_prior["spec"]["dist"]}
     charts: list[Path] = []
     timings = dict(ensemble.timings)
     if out_dir is not None:
@@ -207,39 +233,19 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
         charts = write_charts(ensemble, out_dir, summary)
         timings["charts"] = time.perf_counter() - t0
     summary["charts"] = [str(p) for p in charts]
-    run_id = _record(store_path, "forecast", scenario, summary, timings)
+    run_id = _record_ensemble(store_path, "forecast", ensemble, summary, timings, report_path)
     summary["run_id"] = run_id
     if as_json:
         echo_json(summary)
         return
     if returns_prior is not None:
-        click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')})")
+        click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')}) "
+                   f"as {scenario.model.name}.{returns_param}")
     print_summary(summary)
     click.echo("charts: " + ", ".join(str(p) for p in charts) if charts else "charts: none written (--out DIR writes them)")
     click.echo(f"recorded as run {run_id} (rsilab runs)")
-
-
-def apply_returns_prior(scenario, fit_path: Path, *, explicit: bool):
-    """Replace the scenario's returns parameter by the prior a fit produced.
-
-    A fit of r (returns to R&D) goes into the parameter ``r``; a fit of k (gain ratio per round)
-    into the discrete criticality model's ``k``. Without an explicit scenario, the default for
-    that quantity is chosen (r: the default scenario; k: the ``criticality-discrete`` preset).
-    """
-    from rsilab.errors import ConfigError
-    from rsilab.estimate.bridge import load_prior
-    from rsilab.simulate.scenario import load_preset
-
-    prior = load_prior(fit_path)
-    quantity = prior["quantity"]
-    target = scenario
-    if quantity not in scenario.model.param_names:
-        if explicit:
-            raise ConfigError("--returns-from", str(fit_path),
-                              f"a fit of a parameter of model {scenario.model.name!r} ({', '.join(scenario.model.param_names)}); "
-                              f"this fit is of {quantity!r}")
-        target = load_preset("criticality-discrete" if quantity == "k" else DEFAULT_SCENARIO)
-    return target.with_prior(quantity, prior["spec"], origin=str(fit_path)), prior
+    if report_path is not None:
+        click.echo(f"report: {report_path}")
 
 
 @click.command(short_help="Monte Carlo a scenario file or preset; print its summary.")
@@ -247,14 +253,16 @@ def apply_returns_prior(scenario, fit_path: Path, *, explicit: bool):
 @preset_option("Run a shipped scenario (see `rsilab presets`) instead of a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @with_sim_options
+@report_option
 @store_option
 @friendly_errors
-def simulate(scenario_file, preset, scenario_alias, as_json, n_samples, seed, horizon, store_path) -> None:
+def simulate(scenario_file, preset, scenario_alias, as_json, n_samples, seed, horizon, report_path,
+             store_path) -> None:
     """Monte Carlo a scenario (SCENARIO_FILE or --preset NAME); print its summary (tables, or --json)."""
     scenario = _apply_overrides(_scenario(scenario_file, _preset(preset, scenario_alias)), n_samples, seed, horizon)
     ensemble = _run_with_progress(scenario, quiet=as_json)
     summary = ensemble.summary()
-    summary["run_id"] = _record(store_path, "simulate", scenario, summary, ensemble.timings)
+    summary["run_id"] = _record_ensemble(store_path, "simulate", ensemble, summary, ensemble.timings, report_path)
     if as_json:
         echo_json(summary)
     else:

@@ -6,6 +6,7 @@ scipy.special and our errors only.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -89,7 +90,8 @@ class Prior:
 def _number(field: str, value: Any, source: str | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(field, value, "a number", source=source)
-    if not np.isfinite(value):
+    # an integer too large for a float (TOML and JSON allow any size) is not finite either
+    if not abs(value) <= sys.float_info.max or not np.isfinite(float(value)):
         raise ConfigError(field, value, "a finite number", source=source)
     return float(value)
 
@@ -102,7 +104,7 @@ def parse_prior(field: str, spec: Any, *, source: str | None = None) -> Prior:
         raise ConfigError(field, spec, "a number or a table such as { dist = \"uniform\", low = 0.5, high = 2 }",
                           source=source)
     dist = spec.get("dist")
-    if dist not in DISTRIBUTIONS:
+    if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
         raise ConfigError(f"{field}.dist", dist, f"one of {', '.join(DISTRIBUTIONS)}", source=source)
     needed = DISTRIBUTIONS[dist]
     allowed = set(needed) | set(OPTIONAL_FIELDS.get(dist, ())) | {"dist"}

@@ -3,9 +3,11 @@
 Owns y = a + b x^-c0 prod_i (1 + (x / d_i)^(1 / f_i))^(-c_i f_i), its fit and its extrapolation.
 The fit follows the paper's code for the 4-digit-addition figure: a brute-force grid over
 (a, log-ish b, c0, c_i, log-ish d_i, f_i) minimising the mean squared error of log(y + 1), then
-a Levenberg-Marquardt refinement of log(y + 1) from the best grid point. The grid is evaluated
-vectorised in chunks instead of point by point. Intervals on extrapolations come from a
-residual bootstrap in log(y + 1) space. Imports numpy and scipy only.
+a Levenberg-Marquardt refinement of log(y + 1) from the best grid point (``guess`` returns that
+grid point). The grid is evaluated vectorised in chunks instead of point by point. Intervals on
+extrapolations come from a residual bootstrap in log(y + 1) space; a refit that fails is
+counted (``diagnostics_["bootstrap_failed"]``, reported in ``message_``), and the intervals are
+those of the refits that succeeded. Imports numpy and scipy only.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import numpy as np
 from scipy.optimize import curve_fit
 
 from rsilab.errors import ConfigError, EstimationError
-from rsilab.estimate.result import Estimator, ParamEstimate, empirical_prior_samples, summarize_draws
+from rsilab.estimate.result import Estimator, ParamEstimate, check_count, check_level, summarize_draws
 
 
 def bnsl(x, a, b, c0, *breaks) -> np.ndarray:
@@ -75,10 +77,24 @@ def grid_search(x, y, n_breaks: int, chunk: int = 200_000) -> np.ndarray:
 class BNSLFit(Estimator):
     """Fit a BNSL with ``n_breaks`` breaks; ``extrapolate`` with bootstrap intervals."""
 
+    prior_quantity = "c0"
+
     def __init__(self, n_breaks: int = 1, *, n_bootstrap: int = 200, level: float = 0.9, seed: int | None = 0):
-        if not isinstance(n_breaks, int) or n_breaks < 0 or n_breaks > 3:
-            raise ConfigError("n_breaks", n_breaks, "an integer from 0 to 3 (more breaks make the grid too large)")
         self.n_breaks, self.n_bootstrap, self.level, self.seed = n_breaks, n_bootstrap, level, seed
+
+    @property
+    def prior_source(self) -> str:  # type: ignore[override]
+        return f"BNSL fit ({self.n_breaks} break(s))"
+
+    def _check_params(self) -> None:
+        if isinstance(self.n_breaks, bool) or not isinstance(self.n_breaks, int) or not 0 <= self.n_breaks <= 3:
+            raise ConfigError("n_breaks", self.n_breaks, "an integer from 0 to 3 (more breaks make the grid too large)")
+        check_count("n_bootstrap", self.n_bootstrap, 0, "0 means no bootstrap")
+        check_level(self.level)
+
+    def guess(self, x, y) -> np.ndarray:
+        """The best point of the paper's grid: where the least-squares refinement starts."""
+        return grid_search(np.asarray(x, float), np.asarray(y, float), self.n_breaks)
 
     def _refine(self, x, y, p0):
         f = lambda xx, *p: np.log(bnsl(xx, *p) + 1)  # noqa: E731
@@ -87,36 +103,46 @@ class BNSLFit(Estimator):
         return popt, pcov
 
     def fit(self, x, y) -> "BNSLFit":
+        self._check_params()
         x, y = np.asarray(x, float), np.asarray(y, float)
         k = 3 + 3 * self.n_breaks
         if len(x) <= k:
             raise EstimationError(f"too few points: {len(x)} for {k} parameters; need more than {k}")
         self.x_, self.y_ = x, y
-        p0 = grid_search(x, y, self.n_breaks)
+        p0 = self.guess(x, y)
+        # curve_fit raises RuntimeError when the Levenberg-Marquardt run does not converge
+        # (its own ier flag); a returned popt is a converged run.
         try:
             popt, _ = self._refine(x, y, p0)
+            self.converged_ = True
             self.message_ = "converged: least squares on log(y + 1) from the best grid point"
         except RuntimeError as exc:
             popt = p0
-            self.message_ = f"refinement failed ({exc}); the best grid point is reported"
-        self.converged_ = self.message_.startswith("converged")
+            self.converged_ = False
+            self.message_ = f"not converged: refinement failed ({exc}); the best grid point is reported"
         self.coef_ = np.asarray(popt)
         names = param_names(self.n_breaks)
         fitted = np.log(bnsl(x, *self.coef_) + 1)
         resid = np.log(y + 1) - fitted
         self.rmsle_fit_ = float(np.sqrt(np.mean((np.log(bnsl(x, *self.coef_)) - np.log(y)) ** 2)))
         self.boot_coef_ = None
+        self.diagnostics_: dict = {"bootstrap": int(self.n_bootstrap), "bootstrap_failed": 0}
         if self.n_bootstrap:
             rng = np.random.default_rng(self.seed)
-            draws = []
-            for _ in range(self.n_bootstrap):
+            draws, failed = [], []
+            for i in range(self.n_bootstrap):
                 yb = np.exp(fitted + rng.choice(resid, size=len(resid), replace=True)) - 1
                 try:
                     pb, _ = self._refine(x, yb, self.coef_)
                     draws.append(pb)
-                except (RuntimeError, ValueError):
-                    continue
+                except (RuntimeError, ValueError) as exc:
+                    failed.append(f"{type(exc).__name__}: {exc}")
             self.boot_coef_ = np.array(draws) if draws else None
+            self.diagnostics_["bootstrap_failed"] = len(failed)
+            if failed:
+                self.diagnostics_["bootstrap_failure_example"] = failed[0]
+                self.message_ += (f"; {len(failed)} of {self.n_bootstrap} bootstrap refits failed "
+                                  "(intervals use the others)")
         self.estimates_ = {}
         for i, n in enumerate(names):
             if self.boot_coef_ is not None and len(self.boot_coef_) >= 2:
@@ -143,12 +169,3 @@ class BNSLFit(Estimator):
     def rmsle(self, x, y) -> float:
         """Root mean squared log error of the fit at (x, y): the paper's extrapolation score."""
         return float(np.sqrt(np.mean((np.log(self.predict(x)) - np.log(np.asarray(y, float))) ** 2)))
-
-    def to_prior(self, quantity: str = "c0", source: str = "") -> dict[str, Any]:
-        self._check_fitted()
-        if quantity not in self.estimates_:
-            raise ConfigError("quantity", quantity, f"one of {', '.join(self.estimates_)}")
-        e = self.estimates_[quantity]
-        spec = ({"dist": "empirical", "samples": empirical_prior_samples(e.draws)} if e.draws is not None
-                and len(e.draws) >= 2 else {"dist": "fixed", "value": e.value})
-        return {"quantity": quantity, "spec": spec, "source": source or f"BNSL fit ({self.n_breaks} break(s))"}

@@ -1,17 +1,35 @@
-"""The bridge from estimates to forecasts: prior specs and the loader for saved fit files.
+"""The bridge from estimates to forecasts: prior specs, saved fit files, and which model
+parameter a measured returns prior replaces.
 
-Owns ``make_prior`` and ``load_prior(path)``, which reads the JSON that ``rsilab fit rounds
---json`` or ``rsilab fit rnd-returns --json`` wrote and returns its top-level ``{"quantity",
-"spec", "source"}``. Whether a spec is valid is decided by the forecast engine's own parser
-(``rsilab.core.priors``, a leaf module), so the two can never disagree about the format.
+Owns ``make_prior`` (the one constructor of {"quantity", "spec", "source"}, used by every
+estimator's ``to_prior``), ``load_prior(path)``, which reads the JSON that ``rsilab fit rounds
+--json`` or ``rsilab fit rnd-returns --json`` wrote, and ``apply_returns_prior``, which puts such
+a prior into a scenario at the parameter its model declares as ``Model.returns_param``.
+
+Whether a spec is valid is decided by the forecast engine's own parser (``rsilab.core.priors``,
+a leaf module), so the two can never disagree about the format. This module may import rsilab.dynamics (models declare their returns
+parameter there) and never rsilab.cli; scenarios are taken as given (duck-typed: ``.model``,
+``.with_prior``), and a preset is loaded through the ``load_preset`` the caller passes.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rsilab.errors import ConfigError, DataError
+
+# What each declared returns parameter measures, i.e. the quantity a fit must be of to replace
+# it. r: returns to R&D, r = lambda / beta (`rsilab fit rnd-returns`); r0 is that same r at the
+# start of a run whose returns then fall toward effective limits (software_rnd). k: the ratio
+# of successive gains per round (`rsilab fit rounds`). p: the exponent of dI/dt = c I^p, which
+# no estimator here measures yet (a prior file of quantity "p" still feeds it). A model whose
+# returns parameter is missing here is caught by tests/test_bridge_forecast.py.
+RETURNS_QUANTITY = {"r": "r", "r0": "r", "k": "k", "p": "p"}
+
+# Without a named scenario, a fit of each quantity drives the shipped scenario built for it.
+DEFAULT_PRESET = {"r": "default", "k": "criticality-discrete", "p": "criticality-continuous"}
+
 
 def spec_problem(spec: Any) -> str | None:
     """None if ``spec`` is a prior spec the forecast engine accepts, else what is wrong with it.
@@ -30,6 +48,7 @@ def spec_problem(spec: Any) -> str | None:
 
 
 def make_prior(quantity: str, spec: dict[str, Any], source: str) -> dict[str, Any]:
+    """A prior as fits save it; an invalid spec here is a bug in the estimator, not user input."""
     problem = spec_problem(spec)
     if problem:
         raise ValueError(f"internal: invalid prior spec for {quantity}: {problem}")
@@ -69,3 +88,42 @@ def load_prior(path: str | Path) -> dict[str, Any]:
     if problem:
         raise DataError(str(p), f"invalid prior spec: {problem}", column="prior.spec")
     return {"quantity": prior["quantity"], "spec": prior["spec"], "source": str(prior["source"])}
+
+
+def returns_target(model: Any, quantity: str) -> str | None:
+    """The parameter of ``model`` that a measured prior on ``quantity`` replaces: its declared
+    ``returns_param`` when that measures ``quantity``; None otherwise."""
+    param = model.returns_param
+    if param is None:
+        return None
+    if param not in RETURNS_QUANTITY:
+        raise ValueError(f"internal: model {model.name!r} declares returns_param {param!r}, "
+                         "which RETURNS_QUANTITY does not list")
+    return param if RETURNS_QUANTITY[param] == quantity else None
+
+
+def apply_returns_prior(scenario: Any, prior: dict[str, Any], *, origin: str, explicit: bool,
+                        load_preset: Callable[[str], Any]) -> tuple[Any, str]:
+    """The scenario with its model's returns parameter drawn from ``prior``, and that parameter.
+
+    ``explicit``: the user named the scenario; a model whose returns parameter measures another
+    quantity is then a ConfigError naming both. Otherwise the shipped scenario for the prior's
+    quantity is used (``DEFAULT_PRESET``) when the given one does not take it.
+    """
+    quantity = prior["quantity"]
+    if quantity not in DEFAULT_PRESET:
+        raise ConfigError("--returns-from", origin, f"a fit of one of {', '.join(sorted(DEFAULT_PRESET))} "
+                                                    f"(a returns quantity); this fit is of {quantity!r}")
+    param = returns_target(scenario.model, quantity)
+    if param is None:
+        if explicit:
+            declared = scenario.model.returns_param
+            what = (f"its returns parameter is {declared!r}, which measures {RETURNS_QUANTITY[declared]!r}"
+                    if declared else "it declares no returns parameter")
+            raise ConfigError("--returns-from", origin,
+                              f"a fit of the quantity model {scenario.model.name!r} takes ({what}); "
+                              f"this fit is of {quantity!r}")
+        scenario = load_preset(DEFAULT_PRESET[quantity])
+        param = returns_target(scenario.model, quantity)
+        assert param is not None, f"preset {DEFAULT_PRESET[quantity]!r} does not take {quantity!r}"
+    return scenario.with_prior(param, prior["spec"], origin=origin), param

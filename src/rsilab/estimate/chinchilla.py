@@ -7,7 +7,8 @@ A replication attempt" (arXiv 2404.10102), their bootstrap, extrapolation with i
 compute-optimal allocation a fit implies.
 
 - ``method="hoffmann"``: Hoffmann's procedure repeated: sum of Huber losses (delta 1e-3) on
-  log-loss residuals, L-BFGS-B from every grid start, best successful run kept. The fast path
+  log-loss residuals, L-BFGS-B from every grid start, best successful run kept (``guess``
+  returns the grid; ``diagnostics_`` counts the runs and how many scipy reports converged). The fast path
   uses analytic gradients, moves all starts together with batched Levenberg-Marquardt steps,
   drops hopeless starts early and finishes the best ~1% with L-BFGS-B to tight tolerances.
 - ``method="likelihood"`` (the paper's headline fit): maximise a Huber-shaped likelihood with a
@@ -16,9 +17,12 @@ compute-optimal allocation a fit implies.
   and the location parameters solve a least-absolute-deviation problem. We solve that exactly by
   sequential linear programming (scipy HiGHS) instead of hoping BFGS stops at the kink.
 - Bootstrap standard errors follow the paper's code: resample the points with replacement and
-  refit the sum of Huber losses with BFGS from Hoffmann's published estimates.
+  refit the sum of Huber losses with BFGS (scipy's defaults) from Hoffmann's estimates
+  (``PAPER_START``). Every refit is
+  kept, as in the paper's code; those scipy reports as not converged are counted
+  (``diagnostics_["bootstrap_not_converged"]``) and named in ``message_``.
 
-Imports numpy and scipy; never matplotlib (plots live in the CLI), never torch.
+Imports numpy and scipy; never matplotlib (plots live in report/), never torch.
 """
 from __future__ import annotations
 
@@ -32,12 +36,13 @@ from scipy.optimize import linprog, minimize
 from scipy.special import logsumexp
 
 from rsilab.errors import ConfigError, EstimationError
-from rsilab.estimate.result import Estimator, ParamEstimate, empirical_prior_samples, summarize_draws
+from rsilab.estimate.result import Estimator, ParamEstimate, check_count, check_level, summarize_draws
 
 HUBER_DELTA = 1e-3
-# Hoffmann et al. 2022's reported estimates as (a, b, e, alpha, beta): the paper's code starts
-# its bootstrap refits here.
-HOFFMANN_REPORTED = np.array([np.log(406.4), np.log(410.7), np.log(1.69), 0.34, 0.28])
+# Where Besiroglu et al.'s code (epoch-research/analyzing-chinchilla, data_analysis.ipynb,
+# ``true_params``) starts the headline fit and every bootstrap refit: Hoffmann's estimates
+# unrounded. Starting here, with the paper's resamples, reproduces its bootstrap to every digit.
+PAPER_START = np.array([6.0073404, 6.0179186, 0.5267228, 0.33917084, 0.2849083])
 PARAM_NAMES = ("A", "B", "E", "alpha", "beta")
 
 
@@ -95,20 +100,24 @@ def huber_objective(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, log
 # -- Hoffmann's procedure ---------------------------------------------------------------------
 
 def fit_hoffmann_reference(log_n, log_d, log_l, starts: np.ndarray, delta: float = HUBER_DELTA
-                           ) -> tuple[np.ndarray, float, int]:
+                           ) -> tuple[np.ndarray, float, dict[str, Any]]:
     """The reference way: scipy L-BFGS-B with finite-difference gradients from every start.
 
-    Returns (best theta, best objective, index of the winning start). Slow by design: it is
-    the baseline the fast path is measured against.
+    Returns (best theta, best objective, info): the best run among those scipy reports as
+    converged; info counts the runs and the converged ones and names the winning start.
+    Slow by design: it is the baseline the fast path is measured against.
     """
-    best_x, best_f, best_i = None, np.inf, -1
+    best_x, best_f, best_i, n_ok = None, np.inf, -1, 0
     for i, x0 in enumerate(starts):
         res = minimize(lambda p: float(huber_objective(p, log_n, log_d, log_l, delta)[0]), x0, method="L-BFGS-B")
+        n_ok += bool(res.success)
         if res.success and res.fun < best_f:
             best_x, best_f, best_i = res.x, float(res.fun), i
     if best_x is None:
-        raise EstimationError("no start converged")
-    return np.asarray(best_x), best_f, best_i
+        raise EstimationError(f"Hoffmann's procedure: none of the {len(starts)} L-BFGS-B runs converged")
+    info = {"starts": int(len(starts)), "runs": int(len(starts)), "converged_runs": n_ok,
+            "winning_index": best_i, "winning_start": np.asarray(starts[best_i]).tolist(), "converged": True}
+    return np.asarray(best_x), best_f, info
 
 
 def _lbfgsb(log_n, log_d, log_l, x0, delta, maxiter=15000, tight=False):
@@ -189,29 +198,37 @@ def fit_hoffmann_fast(log_n, log_d, log_l, starts: np.ndarray, delta: float = HU
     2. Vectorised starts: all 4,500 take batched Levenberg-Marquardt steps together.
     3. Hopeless starts are discarded early: after 5 steps only the best 10% go on, after 15 steps
        the best 10% of those (45 of 4,500), and at most ``keep_fraction`` of all starts reach step 4.
-    4. Each survivor is finished with scipy's L-BFGS-B (analytic gradient, tight tolerances, since
-       the default gradient tolerance stops short on an objective this small); the best is kept.
+    4. Each survivor runs scipy's L-BFGS-B (analytic gradient, default tolerances); the best
+       ``finish`` of those are finished to tight tolerances (the default gradient tolerance stops
+       short on an objective this small). The best run scipy reports as converged is kept, as in
+       Hoffmann's procedure; if none is, the best run is returned with ``info["converged"]``
+       False. ``info`` counts the runs and the converged ones at both stages.
     """
     starts = np.asarray(starts, dtype=float)
     screened, f, origin = _batched_lm(log_n, log_d, log_l, starts, delta, screen_iters)
     keep = max(1, int(np.ceil(keep_fraction * len(starts))))
     order = np.argsort(f)[:keep]
     # survivors: a default-tolerance L-BFGS-B run each (cheap), then the best few to tight tolerance
-    first = []
+    first, n_ok = [], 0
     for i in order:
         res = _lbfgsb(log_n, log_d, log_l, screened[i], delta)
+        n_ok += bool(res.success)
         if np.isfinite(res.fun):
             first.append((float(res.fun), int(i), res.x))
     first.sort(key=lambda t: t[0])
-    best_x, best_f, best_i, n_ok = None, np.inf, -1, len(first)
+    finished = []
     for _, i, x0 in first[:finish]:
         res = _lbfgsb(log_n, log_d, log_l, x0, delta, tight=True)
-        if res.fun < best_f:
-            best_x, best_f, best_i = res.x, float(res.fun), i
-    if best_x is None:
-        raise EstimationError("Hoffmann's procedure: no run from the surviving starts converged")
-    info = {"starts": int(len(starts)), "survivors": int(len(order)), "converged_runs": n_ok,
-            "screen_iters": screen_iters, "winning_start": starts[origin[best_i]].tolist()}
+        if np.isfinite(res.fun):
+            finished.append((bool(res.success), float(res.fun), i, res.x))
+    if not finished:
+        raise EstimationError("Hoffmann's procedure: every run from the surviving starts ended at a non-finite objective")
+    n_finish_ok = sum(ok for ok, *_ in finished)
+    pool = [t for t in finished if t[0]] or finished      # best converged run; else the best run, flagged
+    ok, best_f, best_i, best_x = min(pool, key=lambda t: t[1])
+    info = {"starts": int(len(starts)), "survivors": int(len(order)), "runs": int(len(order)),
+            "converged_runs": n_ok, "finish_runs": len(finished), "finish_converged_runs": n_finish_ok,
+            "converged": ok, "screen_iters": screen_iters, "winning_start": starts[origin[best_i]].tolist()}
     return np.asarray(best_x), best_f, info
 
 
@@ -245,11 +262,14 @@ def profile_log_scale(resid: np.ndarray, delta: float = HUBER_DELTA) -> float:
 
 
 def fit_lad(log_n, log_d, log_l, x0: np.ndarray, *, max_iter: int = 200, weights: np.ndarray | None = None
-            ) -> tuple[np.ndarray, float, str]:
+            ) -> tuple[np.ndarray, float, bool, str]:
     """Least absolute deviations of log-loss residuals by sequential linear programming.
 
     Each step linearises the prediction, solves min sum |r - J dp| within a trust region
-    (an LP: HiGHS), and accepts the step when the true objective falls.
+    (an LP: HiGHS), and accepts the step when the true objective falls. Returns (parameters,
+    objective, converged, message): converged when no step within the trust region lowers the
+    objective (the trust region shrank below 1e-12 or the LP predicts no decrease); not when the
+    iteration limit is hit or an LP fails.
     """
     w = np.ones_like(log_l) if weights is None else np.asarray(weights, dtype=float)
     use = w > 0
@@ -261,7 +281,7 @@ def fit_lad(log_n, log_d, log_l, x0: np.ndarray, *, max_iter: int = 200, weights
 
     p = np.asarray(x0, dtype=float).copy()
     radius = 1.0
-    message = "stopped at the iteration limit"
+    converged, message = False, f"not converged: stopped at the iteration limit ({max_iter})"
     for _ in range(max_iter):
         a, b, e, al, be = p
         t = np.stack([a - al * ln, b - be * ld, np.full(n, e)])
@@ -274,7 +294,7 @@ def fit_lad(log_n, log_d, log_l, x0: np.ndarray, *, max_iter: int = 200, weights
         bounds = [(-radius, radius)] * 5 + [(0, None)] * (2 * n)
         res = linprog(c, A_eq=A, b_eq=r, bounds=bounds, method="highs")
         if res.status != 0:
-            message = f"linear program failed: {res.message}"
+            message = f"not converged: linear program failed: {res.message}"
             break
         dp = res.x[:5]
         old, new = lad(p), lad(p + dp)
@@ -286,35 +306,44 @@ def fit_lad(log_n, log_d, log_l, x0: np.ndarray, *, max_iter: int = 200, weights
         else:
             radius /= 4
         if radius < 1e-12 or predicted <= 1e-15 * max(old, 1e-300):
-            message = "converged: no step within the trust region lowers the absolute deviations"
+            converged, message = True, "converged: no step within the trust region lowers the absolute deviations"
             break
-    return p, lad(p), message
+    return p, lad(p), converged, message
 
 
 def _bootstrap_one(args):
     log_n, log_d, log_l, counts, x0, delta = args
     fun = lambda p: tuple(np.asarray(t, dtype=float) for t in huber_objective(p, log_n, log_d, log_l, delta,  # noqa: E731
                                                                               weights=counts))
-    res = minimize(fun, x0, jac=True, method="BFGS", options={"maxiter": 10000})
-    return res.x
+    res = minimize(fun, x0, jac=True, method="BFGS")
+    return np.r_[res.x, float(res.success)]
 
 
-def bootstrap_huber_refits(log_n, log_d, log_l, n_boot: int, rng: np.random.Generator, *,
-                           x0: np.ndarray = HOFFMANN_REPORTED, delta: float = HUBER_DELTA,
-                           workers: int | None = None) -> np.ndarray:
-    """(n_boot, 5) refits of the sum of Huber losses on resampled points (the paper's bootstrap).
+def bootstrap_huber_refits(log_n, log_d, log_l, n_boot: int, rng: np.random.Generator | None, *,
+                           x0: np.ndarray = PAPER_START, delta: float = HUBER_DELTA,
+                           workers: int | None = None, counts: np.ndarray | None = None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """(n_boot, 5) refits of the sum of Huber losses on resampled points (the paper's bootstrap)
+    and (n_boot,) whether scipy reported each refit converged.
 
-    A resample is passed as a count per point (weights), so no data are copied. ``workers``
-    processes share the refits (default: the CPUs available, at most 2 cores' worth is typical).
+    A resample is passed as a count per point (weights), so no data are copied; ``counts``
+    (n_boot, n) gives the resamples explicitly (e.g. a published run's), else they are drawn
+    from ``rng``. Each refit is scipy's BFGS with its default tolerances, as in the paper's
+    code. ``workers`` processes share the refits (default: the CPUs available, at most 8).
     """
     n = len(log_l)
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    if counts is None:
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    counts = np.asarray(counts, dtype=float)
+    n_boot = len(counts)
     tasks = [(log_n, log_d, log_l, c, np.asarray(x0, dtype=float), delta) for c in counts]
     workers = workers if workers is not None else min(len(os.sched_getaffinity(0)), 8)
     if workers <= 1 or n_boot < 50:
-        return np.array([_bootstrap_one(t) for t in tasks])
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return np.array(list(pool.map(_bootstrap_one, tasks, chunksize=max(1, n_boot // (8 * workers)))))
+        out = np.array([_bootstrap_one(t) for t in tasks])
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            out = np.array(list(pool.map(_bootstrap_one, tasks, chunksize=max(1, n_boot // (8 * workers)))))
+    return out[:, :5], out[:, 5].astype(bool)
 
 
 def untransform(theta: np.ndarray) -> np.ndarray:
@@ -338,22 +367,36 @@ class ChinchillaFit(Estimator):
     procedure repeated). n_bootstrap: refits for standard errors and intervals (0: none).
     """
 
+    prior_quantity = "alpha"
+
     def __init__(self, method: str = "likelihood", *, n_bootstrap: int = 1000, level: float = 0.9,
                  delta: float = HUBER_DELTA, seed: int | None = 0, workers: int | None = None,
                  reference: bool = False):
-        if method not in ("likelihood", "hoffmann"):
-            raise ConfigError("method", method, "likelihood or hoffmann")
-        if n_bootstrap < 0:
-            raise ConfigError("n_bootstrap", n_bootstrap, "an integer >= 0")
-        if not 0 < level < 1:
-            raise ConfigError("level", level, "a probability between 0 and 1")
         self.method, self.n_bootstrap, self.level = method, n_bootstrap, level
         self.delta, self.seed, self.workers, self.reference = delta, seed, workers, reference
 
-    def guess(self) -> np.ndarray:
-        return HOFFMANN_REPORTED.copy()
+    @property
+    def prior_source(self) -> str:  # type: ignore[override]
+        return f"Chinchilla fit ({self.method})"
+
+    def _check_params(self) -> None:
+        if self.method not in ("likelihood", "hoffmann"):
+            raise ConfigError("method", self.method, "likelihood or hoffmann")
+        check_count("n_bootstrap", self.n_bootstrap, 0, "0 means no bootstrap")
+        check_level(self.level)
+        if not isinstance(self.delta, (int, float)) or not self.delta > 0:
+            raise ConfigError("delta", self.delta, "a positive number (the Huber loss's threshold)")
+
+    def guess(self, N=None, D=None, L=None) -> np.ndarray:
+        """Starting points (k, 5) in log form (a, b, e, alpha, beta): Hoffmann's grid for
+        ``method="hoffmann"``; Hoffmann et al.'s estimates for the likelihood fit (``PAPER_START``,
+        where the paper's code started). Neither depends on the data."""
+        if self.method == "hoffmann":
+            return hoffmann_grid()
+        return PAPER_START[None, :].copy()
 
     def fit(self, N, D, L) -> "ChinchillaFit":
+        self._check_params()
         N, D, L = (np.asarray(v, dtype=float) for v in (N, D, L))
         if not (N.shape == D.shape == L.shape) or N.ndim != 1:
             raise EstimationError("N, D and L must be 1-D arrays of the same length")
@@ -364,40 +407,43 @@ class ChinchillaFit(Estimator):
         ln, ld, ll = np.log(N), np.log(D), np.log(L)
         self.n_points_ = len(L)
         self.diagnostics_: dict[str, Any] = {"method": self.method, "huber_delta": self.delta}
+        starts = self.guess(N, D, L)
         if self.method == "hoffmann":
-            starts = hoffmann_grid()
             if self.reference:
-                theta, fval, i = fit_hoffmann_reference(ln, ld, ll, starts, self.delta)
-                self.diagnostics_.update({"winning_start": starts[i].tolist(), "path": "reference loop"})
-                self.message_ = "converged: best successful L-BFGS-B run over the grid (scipy defaults)"
+                theta, fval, info = fit_hoffmann_reference(ln, ld, ll, starts, self.delta)
+                info["path"] = "reference loop"
             else:
                 theta, fval, info = fit_hoffmann_fast(ln, ld, ll, starts, self.delta)
-                self.diagnostics_.update(info)
-                self.message_ = (f"converged: best of {info['survivors']} screened starts, finished by L-BFGS-B "
-                                 "to tight tolerance")
+            self.diagnostics_.update(info)
+            self.converged_ = bool(info["converged"])
+            self.message_ = (f"{'converged' if self.converged_ else 'not converged'}: best of {info['runs']} "
+                             f"L-BFGS-B runs from {info['starts']} starts, {info['converged_runs']} of which "
+                             "scipy reports converged")
             self.diagnostics_["huber_objective"] = fval
         else:
-            # Start the LP at the Huber fit from Hoffmann's estimates, as the paper's BFGS did.
+            # Start the LP at the Huber fit from Hoffmann's estimates, where the paper's BFGS started.
             fun = lambda p: tuple(np.asarray(t, dtype=float) for t in huber_objective(p, ln, ld, ll, self.delta))  # noqa: E731
-            x0 = minimize(fun, self.guess(), jac=True, method="BFGS").x
-            theta, lad, msg = fit_lad(ln, ld, ll, x0)
+            x0 = minimize(fun, starts[0], jac=True, method="BFGS").x
+            theta, lad, self.converged_, self.message_ = fit_lad(ln, ld, ll, x0)
             log_s = profile_log_scale(ll - log_predict(theta, ln, ld), self.delta)
             full = np.r_[theta, log_s]
             self.diagnostics_.update({"sum_abs_log_residuals": lad, "log_scale": log_s,
                                       "neg_log_likelihood": huber_nll(full, ln, ld, ll, self.delta)})
-            self.message_ = msg
-        self.converged_ = "converged" in self.message_
         self.theta_ = np.asarray(theta)
         values = untransform(self.theta_)
         self.boot_theta_ = None
         draws = [None] * 5
         if self.n_bootstrap:
             rng = np.random.default_rng(self.seed)
-            self.boot_theta_ = bootstrap_huber_refits(ln, ld, ll, self.n_bootstrap, rng, delta=self.delta,
-                                                      workers=self.workers)
+            self.boot_theta_, ok = bootstrap_huber_refits(ln, ld, ll, self.n_bootstrap, rng, delta=self.delta,
+                                                          workers=self.workers)
             boot = untransform(self.boot_theta_)
             draws = [boot[:, i] for i in range(5)]
-            self.diagnostics_["n_bootstrap"] = self.n_bootstrap
+            n_bad = int((~ok).sum())
+            self.diagnostics_.update({"n_bootstrap": self.n_bootstrap, "bootstrap_not_converged": n_bad})
+            if n_bad:
+                self.message_ += (f"; {n_bad} of {self.n_bootstrap} bootstrap refits not reported converged by "
+                                  "scipy's BFGS (kept, as in the paper's code)")
         self.estimates_ = {}
         for i, name in enumerate(PARAM_NAMES):
             if draws[i] is None:
@@ -436,15 +482,3 @@ class ChinchillaFit(Estimator):
             tail = (1 - self.level) / 2 * 100
             out["tokens_per_param_interval"] = np.percentile(db / nb, [tail, 100 - tail], axis=-1)
         return out
-
-    def to_prior(self, quantity: str = "alpha", source: str = "") -> dict[str, Any]:
-        """A prior on one fitted parameter: its bootstrap draws (empirical) or a fixed value."""
-        self._check_fitted()
-        if quantity not in self.estimates_:
-            raise ConfigError("quantity", quantity, f"one of {', '.join(self.estimates_)}")
-        est = self.estimates_[quantity]
-        if est.draws is not None and len(est.draws) >= 2:
-            spec = {"dist": "empirical", "samples": empirical_prior_samples(est.draws)}
-        else:
-            spec = {"dist": "fixed", "value": est.value}
-        return {"quantity": quantity, "spec": spec, "source": source or f"Chinchilla fit ({self.method})"}

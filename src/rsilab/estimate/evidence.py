@@ -19,7 +19,7 @@ import numpy as np
 
 from rsilab.errors import DataError
 from rsilab.estimate.io import read_table
-from rsilab.estimate.rounds import ratio_k
+from rsilab.estimate.rounds import gain_ratio
 from rsilab.estimate.transforms import apply_transform, check_transform, default_transform, metric_ceiling, value_problem
 
 COLUMNS = ("series_id", "source", "arxiv", "location", "method", "model", "model_params", "benchmark", "metric",
@@ -100,7 +100,8 @@ class Series:
 
     def k(self, transform: str | None = None) -> float:
         """The least-squares ratio of successive gains (``fit rounds``' k); NaN if no gain but the last."""
-        return ratio_k(self.gains(transform))
+        g = self.gains(transform)
+        return gain_ratio(g[:-1], g[1:])
 
     def summary(self) -> dict:
         return {"series_id": self.series_id, "method": self.method, "family": self.family, "model": self.model,

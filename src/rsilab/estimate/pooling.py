@@ -33,6 +33,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from rsilab.errors import ConfigError, EstimationError
+from rsilab.estimate.result import check_level
 
 _LOG_RATIO_BOUNDS = (-14.0, 4.0)  # ln(tau^2 / sigma^2): between-series variance against the residual's
 
@@ -77,6 +78,7 @@ class _Fit:
     blup_s: np.ndarray
     pev: np.ndarray  # prediction error covariance of (beta, u, v), Henderson's C matrix
     reml: float
+    converged: bool = True  # the REML polish's own verdict (scipy's success)
 
 
 def _design(d: _Data, groups: np.ndarray | None, n_groups: int) -> np.ndarray:
@@ -166,7 +168,8 @@ def _fit(d: _Data, groups: np.ndarray | None = None, n_groups: int = 1) -> _Fit:
     sol = Cinv @ (W.T @ y / s2)
     p = X.shape[1]
     return _Fit(beta=sol[:p], beta_cov=Cinv[:p, :p], sigma2=float(s2), tau_c2=float(c2), tau_s2=float(t2),
-                blup_c=sol[p:p + d.n_clusters], blup_s=sol[p + d.n_clusters:], pev=Cinv, reml=-float(best.fun))
+                blup_c=sol[p:p + d.n_clusters], blup_s=sol[p + d.n_clusters:], pev=Cinv, reml=-float(best.fun),
+                converged=bool(best.success))
 
 
 def cluster_group_of(d: _Data, per_pair_group: np.ndarray) -> np.ndarray:
@@ -185,9 +188,7 @@ class PooledK:
     """
 
     def __init__(self, *, level: float = 0.9, loo: bool = True):
-        if not 0 < level < 1:
-            raise ConfigError("level", level, "a probability in (0, 1), e.g. 0.9")
-        self.level, self.loo = level, loo
+        self.level, self.loo = level, loo   # checked in fit (scikit-learn's contract)
 
     def fit(self, gains: list[np.ndarray], clusters: list[str], families: list[str] | None = None,
             names: list[str] | None = None) -> "PooledK":
@@ -203,6 +204,7 @@ class PooledK:
     def fit_pairs(self, pairs: list[tuple[np.ndarray, np.ndarray]], clusters: list[str],
                   families: list[str] | None = None, names: list[str] | None = None) -> "PooledK":
         """Pool series given as (earlier gains, later gains) pairs in comparable units."""
+        check_level(self.level)
         names = names or [f"series {i}" for i in range(len(pairs))]
         families = families or ["all"] * len(pairs)
         if len(pairs) < 2:
@@ -250,9 +252,10 @@ class PooledK:
                                  "n_pairs": int(np.sum(d.series == i))})
         self.families_ = self._families(d, families, q)
         self.loo_ = self._loo(pairs, clusters, names, mu) if self.loo else []
+        self.converged_ = f.converged
         self.message_ = (f"REML random-effects fit: {len(d.x)} pairs of gains, "
-                         f"{d.n_series} series, {d.n_clusters} clusters")
-        self.converged_ = True
+                         f"{d.n_series} series, {d.n_clusters} clusters"
+                         + ("" if f.converged else "; the REML optimiser did not report convergence"))
         return self
 
     def _families(self, d: _Data, families: list[str], q: float) -> dict[str, dict[str, Any]]:
@@ -317,5 +320,6 @@ class PooledK:
             raise ConfigError("family", family, f"one of {', '.join(self.families_) or '(no families fitted)'}")
         spec = {"dist": "normal", "mean": float(pred["mean"]), "sd": float(max(pred["sd"], 1e-9)),
                 "low": 0.0, "high": 10.0}
-        return {"quantity": "k", "spec": spec,
-                "source": source or f"pooled published evidence, predictive k for a new series ({what})"}
+        from rsilab.estimate.bridge import make_prior
+
+        return make_prior("k", spec, source or f"pooled published evidence, predictive k for a new series ({what})")

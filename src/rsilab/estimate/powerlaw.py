@@ -1,8 +1,9 @@
 """The saturating power law y = E + A x^-alpha in one variable (size, data or compute).
 
-Owns its fit (least squares on log y from a small grid of alpha starts, because log residuals
-weigh small and large losses alike), bootstrap intervals (resampling residuals in log space)
-and extrapolation. Imports numpy and scipy only.
+Owns its fit (least squares on log y from a small grid of alpha starts, ``guess``, because log
+residuals weigh small and large losses alike), bootstrap intervals (resampling residuals in log
+space; refits that do not converge are counted in ``diagnostics_``) and extrapolation.
+Imports numpy and scipy only.
 """
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-from rsilab.errors import ConfigError, EstimationError
-from rsilab.estimate.result import Estimator, ParamEstimate, empirical_prior_samples, summarize_draws
+from rsilab.errors import EstimationError
+from rsilab.estimate.result import Estimator, ParamEstimate, check_count, check_level, summarize_draws
 
 NAMES = ("E", "A", "alpha")
 
@@ -35,12 +36,21 @@ def _fit_log(lx, ly, starts):
 
 
 class PowerLawFit(Estimator):
+    prior_quantity = "alpha"
+    prior_source = "saturating power law fit"
+
     def __init__(self, *, n_bootstrap: int = 500, level: float = 0.9, seed: int | None = 0):
-        if n_bootstrap < 0:
-            raise ConfigError("n_bootstrap", n_bootstrap, "an integer >= 0")
         self.n_bootstrap, self.level, self.seed = n_bootstrap, level, seed
 
-    def guess(self, lx, ly) -> list[np.ndarray]:
+    def _check_params(self) -> None:
+        check_count("n_bootstrap", self.n_bootstrap, 0, "0 means no bootstrap")
+        check_level(self.level)
+
+    def guess(self, x, y) -> list[np.ndarray]:
+        """Starting points (log E, log A, alpha): E just under the smallest y, one start per
+        alpha in a small grid, A matching the first point."""
+        order = np.argsort(np.asarray(x, float))
+        lx, ly = np.log(np.asarray(x, float)[order]), np.log(np.asarray(y, float)[order])
         e0 = np.log(0.9 * np.exp(ly).min())
         out = []
         for alpha in (0.05, 0.2, 0.5, 1.0, 2.0):
@@ -49,26 +59,32 @@ class PowerLawFit(Estimator):
         return out
 
     def fit(self, x, y) -> "PowerLawFit":
+        self._check_params()
         x, y = np.asarray(x, float), np.asarray(y, float)
         if len(x) < 4:
             raise EstimationError(f"too few points: {len(x)}; a 3-parameter law needs at least 4")
         order = np.argsort(x)
         lx, ly = np.log(x[order]), np.log(y[order])
-        best = _fit_log(lx, ly, self.guess(lx, ly))
+        best = _fit_log(lx, ly, self.guess(x, y))
         self.coef_ = np.array([np.exp(best.x[0]), np.exp(best.x[1]), best.x[2]])
         self.message_ = ("converged: " if best.success else "not converged: ") + str(best.message)
         self.converged_ = bool(best.success)
         self.boot_coef_ = None
+        self.diagnostics_: dict = {"bootstrap": int(self.n_bootstrap), "bootstrap_not_converged": 0}
         draws = None
         if self.n_bootstrap:
             rng = np.random.default_rng(self.seed)
             fitted = np.logaddexp(best.x[0], best.x[1] - best.x[2] * lx)
             res = ly - fitted
-            bs = []
+            bs, failed = [], 0
             for _ in range(self.n_bootstrap):
                 r = _fit_log(lx, fitted + rng.choice(res, size=len(res)), [best.x])
+                failed += not r.success
                 bs.append([np.exp(r.x[0]), np.exp(r.x[1]), r.x[2]])
             self.boot_coef_ = draws = np.array(bs)
+            self.diagnostics_["bootstrap_not_converged"] = failed
+            if failed:
+                self.message_ += f"; {failed} of {self.n_bootstrap} bootstrap refits did not converge (kept)"
         self.estimates_ = {n: (summarize_draws(n, float(self.coef_[i]), draws[:, i], self.level) if draws is not None
                                else ParamEstimate(n, float(self.coef_[i]), level=self.level)) for i, n in enumerate(NAMES)}
         return self
@@ -84,12 +100,3 @@ class PowerLawFit(Estimator):
             tail = (1 - self.level) / 2 * 100
             out["interval"] = np.percentile(preds, [tail, 100 - tail], axis=0)
         return out
-
-    def to_prior(self, quantity: str = "alpha", source: str = "") -> dict[str, Any]:
-        self._check_fitted()
-        if quantity not in self.estimates_:
-            raise ConfigError("quantity", quantity, f"one of {', '.join(NAMES)}")
-        e = self.estimates_[quantity]
-        spec = ({"dist": "empirical", "samples": empirical_prior_samples(e.draws)} if e.draws is not None
-                and len(e.draws) >= 2 else {"dist": "fixed", "value": e.value})
-        return {"quantity": quantity, "spec": spec, "source": source or "saturating power law fit"}

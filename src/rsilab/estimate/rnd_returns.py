@@ -3,15 +3,21 @@
 Owns two estimators per domain (research input series I(t) plus the efficiency A at two dates,
 or a full efficiency series where one exists):
 
-- ``growth_ratio``: on a balanced growth path g_A = (lambda / beta) g_I, so r = g_A / g_I with
-  g_A = ln(A(t1) / A(t0)) / (t1 - t0) and g_I the growth rate of research input over the
-  input series (endpoint form: ln(I_last / I_first) / years between them; the least-squares
-  slope of ln I on the year is reported as ``r_growth_ratio_ols``).
+- ``growth_ratio``: on a balanced growth path g_A = (lambda / beta) g_I, so r = g_A / g_I,
+  computed exactly as Erdil, Besiroglu & Ho's published estimate: over an efficiency window
+  of T = t1 - t0 years, g_A = ln(A(t1) / A(t0)) / T and g_I = ln(I[T-1] / I[0]) / (T - 1),
+  using only the input series' first T values (the years t0 .. t1 - 1: the research done in
+  those years is what moved A from t0 to t1; a value for year t1 is not used). The
+  least-squares slope of ln I on the year over the same years is reported as
+  ``r_growth_ratio_ols``. ``RnDReturnsFit.guess`` returns these growth ratios.
 - ``bayesian`` (numpy/scipy only):
   * endpoints only: A is observed at two dates, so the data speak to r only through the input
     trend. ln I_t = c + g_I t + e_t with a flat prior gives g_I a Student-t posterior
     (n - 2 degrees of freedom, centred on the least-squares slope); r = g_A / g_I is drawn
-    from it. Draws with g_I <= 0 (no input growth) are counted and excluded.
+    from it, with g_A taken as exact. Draws with g_I <= 0 (no input growth) are counted and
+    excluded. This is not the published posterior, which models A as a noisy diffusion
+    observed once, with half-Cauchy priors on lambda, beta and the noise (see docs/estimate.md):
+    its intervals are several times wider.
   * full efficiency series: the discrete law d ln A_t = ln theta - beta ln A_t + lambda ln I_t + e_t
     is a linear regression; its flat-prior posterior is multivariate t, and r = lambda / beta
     is drawn from it (draws with beta <= 0 excluded and counted).
@@ -25,11 +31,13 @@ from typing import Any
 import numpy as np
 
 from rsilab.errors import ConfigError, EstimationError
-from rsilab.estimate.result import Estimator, empirical_prior_samples, summarize_draws
+from rsilab.estimate.result import Estimator, check_count, check_level, summarize_draws
 
 
 def growth_ratio(years, inputs, t0: float, t1: float, eff0: float, eff1: float) -> dict[str, float]:
-    """The simple growth-ratio estimates of r for one domain."""
+    """The growth-ratio estimates of r for one domain from the input years given (the caller
+    passes the window's first T values): g_I is the endpoint growth rate between the first and
+    last of them, ln(I_last / I_first) / (year_last - year_first)."""
     years, inputs = np.asarray(years, float), np.asarray(inputs, float)
     if len(years) < 2 or years[-1] <= years[0]:
         raise EstimationError("the research-input series needs at least two distinct years")
@@ -91,36 +99,68 @@ def bayesian_series(years_a, eff, years_i, inputs, *, n_draws=20_000, rng=None) 
             "beta": float(-coef[1]), "lambda": float(coef[2]), "r_point": float(coef[2] / -coef[1]) if coef[1] < 0 else float("nan")}
 
 
+def input_window(years, inputs, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+    """The research inputs of the efficiency window: years t0 <= year < t1 (the first T values)."""
+    years, inputs = np.asarray(years, float), np.asarray(inputs, float)
+    keep = (years >= t0) & (years < t1)
+    return years[keep], inputs[keep]
+
+
 class RnDReturnsFit(Estimator):
     """r per domain: growth ratio (point) and Bayesian posterior percentiles.
 
     ``to_prior()`` without a domain gives the first domain's prior (the order of the endpoints
-    file); no pooled estimate is made, because domains differ in r by design.
+    file); ``to_prior("SAT")`` names one. No pooled estimate is made, because domains differ in
+    r by design.
     """
 
+    prior_quantity = property(lambda self: f"r[{next(iter(self.domains_))}]")  # type: ignore[assignment]
+
     def __init__(self, *, n_draws: int = 20_000, level: float = 0.9, seed: int | None = 0):
-        if n_draws < 100:
-            raise ConfigError("n_draws", n_draws, "at least 100 posterior draws")
         self.n_draws, self.level, self.seed = n_draws, level, seed
+
+    def _check_params(self) -> None:
+        check_count("n_draws", self.n_draws, 100, "posterior draws per domain")
+        check_level(self.level)
+
+    def _estimate_key(self, quantity: str) -> str:
+        return quantity if quantity in self.estimates_ else f"r[{quantity}]"
+
+    @property
+    def prior_source(self) -> str:  # type: ignore[override]
+        return f"returns to R&D, {next(iter(self.domains_))}"
+
+    def _windows(self, inputs, endpoints) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        missing = sorted(set(endpoints) - set(inputs))
+        if missing:
+            raise EstimationError(f"domains with endpoints but no research input: {missing}")
+        out = {}
+        for dom, (t0, t1, _, _) in endpoints.items():
+            yw, iw = input_window(*inputs[dom], t0, t1)
+            if len(yw) < 3:
+                raise EstimationError(f"{dom}: fewer than 3 years of research input in the window "
+                                      f"t0={t0:g} <= year < t1={t1:g}")
+            out[dom] = (yw, iw)
+        return out
+
+    def guess(self, inputs, endpoints) -> dict[str, float]:
+        """The published growth ratio r = g_A / g_I per domain (closed form)."""
+        return {dom: growth_ratio(yw, iw, *endpoints[dom])["r_growth_ratio"]
+                for dom, (yw, iw) in self._windows(inputs, endpoints).items()}
 
     def fit(self, inputs: dict[str, tuple[np.ndarray, np.ndarray]],
             endpoints: dict[str, tuple[float, float, float, float]],
             efficiency: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> "RnDReturnsFit":
-        missing = sorted(set(endpoints) - set(inputs))
-        if missing:
-            raise EstimationError(f"domains with endpoints but no research input: {missing}")
+        self._check_params()
+        windows = self._windows(inputs, endpoints)
         rng = np.random.default_rng(self.seed)
         self.domains_: dict[str, dict[str, Any]] = {}
         self.estimates_ = {}
         for dom, (t0, t1, e0, e1) in endpoints.items():
-            years, inp = inputs[dom]
-            window = (years >= t0) & (years <= t1)
-            if window.sum() < 3:
-                raise EstimationError(f"{dom}: fewer than 3 years of research input between t0={t0:g} and t1={t1:g}")
-            yw, iw = years[window], inp[window]
+            yw, iw = windows[dom]
             res: dict[str, Any] = growth_ratio(yw, iw, t0, t1, e0, e1)
             if efficiency and dom in efficiency:
-                post = bayesian_series(*efficiency[dom], years, inp, n_draws=self.n_draws, rng=rng)
+                post = bayesian_series(*efficiency[dom], *inputs[dom], n_draws=self.n_draws, rng=rng)
                 res["bayesian_method"] = "efficiency series regression"
             else:
                 post = bayesian_endpoints(yw, iw, t0, t1, e0, e1, n_draws=self.n_draws, rng=rng)
@@ -131,23 +171,13 @@ class RnDReturnsFit(Estimator):
             res["r_posterior_percentiles"] = {str(p): float(v) for p, v in zip((5, 25, 50, 75, 95), pct)}
             res["p_r_gt_1"] = float(np.mean(draws > 1)) if len(draws) else float("nan")
             # the Bayesian posterior median is the value next to its interval; the growth ratio stays in domains_
-            est = summarize_draws(f"r[{dom}]", float(np.median(draws)) if len(draws) else float("nan"), draws, self.level)
+            est = summarize_draws(f"r[{dom}]", float(np.median(draws)) if len(draws) else float("nan"), draws,
+                                  self.level, quantity="r")
             self.estimates_[f"r[{dom}]"] = est
             res["r_interval"] = list(est.interval) if est.interval else None
             res["window"] = [t0, t1]
+            res["input_years_used"] = [float(yw[0]), float(yw[-1])]
             self.domains_[dom] = res
         self.message_ = "closed form (growth ratio) and exact posterior sampling; nothing iterative to converge"
         self.converged_ = True
         return self
-
-    def to_prior(self, domain: str | None = None, source: str = "") -> dict[str, Any]:
-        """Prior on r for one domain (default: the first): its posterior draws as an empirical prior."""
-        self._check_fitted()
-        dom = domain if domain is not None else next(iter(self.domains_))
-        key = f"r[{dom}]"
-        if key not in self.estimates_:
-            raise ConfigError("domain", domain, f"one of {', '.join(self.domains_)}")
-        d = self.estimates_[key].draws
-        spec = ({"dist": "empirical", "samples": empirical_prior_samples(d)} if d is not None and len(d) >= 2
-                else {"dist": "fixed", "value": self.estimates_[key].value})
-        return {"quantity": "r", "spec": spec, "source": source or f"returns to R&D, {dom}"}

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from rsilab.errors import ConfigError, DataError, EstimationError
-from rsilab.estimate.result import Estimator, empirical_prior_samples, summarize_draws
+from rsilab.estimate.result import Estimator, check_count, check_level, summarize_draws
 from rsilab.estimate.rounds import RoundsFit
 
 SCALE_COLUMNS = ("parameters", "params", "N", "flop_per_round", "scale")
@@ -54,21 +54,38 @@ def _wls_rows(x: np.ndarray, k: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, 
 
 
 class ScaleFit(Estimator):
-    """Fit k = a + b log10(scale) across series; ``at`` is the target scale (default: the largest)."""
+    """Fit k = a + b log10(scale) across series; ``at`` is the target scale (default: the largest).
+
+    ``to_prior()`` (the shared one) gives k at the target scale, from its bootstrap draws."""
+
+    prior_quantity = "k_at_target"
 
     def __init__(self, *, at: float | None = None, n_bootstrap: int = 2000, rounds_bootstrap: int = 2000,
                  level: float = 0.9, min_rounds: int = 5, se_floor: float = 1e-3, seed: int | None = 0):
-        if at is not None and not (np.isfinite(at) and at > 0):
-            raise ConfigError("at", at, "a scale > 0 (parameters or FLOP per round), such as 1e9")
-        if n_bootstrap < 100:
-            raise ConfigError("n_bootstrap", n_bootstrap, "at least 100")
-        if not 0 < level < 1:
-            raise ConfigError("level", level, "a probability in (0, 1), such as 0.9")
         self.at, self.n_bootstrap, self.rounds_bootstrap, self.level = at, n_bootstrap, rounds_bootstrap, level
         self.min_rounds, self.se_floor, self.seed = min_rounds, se_floor, seed
 
+    @property
+    def prior_source(self) -> str:  # type: ignore[override]
+        return f"k across scale, extrapolated to {self.target_:.3g}"
+
+    def _check_params(self) -> None:
+        if self.at is not None and not (np.isfinite(self.at) and self.at > 0):
+            raise ConfigError("at", self.at, "a scale > 0 (parameters or FLOP per round), such as 1e9")
+        check_count("n_bootstrap", self.n_bootstrap, 100, "fewer resamples give no usable interval")
+        check_level(self.level)
+
+    def guess(self, scale: Sequence[float], capabilities: Sequence[Sequence[float]]) -> dict[str, float]:
+        """Unweighted least squares of each series' closed-form k on log10(scale)."""
+        x = np.log10(np.asarray(scale, float))
+        k = np.array([RoundsFit().guess(c)["k"] for c in capabilities])
+        ok = np.isfinite(k)
+        slope, intercept = np.polyfit(x[ok], k[ok], 1)
+        return {"intercept": float(intercept), "slope": float(slope)}
+
     def fit(self, scale: Sequence[float], capabilities: Sequence[Sequence[float]],
             labels: Sequence[str] | None = None) -> "ScaleFit":
+        self._check_params()
         scale = np.asarray(scale, float)
         if len(scale) != len(capabilities):
             raise EstimationError(f"{len(scale)} scales for {len(capabilities)} series: one scale per series")
@@ -116,7 +133,8 @@ class ScaleFit(Estimator):
         self.series_ = [{kk: v for kk, v in s.items() if kk != "draws"} for s in series]
         self.estimates_ = {"slope": summarize_draws("slope (k per decade of scale)", b, boot_b, self.level),
                            "intercept": summarize_draws("intercept (k at scale 1)", a, boot_a, self.level),
-                           "k_at_target": summarize_draws(f"k at {at:.3g}", k_at, k_at_draws, self.level)}
+                           "k_at_target": summarize_draws(f"k at {at:.3g}", k_at, k_at_draws, self.level,
+                                                          quantity="k")}
         self.k_at_draws_ = k_at_draws
         self.p_slope_gt_0_ = float(np.mean(boot_b > 0))
         self.p_k_gt_1_at_target_ = float(np.mean(k_at_draws > 1))
@@ -166,13 +184,6 @@ class ScaleFit(Estimator):
                 "extrapolation_orders_of_magnitude": self.extrapolation_orders_, "level": self.level,
                 "series": self.series_, "skipped": self.skipped_, "diagnostics": self.diagnostics_,
                 "message": self.message_}
-
-    def to_prior(self, source: str = "") -> dict[str, Any]:
-        """k at the target scale as an empirical prior for ``rsilab forecast --returns-from``."""
-        self._check_fitted()
-        spec = {"dist": "empirical", "samples": empirical_prior_samples(self.k_at_draws_)}
-        return {"quantity": "k", "spec": spec,
-                "source": source or f"k across scale, extrapolated to {self.target_:.3g}"}
 
 
 def load_scale_rounds(path: str | Path, scale_col: str | None = None) -> dict[str, Any]:

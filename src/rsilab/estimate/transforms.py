@@ -99,7 +99,7 @@ def transform_rounds(path, data: dict, transform: str, ceiling: float | None, al
     capability column.
     """
     from rsilab.estimate.io import read_table
-    from rsilab.estimate.rounds import ratio_k
+    from rsilab.estimate.rounds import gain_ratio
 
     check_transform(transform)
     cap = np.asarray(data["capability"], float)
@@ -114,6 +114,7 @@ def transform_rounds(path, data: dict, transform: str, ceiling: float | None, al
     if all_transforms:
         for name in TRANSFORMS:
             bad = next((v for v in cap if value_problem(float(v), name, ceiling)), None)
-            k_by[name] = (ratio_k(np.diff(apply_transform(cap, name, ceiling))) if bad is None
+            g = np.diff(apply_transform(cap, name, ceiling)) if bad is None else None
+            k_by[name] = (gain_ratio(g[:-1], g[1:]) if g is not None
                           else f"{bad:g} {value_problem(float(bad), name, ceiling)}")
     return out, k_by

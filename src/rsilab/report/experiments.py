@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rsilab.report.figure import pyplot
+from rsilab.report.self_training import plot_rounds as self_training_chart
 
 
 def learned_optimizer_chart(rounds: list[dict[str, Any]], path: Path) -> Path:
@@ -52,4 +53,5 @@ def self_improver_chart(rounds: list[dict[str, Any]], path: Path) -> Path:
 ROUND_CHARTS: dict[str, Callable[[list[dict[str, Any]], Path], Path]] = {
     "learned-optimizer": learned_optimizer_chart,
     "self-improver": self_improver_chart,
+    "self-training": self_training_chart,
 }

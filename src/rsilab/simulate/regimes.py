@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rsilab.core.solution import Solution, Status
-from rsilab.dynamics.base import Model
+from rsilab.dynamics.base import RETURNS_TOLERANCE, Model
 
 
 class Regime(IntEnum):
@@ -88,7 +88,7 @@ class Classification(NamedTuple):
     status: np.ndarray        # the solver's status, with CEILING for finished samples at the ceiling
 
 
-def classify(sol: Solution, model: Model, p: dict[str, np.ndarray], *, tol: float = 0.02,
+def classify(sol: Solution, model: Model, p: dict[str, np.ndarray], *, tol: float = RETURNS_TOLERANCE,
              ceiling_factor: float = 2.0, phase: str = "late") -> Classification:
     """Regime per sample by ``phase``, the effective returns it was decided from, the regime by
     the other phase, and the status with finished samples that ended at the ceiling marked

@@ -14,6 +14,7 @@ and parameter names are errors, never ignored. Imports dynamics, priors, solver 
 from __future__ import annotations
 
 import math
+import sys
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -22,6 +23,7 @@ from typing import Any, Mapping
 
 from rsilab.core.priors import Prior, parse_prior
 from rsilab.dynamics import MODELS, Model
+from rsilab.dynamics.base import RETURNS_TOLERANCE
 from rsilab.errors import ConfigError
 from rsilab.simulate.solver import SolverSettings
 
@@ -43,7 +45,7 @@ SIMULATION_FIELDS: dict[str, tuple[type, float, float]] = {
 REGIME_PHASES = ("late", "early")
 DEFAULT_SIMULATION = {"n_samples": 100_000, "horizon_years": 20.0, "seed": 0, "n_grid": 101,
                       "rtol": 1e-6, "atol": 1e-9, "max_steps": 20_000, "cap_multiple": 1e15,
-                      "regime_tolerance": 0.02, "ceiling_factor": 2.0, "regime_phase": "late"}
+                      "regime_tolerance": RETURNS_TOLERANCE, "ceiling_factor": 2.0, "regime_phase": "late"}
 META_FIELDS = {"title", "description", "sources"}
 
 
@@ -110,7 +112,9 @@ def _check_sim(key: str, value: Any, source: str | None) -> Any:
             raise ConfigError(f"simulation.{key}", value, f"one of {', '.join(REGIME_PHASES)}", source=source)
         return value
     ok_type = isinstance(value, int) if kind is int else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or (kind is float and not math.isfinite(value)):
+    # abs(value) <= float max first: an integer too large for a float is not finite either
+    if isinstance(value, bool) or not ok_type or (kind is float and not abs(value) <= sys.float_info.max) or (
+            kind is float and not math.isfinite(value)):
         raise ConfigError(f"simulation.{key}", value, f"{'a whole number' if kind is int else 'a number'} in [{lo:g}, {hi:g}]",
                           source=source)
     if not lo <= value <= hi:
@@ -142,7 +146,7 @@ def parse_scenario(data: Mapping[str, Any], *, name: str = "scenario", source: s
         raise ConfigError("model.name", None, f"a [model] table with name = one of {', '.join(sorted(MODELS))}",
                           source=source)
     model_name = model_table["name"]
-    if model_name not in MODELS:
+    if not isinstance(model_name, str) or model_name not in MODELS:
         raise ConfigError("model.name", model_name, f"one of {', '.join(sorted(MODELS))}", source=source)
     options = {k: v for k, v in model_table.items() if k != "name"}
     try:

@@ -312,7 +312,7 @@ def _fill_grid(y_grid, rate_grid, idx, next_g, tg, accept, t, h, y, k, t_until, 
     where = idx[sel][rows]
     y_grid[:, where, gi] = y_at
     # d ln I / dt from the extension's derivative (third-order accurate: enough for the regime
-    # rule, whose tolerance is 0.02, and far cheaper than calling the model again)
+    # rule, whose tolerance is RETURNS_TOLERANCE (0.02), and far cheaper than calling the model again)
     rate_grid[where, gi] = q[0][0] + x * (2 * q[1][0] + x * (3 * q[2][0] + x * 4 * q[3][0]))
     next_g[sel] = stop_at
 

@@ -199,6 +199,21 @@ class Store:
             )
         return [_run_record(r) for r in rows]
 
+    # -- arrays kept for reports (web, migration 0060) ----------------------------------------
+    def put_run_arrays(self, run_id: int, fmt: str, data: bytes) -> None:
+        """Keep one blob of arrays (what a report draws) with run ``run_id``; written once."""
+        try:
+            with self.conn:
+                self.conn.execute("INSERT INTO run_arrays(run_id, format, data, created_at) VALUES (?, ?, ?, ?)",
+                                  (run_id, fmt, sqlite3.Binary(data), time.time()))
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"run {run_id} already has arrays, or is not in the store: {exc}") from None
+
+    def run_arrays(self, run_id: int) -> tuple[str, bytes] | None:
+        """(format, blob) kept with run ``run_id``, or None for a run recorded without them."""
+        row = self.conn.execute("SELECT format, data FROM run_arrays WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else (row["format"], bytes(row["data"]))
+
     # -- rounds (experiments) ----------------------------------------------------------------
     def add_round(self, run_id: int, round_index: int, record: dict[str, Any]) -> None:
         """Record one finished round; a round is written once (resume never repeats it)."""

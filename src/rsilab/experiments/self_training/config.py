@@ -20,14 +20,14 @@ PROFILES = ("mini", "cpu", "gpu")
 class SelfTrainingConfig:
     # task and difficulties
     task: str = "copy"                      # copy | reverse | add | mul
-    n0: int = 6                             # round 0 trains on labelled difficulties 1..n0
+    n0: int = 8                             # round 0 trains on labelled difficulties 1..n0
     eval_max_difficulty: int = 20           # accuracy is measured at difficulties 1..this
     # model
     positions: str = "nope"                 # nope | rope | learned
-    n_layer: int = 4
+    n_layer: int = 3
     n_head: int = 4
-    d_model: int = 64
-    d_ff: int = 256
+    d_model: int = 96
+    d_ff: int = 384
     # data sizes (instances)
     labelled_per_difficulty: int = 1000     # round 0's labelled pool, per difficulty
     unlabelled_per_round: int = 500         # self-labelled candidates per difficulty per round
@@ -35,20 +35,24 @@ class SelfTrainingConfig:
     # the loop
     rounds: int = 10                        # self-training rounds after round 0
     mode: str = "one-up"                    # one-up: next difficulty only | fast: every difficulty the gate passes
-    fast_max_step: int = 4                  # fast mode tries at most this many new difficulties a round
+    fast_growth: float = 0.25               # fast mode tries ceil(fast_growth * labelled_max) new difficulties a round
+    fast_max_step: int = 16                 # ... but at most this many
     # filters
     n_models: int = 2                       # independently trained models (seeds) that label together
     vote: str = "agreement"                 # agreement (all equal) | majority (> half) | none (model 0 alone)
     length_filter: bool = True              # drop outputs without the end token or of the wrong length
     gate_threshold: float = 0.5             # advance only if this fraction of candidates survive the filters; 0 = no gate
     # training
-    steps_round0: int = 1500
-    steps_per_round: int = 300
+    steps_round0: int = 5000
+    steps_per_round: int = 250
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.1
     warmup_steps: int = 50
-    frontier_accuracy: float = 0.95         # the frontier: largest d with accuracy >= this at 1..d
+    # measurement
+    horizon_accuracy: float = 0.5           # capability: the length horizon at this accuracy (also recorded at 0.8)
+    horizon_bootstrap: int = 1000           # bootstrap replicates over evaluation instances for its interval
+    frontier_accuracy: float = 0.95         # the frontier (secondary): largest d with accuracy >= this at 1..d
     # execution
     seed: int = 0
     workers: int = 2                        # processes training models side by side (1 = in this process)
@@ -65,7 +69,7 @@ class SelfTrainingConfig:
                 raise ConfigError(name, getattr(self, name), f"one of {', '.join(allowed)}")
         positive = ("n0", "eval_max_difficulty", "n_layer", "n_head", "d_model", "d_ff", "labelled_per_difficulty",
                     "unlabelled_per_round", "eval_per_difficulty", "fast_max_step", "n_models", "steps_round0",
-                    "batch_size", "workers", "threads_per_worker")
+                    "batch_size", "workers", "threads_per_worker", "horizon_bootstrap")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(name, getattr(self, name), "an integer of at least 1")
@@ -80,6 +84,12 @@ class SelfTrainingConfig:
             raise ConfigError("d_model", self.d_model, "d_model / n_head must be even for rope")
         if not 0.0 <= self.gate_threshold <= 1.0:
             raise ConfigError("gate_threshold", self.gate_threshold, "a fraction in [0, 1] (0 turns the gate off)")
+        if not 0.0 < self.horizon_accuracy < 1.0:
+            raise ConfigError("horizon_accuracy", self.horizon_accuracy, "a fraction in (0, 1)")
+        if not self.fast_growth > 0.0:
+            raise ConfigError("fast_growth", self.fast_growth, "a number above 0")
+        if self.n_models > 9:  # the record stores, per evaluation instance, one digit: how many models were right
+            raise ConfigError("n_models", self.n_models, "at most 9")
         if not 0.0 < self.frontier_accuracy <= 1.0:
             raise ConfigError("frontier_accuracy", self.frontier_accuracy, "a fraction in (0, 1]")
         if not (self.lr > 0 and self.weight_decay >= 0):

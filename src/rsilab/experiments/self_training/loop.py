@@ -8,6 +8,11 @@ only if enough candidates survive) and trains on old and new data together. Grou
 measures, never trains: it scores the kept labels (label precision) and the held-out accuracy,
 and no decision of the loop reads it.
 
+A round's capability is the length horizon at ``horizon_accuracy`` (``horizon``: where accuracy
+against length crosses that level), with a bootstrap interval over the evaluation instances and
+joint intervals for the gain since the last round and for k under measurement noise alone; the
+strict frontier is kept beside it.
+
 Every finished round is checkpointed in the store (``rsilab.experiments.checkpoint``: weights,
 pool, loop state and the round's record, serialised by torch) before its round is recorded, so
 a killed run resumes from the last finished round: a round found in the checkpoint but not in the store is recorded on resume, never run again. Seeds derive from
@@ -18,6 +23,7 @@ Imports torch (through ``training``); the store only through ``rsilab.experiment
 from __future__ import annotations
 
 import io
+import math
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,6 +37,7 @@ from rsilab.experiments.checkpoint import latest_checkpoint, save_checkpoint
 from rsilab.experiments.parallel import WorkerPool
 from rsilab.experiments.progress import RoundBar
 from rsilab.experiments.record import RunHandle, start_or_resume
+from rsilab.experiments.self_training import horizon as hz
 from rsilab.experiments.self_training.config import SelfTrainingConfig, load_config
 from rsilab.experiments.self_training.model import ModelShape
 from rsilab.experiments.self_training.tasks import VOCAB, Task, get_task
@@ -38,7 +45,8 @@ from rsilab.experiments.self_training.training import Pool, TrainSpec, label_job
 
 NAME = "self-training"
 # Seed streams: each random choice has its own, so that no change in one shifts another.
-_LABELLED, _EVAL, _CANDIDATES, _INIT, _TRAIN = 1, 2, 3, 4, 5
+_LABELLED, _EVAL, _CANDIDATES, _INIT, _TRAIN, _BOOTSTRAP = 1, 2, 3, 4, 5, 6
+SECOND_LEVEL = 0.8  # the horizon is also recorded at this accuracy
 
 
 def _seed(seed: int, *parts: int) -> int:
@@ -62,6 +70,48 @@ def frontier(accuracy: dict[int, float], threshold: float) -> int:
     while accuracy.get(d + 1, 0.0) >= threshold:
         d += 1
     return d
+
+
+def new_difficulties(cfg: SelfTrainingConfig, labelled_max: int) -> list[int]:
+    """The difficulties a round offers the gate: the next one (one-up), or a run that grows with
+    how far the models already label (fast: ceil(fast_growth * labelled_max), at most fast_max_step)."""
+    steps = 1 if cfg.mode == "one-up" else min(cfg.fast_max_step, max(1, math.ceil(cfg.fast_growth * labelled_max)))
+    return list(range(labelled_max + 1, labelled_max + 1 + steps))
+
+
+def measure(cfg: SelfTrainingConfig, correct: list[list[list[bool]]], previous: list[list[float]]) -> dict[str, Any]:
+    """The round's capability record from every model's verdict per evaluation instance.
+
+    ``correct[m][d - 1]`` lists model m's verdicts at difficulty d; ``previous`` the bootstrap
+    replicates of the horizon of up to two earlier rounds (oldest first), for the joint intervals
+    of the gain and of k. Returns the record's fields and, under ``"replicates"``, this round's.
+    """
+    n_models, n_diff = len(correct), len(correct[0])
+    counts = [[sum(correct[m][j][i] for m in range(n_models)) for i in range(len(correct[0][j]))]
+              for j in range(n_diff)]
+    shares = [np.asarray(c, dtype=float) / n_models for c in counts]
+    acc = [float(s.mean()) for s in shares]
+    weights = [len(s) for s in shares]
+    levels = (cfg.horizon_accuracy, SECOND_LEVEL)
+    boot = hz.bootstrap_horizons(shares, levels, cfg.horizon_bootstrap, _seed(cfg.seed, _BOOTSTRAP))  # (B, 2)
+    (h, censored), (h80, _) = (hz.horizon(acc, lv, weights) for lv in levels)
+    lo, hi = hz.interval(boot[:, 0])
+    lo80, hi80 = hz.interval(boot[:, 1])
+    out: dict[str, Any] = {
+        "capability": h, "horizon": h, "horizon_accuracy": cfg.horizon_accuracy, "horizon_lo": lo, "horizon_hi": hi,
+        "horizon_width": hi - lo, "horizon_censored": censored,
+        "horizon_80": h80, "horizon_80_lo": lo80, "horizon_80_hi": hi80,
+        "horizon_gain": None, "horizon_gain_lo": None, "horizon_gain_hi": None, "k_noise_lo": None, "k_noise_hi": None,
+        "eval_correct": hz.encode_correct(counts), "replicates": boot[:, 0].tolist(),
+    }
+    if previous:
+        gain = boot[:, 0] - np.asarray(previous[-1])
+        out["horizon_gain_lo"], out["horizon_gain_hi"] = hz.interval(gain)
+    if len(previous) == 2:
+        k = hz.gain_ratio_interval([previous[0], previous[1], boot[:, 0]])
+        if k is not None:
+            out["k_noise_lo"], out["k_noise_hi"] = k
+    return out
 
 
 def filter_labels(task: Task, cfg: SelfTrainingConfig, prompts: list[str],
@@ -159,7 +209,9 @@ def run_experiment(config_path: str | Path | None = None, profile: str = "cpu", 
 
 
 def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"rounds": len(rounds), "final_frontier": rounds[-1]["frontier"] if rounds else None,
+    return {"rounds": len(rounds), "final_horizon": rounds[-1]["horizon"] if rounds else None,
+            "horizon_by_round": [r["horizon"] for r in rounds],
+            "final_frontier": rounds[-1]["frontier"] if rounds else None,
             "frontier_by_round": [r["frontier"] for r in rounds],
             "label_precision_by_round": [r.get("label_precision") for r in rounds]}
 
@@ -175,7 +227,8 @@ def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, progress: boo
         pool: Pool = {d: [(p, task.solve(p)) for p in _instances(task, cfg.seed, d, cfg.labelled_per_difficulty, _LABELLED)]
                       for d in range(1, cfg.n0 + 1)}
         state = {"round": -1, "weights": [None] * cfg.n_models, "pool": pool, "labelled_max": cfg.n0,
-                 "frontier": 0, "cumulative_compute_flop": 0.0, "record": None}
+                 "frontier": 0, "horizon": 0.0, "horizon_replicates": [], "cumulative_compute_flop": 0.0,
+                 "record": None}
     job_base = {"shape": shape, "task": cfg.task, "device": device, "dtype": cfg.dtype}
     bar = _progress(progress, cfg.rounds + 1, state["round"] + 1)
     with WorkerPool(cfg.workers if device == "cpu" else 1, cfg.threads_per_worker) as workers, bar:
@@ -185,8 +238,7 @@ def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, progress: boo
             # 1. Label: every model answers the candidates; the filters decide, without truth.
             candidates, label_flop, label_seconds = [], 0.0, 0.0
             if r > 0:
-                steps = cfg.fast_max_step if cfg.mode == "fast" else 1
-                diffs = list(range(labelled_max + 1, labelled_max + 1 + steps))
+                diffs = new_difficulties(cfg, labelled_max)
                 prompts = {d: _instances(task, cfg.seed, d, cfg.unlabelled_per_round, _CANDIDATES, r) for d in diffs}
                 flat = [p for d in diffs for p in prompts[d]]
                 outs = workers.map(label_job, [dict(job_base, weights=w, prompts=flat) for w in state["weights"]])
@@ -219,12 +271,17 @@ def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, progress: boo
                 for m, w in enumerate(state["weights"])])
             acc = {d: float(np.mean([res["accuracy"][d] for res in results])) for d in eval_set}
             front = frontier(acc, cfg.frontier_accuracy)
+            m = measure(cfg, [[res["correct"][d] for d in sorted(eval_set)] for res in results],
+                        state["horizon_replicates"])
+            replicates, eval_correct = m.pop("replicates"), m.pop("eval_correct")
+            if r > 0:
+                m["horizon_gain"] = m["horizon"] - state["horizon"]
             train_flop = sum(res["train_flop"] for res in results)
             compute_flop = train_flop + label_flop  # what improvement cost; measurement is apart
             added = [c for c in candidates if c["advanced"]]
             n_kept = sum(c["kept"] for c in added)
             record = {
-                "capability": float(front), "frontier": front, "frontier_gain": front - state["frontier"],
+                **m, "frontier": front, "frontier_gain": front - state["frontier"], "schedule": cfg.mode,
                 "labelled_max": labelled_max, "advanced": bool(added),
                 "label_precision": sum(c["correct_kept"] for c in added) / n_kept if n_kept else None,
                 "kept_fraction": (sum(c["kept"] for c in candidates) / sum(c["n"] for c in candidates)
@@ -232,7 +289,7 @@ def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, progress: boo
                 "compute_flop": compute_flop, "seconds": time.perf_counter() - t0,
                 "accuracy": [acc[d] for d in sorted(acc)],
                 "detail": {
-                    "difficulties": sorted(acc), "candidates": candidates,
+                    "difficulties": sorted(acc), "candidates": candidates, "eval_correct": eval_correct,
                     "accuracy_per_model": [[res["accuracy"][d] for d in sorted(acc)] for res in results],
                     "train_loss": [res["loss"] for res in results],
                     "train_tokens": sum(res["train_tokens"] for res in results),
@@ -246,7 +303,8 @@ def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, progress: boo
                 "provenance": {"config": cfg.to_dict(), "seed": cfg.seed, "version": __version__},
             }
             state = {"round": r, "weights": [res["weights"] for res in results], "pool": pool,
-                     "labelled_max": labelled_max, "frontier": front,
+                     "labelled_max": labelled_max, "frontier": front, "horizon": m["horizon"],
+                     "horizon_replicates": (state["horizon_replicates"] + [replicates])[-2:],
                      "cumulative_compute_flop": state["cumulative_compute_flop"] + compute_flop, "record": record}
             _save_checkpoint(handle, state)
             _round_checkpointed(r)
@@ -261,7 +319,8 @@ class _Bar(RoundBar):
     def advance(self, r: int, record: dict[str, Any]) -> None:
         if self._progress is not None:
             p = record["label_precision"]
-            text = (f"round {r}: frontier {record['frontier']}, labelled to {record['labelled_max']}, "
+            text = (f"round {r}: horizon {record['horizon']:.2f} [{record['horizon_lo']:.2f}, "
+                    f"{record['horizon_hi']:.2f}], frontier {record['frontier']}, labelled to {record['labelled_max']}, "
                     f"label precision {'-' if p is None else f'{p:.3f}'}, {record['seconds']:.0f} s")
             self._progress.update(self._task, advance=1, description=text)
             self._progress.console.print(text)

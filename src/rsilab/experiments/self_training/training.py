@@ -135,16 +135,21 @@ def greedy_answers(model: CharTransformer, task_name: str, prompts: list[str], d
     return out, flop  # type: ignore[return-value]
 
 
-def accuracy(model: CharTransformer, task_name: str, eval_set: Pool, device: str) -> tuple[dict[int, float], float]:
-    """Exact-match accuracy per difficulty on held-out instances whose answers are known."""
+def accuracy(model: CharTransformer, task_name: str, eval_set: Pool,
+             device: str) -> tuple[dict[int, float], dict[int, list[bool]], float]:
+    """Exact-match accuracy per difficulty on held-out instances whose answers are known.
+
+    Also returns each instance's verdict (for the bootstrap over instances) and the FLOP spent.
+    """
     prompts = [p for d in sorted(eval_set) for p, _ in eval_set[d]]
     answers, flop = greedy_answers(model, task_name, prompts, device)
-    acc, k = {}, 0
+    acc, right, k = {}, {}, 0
     for d in sorted(eval_set):
         n = len(eval_set[d])
-        acc[d] = sum(ended and text == truth for (text, ended), (_, truth) in zip(answers[k: k + n], eval_set[d])) / n
+        right[d] = [ended and text == truth for (text, ended), (_, truth) in zip(answers[k: k + n], eval_set[d])]
+        acc[d] = sum(right[d]) / n
         k += n
-    return acc, flop
+    return acc, right, flop
 
 
 def train_eval_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -153,8 +158,9 @@ def train_eval_job(job: dict[str, Any]) -> dict[str, Any]:
     model = build_model(job["shape"], job["weights"], job["init_seed"], job["device"])
     stats = train(model, job["pool"], job["spec"], job["device"], job["dtype"])
     t1 = time.perf_counter()
-    acc, eval_flop = accuracy(model, job["task"], job["eval_set"], job["device"])
-    return {"weights": weights_to_bytes(model), "accuracy": acc, "loss": stats["loss"], "train_tokens": stats["tokens"],
+    acc, right, eval_flop = accuracy(model, job["task"], job["eval_set"], job["device"])
+    return {"weights": weights_to_bytes(model), "accuracy": acc, "correct": right, "loss": stats["loss"],
+            "train_tokens": stats["tokens"],
             "train_flop": stats["flop"], "eval_flop": eval_flop, "train_seconds": t1 - t0,
             "eval_seconds": time.perf_counter() - t1}
 

@@ -1,0 +1,111 @@
+"""What the store keeps of an ensemble so that a report never re-runs it, and recording it.
+
+One numpy ``.npz`` archive per run (store table ``run_arrays``, format ``ensemble-npz/1``)
+holds:
+
+- per sample, in compact dtypes: regime by both phases and solver status (int8), the years to
+  each capability multiple (float16: 3 significant digits, what a CDF draws; the summary's
+  quantiles come from the full-precision run), ln growth, every non-fixed parameter's drawn
+  value and the model's own per-sample outputs (bool, or float32 where the values fit in it,
+  else float64);
+- on the output grid: quantile bands of log10 capability multiple (from the kept
+  trajectories, ``FAN_QUANTILES``) and the model's own series (means over samples);
+- provenance that the summary does not hold (git revision).
+
+Drawn values dominate the size and do not compress (random mantissas), so they and the times
+are stored as they are and only the rest is deflated: about 24 bytes per sample for the ``sie``
+preset (benchmarks/bench_report_store.py). Imports numpy,
+the store, and ``rsilab.simulate`` only for the ensemble's types; never the CLI or the web app.
+"""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ARRAYS_FORMAT = "ensemble-npz/1"
+FAN_QUANTILES = (5, 10, 25, 50, 75, 90, 95)
+
+
+@lru_cache(maxsize=1)
+def git_revision() -> str | None:
+    """The git revision of the installed sources, or None outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _float32_if_it_fits(values) -> np.ndarray:
+    """float32, unless a finite value lies beyond its range (priors may span 10^9..10^40)."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size and np.abs(finite).max() > np.finfo(np.float32).max:
+        return values
+    return values.astype(np.float32)
+
+
+def encode_ensemble(ensemble) -> bytes:
+    """The compact arrays of ``ensemble`` as a compressed .npz blob (no pickles)."""
+    sc = ensemble.scenario
+    arrays: dict[str, np.ndarray] = {
+        "t_grid": np.asarray(ensemble.t_grid, dtype=np.float64),
+        "regime": ensemble.regime.astype(np.int8),
+        "other_regime": ensemble.other_regime.astype(np.int8),
+        "status": ensemble.status.astype(np.int8),
+        # float16 overflows past 65504: horizons are at most 1e4 years (not reached: inf)
+        "threshold_times": ensemble.threshold_times.astype(np.float16),
+        "capability_multiples": np.asarray(sc.capability_multiples, dtype=np.float64),
+        "ln_growth": _float32_if_it_fits(ensemble.ln_growth),
+    }
+    for name, prior in sc.priors.items():
+        if not prior.is_fixed:
+            arrays[f"param__{name}"] = _float32_if_it_fits(ensemble.params[name])
+    for name, values in ensemble.outputs.items():
+        arrays[f"output__{name}"] = values if values.dtype == bool else _float32_if_it_fits(values)
+    for name, series in ensemble.grid_means.items():
+        arrays[f"grid__{name}"] = np.asarray(series, dtype=np.float64)
+    rows = ensemble.fan_rows.astype(np.float64) / np.log(10.0)
+    cap = np.log10(sc.simulation["cap_multiple"])
+    if rows.shape[0]:
+        # blown-up samples are drawn at the cap, as in the PNG fan chart
+        arrays["fan_quantiles"] = np.percentile(np.minimum(rows, cap), FAN_QUANTILES, axis=0)
+    else:
+        arrays["fan_quantiles"] = np.full((len(FAN_QUANTILES), len(ensemble.t_grid)), np.nan)
+    meta = {"fan_rows": int(rows.shape[0]), "fan_quantiles": list(FAN_QUANTILES), "cap_log10": float(cap),
+            "git_revision": git_revision()}
+    arrays["meta_json"] = np.array(json.dumps(meta))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, values in arrays.items():
+            # drawn values and times have random low bits: deflate would spend time for ~10%
+            random_bits = name.startswith("param__") or name == "threshold_times"
+            one = io.BytesIO()
+            np.lib.format.write_array(one, np.asanyarray(values), allow_pickle=False)
+            zf.writestr(f"{name}.npy", one.getvalue(),
+                        compress_type=zipfile.ZIP_STORED if random_bits else zipfile.ZIP_DEFLATED, compresslevel=1)
+    return buf.getvalue()
+
+
+def decode_arrays(blob: bytes) -> dict[str, Any]:
+    """The arrays of a blob written by ``encode_ensemble``; ``meta`` is the provenance dict."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        out: dict[str, Any] = {k: z[k] for k in z.files if k != "meta_json"}
+        out["meta"] = json.loads(str(z["meta_json"]))
+    return out
+
+
+def record_ensemble(store, kind: str, ensemble, summary: dict[str, Any], timings: dict[str, Any]) -> int:
+    """Record a finished Monte Carlo run: its row in ``runs`` and its arrays beside it."""
+    sc = ensemble.scenario
+    run_id = store.add_run(kind, sc.name, config=sc.to_dict(), summary=summary, timings=timings, seed=sc.seed)
+    store.put_run_arrays(run_id, ARRAYS_FORMAT, encode_ensemble(ensemble))
+    return run_id

@@ -1,0 +1,123 @@
+"""Scenarios as the playground moves them: request bodies, versioned permalinks and TOML.
+
+A request carries ``{"name": ..., "scenario": {...}}`` where the scenario is the TOML-shaped
+dict of ``Scenario.to_dict()``; the engine's own parser (``parse_scenario``) validates it, so
+the page shows the engine's messages. A permalink holds the same pair, versioned: ``v=1`` is
+base64url(zlib(JSON)); a later scheme adds a decoder here and keeps this one, so old links
+still open. ``to_toml`` writes what ``rsilab simulate FILE.toml`` reads back unchanged.
+Imports the scenario parser and our errors only.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import zlib
+from typing import Any, Mapping
+
+from rsilab.errors import ConfigError
+
+PERMALINK_VERSION = 1
+MAX_PERMALINK_CHARS = 64_000
+MAX_NAME_CHARS = 80
+# a page run is interactive: more samples than this belong in `rsilab simulate`
+MAX_WEB_SAMPLES = 2_000_000
+_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,80}$")
+
+
+def parse_request(body: Any):
+    """The Scenario a request body describes; ConfigError naming the field otherwise."""
+    from rsilab.simulate.scenario import parse_scenario
+
+    if not isinstance(body, Mapping):
+        raise ConfigError("request", type(body).__name__, 'a JSON object {"name": ..., "scenario": {...}}')
+    unknown = sorted(set(body) - {"name", "scenario"})
+    if unknown:
+        raise ConfigError(unknown[0], "...", 'only "name" and "scenario"')
+    name = body.get("name", "scenario")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError("name", name, "1 to 80 letters, digits, '_', '-', '.' or '+'")
+    data = body.get("scenario")
+    if not isinstance(data, Mapping):
+        raise ConfigError("scenario", data, "a table with [model], [params], [simulation], ...")
+    scenario = parse_scenario(data, name=name)
+    if scenario.n_samples > MAX_WEB_SAMPLES:
+        raise ConfigError("simulation.n_samples", scenario.n_samples,
+                          f"at most {MAX_WEB_SAMPLES:,} in the playground (use `rsilab simulate` for more)")
+    return scenario
+
+
+def compact(scenario) -> dict[str, Any]:
+    """``scenario.to_dict()`` without the parameters left at the model's default (a fixed value):
+    they take it again when parsed, and a default may be infinite, which neither JSON nor the
+    scenario parser accepts as a value."""
+    data = scenario.to_dict()
+    data["params"] = {k: spec for k, spec in data["params"].items()
+                      if spec != {"dist": "fixed", "value": scenario.model.param(k).default}}
+    return data
+
+
+def encode_permalink(name: str, scenario: Mapping[str, Any]) -> str:
+    raw = json.dumps({"name": name, "scenario": scenario}, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return base64.urlsafe_b64encode(zlib.compress(raw.encode(), 9)).decode().rstrip("=")
+
+
+def decode_permalink(version: Any, code: Any) -> dict[str, Any]:
+    """The request body a permalink holds (not yet validated: ``parse_request`` does that)."""
+    if str(version) != str(PERMALINK_VERSION):
+        raise ConfigError("v", version, f"a permalink version this rsilab reads ({PERMALINK_VERSION})")
+    if not isinstance(code, str) or not code or len(code) > MAX_PERMALINK_CHARS:
+        raise ConfigError("s", (code or "")[:20] if isinstance(code, str) else code,
+                          f"a permalink code of 1 to {MAX_PERMALINK_CHARS:,} characters")
+    try:
+        raw = zlib.decompressobj().decompress(base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)), 1_000_000)
+        body = json.loads(raw)
+    except (binascii.Error, zlib.error, ValueError, RecursionError):
+        raise ConfigError("s", code[:20] + ("..." if len(code) > 20 else ""), "a permalink made by rsilab (v=1)") from None
+    if not isinstance(body, dict):
+        raise ConfigError("s", code[:20], "a permalink made by rsilab (v=1)")
+    return body
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)  # the shortest text that reads back as the same float
+    if isinstance(v, str):
+        return json.dumps(v)  # JSON's escapes are all valid in a TOML basic string
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
+    raise ConfigError("scenario", type(v).__name__, "numbers, strings, lists and tables only")
+
+
+def _key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
+
+
+def to_toml(scenario: Mapping[str, Any]) -> str:
+    """A scenario dict (``Scenario.to_dict()``) as a TOML file that parses back to the same run."""
+    out: list[str] = []
+    for table in ("meta", "model", "params", "simulation", "thresholds"):
+        items = scenario.get(table) or {}
+        if not items:
+            continue
+        out.append(f"[{table}]")
+        for k, v in items.items():
+            if table == "params" and isinstance(v, Mapping) and v.get("dist") == "fixed" and set(v) == {"dist", "value"}:
+                v = v["value"]
+            out.append(f"{_key(k)} = {_value(v)}")
+        out.append("")
+    for corr in scenario.get("correlations") or []:
+        out += ["[[correlations]]", f"params = {_value(list(corr['params']))}", f"rho = {_value(corr['rho'])}", ""]
+    return "\n".join(out)

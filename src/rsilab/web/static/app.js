@@ -1,0 +1,272 @@
+/* rsilab playground: edit a scenario, let the engine validate it, run it, compare two runs.
+   Every check is the engine's (POST /api/validate); the page only shows its messages. */
+"use strict";
+(function () {
+  var state = {name: null, scenario: null, parameters: [], distributions: {}, valid: false, last: null, kept: {}};
+  var $ = function (id) { return document.getElementById(id); };
+  var esc = RsilabCharts.esc, fmt = RsilabCharts.fmt;
+  var validateTimer = null, validation = null;
+
+  function api(path, body) {
+    var opts = body === undefined ? {} : {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+    return fetch(path, opts).then(function (r) {
+      return r.json().then(function (j) { return {ok: r.ok, status: r.status, body: j}; });
+    });
+  }
+  function request() { return {name: state.name, scenario: state.scenario}; }
+
+  /* -- the editor ------------------------------------------------------------------------ */
+  function defaultsFor(dist, p, prior) {
+    var num = function (v) { return typeof v === "number" && isFinite(v) ? v : null; };
+    var lo = num(p.low), hi = num(p.high), def = num(p.default) !== null ? p.default : (lo !== null ? lo : 1);
+    var cur = {};
+    Object.keys(prior || {}).forEach(function (k) { if (k === "dist" || num(prior[k]) !== null) cur[k] = prior[k]; });
+    var a = cur.low !== undefined ? cur.low : (cur.value !== undefined ? cur.value : (lo !== null ? lo : 0));
+    var b = cur.high !== undefined ? cur.high : (cur.value !== undefined ? cur.value * 2 || 1 : (hi !== null ? hi : a + 1));
+    if (dist === "fixed") return {dist: "fixed", value: cur.value !== undefined ? cur.value : def};
+    if (dist === "uniform") return {dist: dist, low: a, high: b};
+    if (dist === "loguniform") return {dist: dist, low: a > 0 ? a : (b > 0 ? b / 10 : 1), high: b > 0 ? b : 10};
+    if (dist === "triangular") return {dist: dist, low: a, mode: (a + b) / 2, high: b};
+    if (dist === "normal") { var spec = {dist: dist, mean: def, sd: Math.abs(b - a) / 4 || 1};
+      if (lo !== null) spec.low = lo; if (hi !== null) spec.high = hi; return spec; }
+    if (dist === "lognormal") { var ln = {dist: dist, mu: Math.log(def > 0 ? def : 1), sigma: 0.5};
+      if (lo !== null && lo > 0) ln.low = lo; if (hi !== null) ln.high = hi; return ln; }
+    return cur;
+  }
+  function fieldsOf(dist) {
+    var d = state.distributions[dist];
+    return d ? d.required.concat(d.optional) : [];
+  }
+  function decl(name) { return state.parameters.filter(function (p) { return p.name === name; })[0]; }
+  function specOf(name) {
+    var s = state.scenario.params[name];
+    if (s === undefined) return decl(name).prior;  /* left at the model's default */
+    return typeof s === "object" ? s : {dist: "fixed", value: s};
+  }
+  function parseInput(text) {
+    var t = String(text).trim();
+    if (t === "") return t;
+    var v = Number(t);
+    return isNaN(v) ? t : v;  /* the engine names a non-number; the page does not guess */
+  }
+  function renderParams() {
+    var body = $("params").querySelector("tbody");
+    body.innerHTML = "";
+    state.parameters.forEach(function (p) {
+      var spec = specOf(p.name), tr = document.createElement("tr");
+      tr.className = "param";
+      tr.dataset.name = p.name;
+      var dists = Object.keys(state.distributions).filter(function (d) { return d !== "empirical" || spec.dist === "empirical"; });
+      var sel = "<select class='dist' data-name='" + esc(p.name) + "'>" + dists.map(function (d) {
+        return "<option" + (d === spec.dist ? " selected" : "") + ">" + esc(d) + "</option>"; }).join("") + "</select>";
+      var inputs = spec.dist === "empirical" ? " <span class='note'>" + spec.samples.length + " samples</span>" :
+        fieldsOf(spec.dist).map(function (f) {
+          var v = spec[f] === undefined ? "" : spec[f];
+          return " <label>" + esc(f) + " <input class='arg' data-name='" + esc(p.name) + "' data-arg='" + esc(f) +
+                 "' id='arg-" + esc(p.name) + "-" + esc(f) + "' value='" + esc(v) + "'" +
+                 (spec.dist !== "fixed" && state.distributions[spec.dist].optional.indexOf(f) >= 0 ? " placeholder='none'" : "") + "></label>";
+        }).join("");
+      tr.innerHTML = "<td><b>" + esc(p.name) + "</b></td><td>" + sel + inputs +
+        "<div class='err' id='err-" + esc(p.name) + "'></div></td><td>" + esc(p.unit) + "</td><td>[" + fmt(p.low, 4) + ", " +
+        fmt(p.high, 4) + "]</td><td>" + esc(p.meaning) + "</td>";
+      body.appendChild(tr);
+    });
+    var sim = state.scenario.simulation;
+    ["n_samples", "horizon_years", "seed"].forEach(function (k) { $("sim-" + k).value = sim[k]; });
+    var m = state.scenario.model, opts = Object.keys(m).filter(function (k) { return k !== "name"; });
+    $("model-line").textContent = "model " + m.name + (opts.length ? " (" + opts.map(function (k) { return k + " = " + m[k]; }).join(", ") + ")" : "") +
+      (state.scenario.meta && state.scenario.meta.title ? ": " + state.scenario.meta.title : "");
+  }
+  function onParamChange(ev) {
+    var t = ev.target, name = t.dataset.name;
+    if (!name) return;
+    if (t.classList.contains("dist")) {
+      state.scenario.params[name] = defaultsFor(t.value, decl(name), specOf(name));
+      renderParams();
+    } else if (t.classList.contains("arg")) {
+      var spec = Object.assign({}, specOf(name)), v = parseInput(t.value);
+      if (v === "" && spec.dist !== "fixed" && state.distributions[spec.dist].optional.indexOf(t.dataset.arg) >= 0) delete spec[t.dataset.arg];
+      else spec[t.dataset.arg] = v;
+      state.scenario.params[name] = spec;
+    }
+    scheduleValidate();
+  }
+  function onSimChange(ev) {
+    var k = ev.target.dataset.sim;
+    if (!k) return;
+    state.scenario.simulation[k] = parseInput(ev.target.value);
+    scheduleValidate();
+  }
+
+  /* -- validation: the engine's messages beside the field they name ----------------------- */
+  function clearErrors() {
+    document.querySelectorAll(".err").forEach(function (e) { e.textContent = ""; });
+    document.querySelectorAll("input.bad").forEach(function (e) { e.classList.remove("bad"); });
+  }
+  function showError(body) {
+    clearErrors();
+    var field = body.field || "", parts = field.split("."), target = $("err-global"), input = null;
+    if (parts[0] === "params" && parts[1] && $("err-" + parts[1])) {
+      target = $("err-" + parts[1]);
+      input = parts[2] ? $("arg-" + parts[1] + "-" + parts[2]) : $("arg-" + parts[1] + "-value");
+    } else if (parts[0] === "simulation") {
+      target = $("err-simulation");
+      input = $("sim-" + parts[1]);
+    }
+    target.textContent = body.error;
+    if (input) input.classList.add("bad");
+  }
+  function scheduleValidate() {
+    state.valid = false;
+    clearTimeout(validateTimer);
+    validateTimer = setTimeout(validate, 200);
+  }
+  function validate() {
+    clearTimeout(validateTimer);
+    validation = api("/api/validate", request()).then(function (r) {
+      state.valid = r.ok;
+      if (r.ok) { clearErrors(); setLinks(r.body.permalink, null); } else showError(r.body);
+      return r;
+    });
+    return validation;
+  }
+
+  /* -- running -------------------------------------------------------------------------- */
+  function setLinks(link, runId) {
+    var q = "?v=" + link.v + "&s=" + encodeURIComponent(link.s);
+    $("permalink").href = "/" + q;
+    $("dl-toml").href = "/api/scenario.toml" + q;
+    $("dl-toml").setAttribute("download", state.name + ".toml");
+    if (runId !== null) {
+      $("dl-csv").href = "/api/runs/" + runId + "/results.csv";
+      $("dl-json").href = "/api/runs/" + runId + "/results.json";
+    }
+  }
+  function run() {
+    $("status").textContent = "checking...";
+    return validate().then(function (r) {
+      if (!r.ok) { $("status").textContent = "not run: see the message beside the field"; return null; }
+      $("status").textContent = "running " + Number(state.scenario.simulation.n_samples).toLocaleString("en") + " samples...";
+      $("run").disabled = true;
+      var t0 = performance.now();
+      return api("/api/run", request()).then(function (res) {
+        $("run").disabled = false;
+        if (!res.ok) { showError(res.body); $("status").textContent = "not run"; return null; }
+        var d = res.body;
+        state.last = {name: state.name, data: d};
+        RsilabCharts.draw($("results"), d, "rsi-");
+        setLinks(d.permalink, d.run.id);
+        $("keep-a").disabled = $("keep-b").disabled = false;
+        $("status").textContent = "run " + d.run.id + ": " + d.summary.n_samples.toLocaleString("en") + " samples, seed " +
+          d.summary.seed + ", " + ((performance.now() - t0) / 1000).toFixed(2) + " s";
+        $("status").dataset.runId = d.run.id;
+        loadRuns();
+        return d;
+      });
+    });
+  }
+
+  /* -- A/B comparison --------------------------------------------------------------------- */
+  function keyOutputs(s) {
+    var rows = [];
+    Object.keys(s.regime_probabilities).forEach(function (r) { rows.push(["P(" + r + ", " + s.regime_phase + ")", s.regime_probabilities[r]]); });
+    Object.keys(s.threshold_times).forEach(function (m) {
+      rows.push(["reached " + m, s.threshold_times[m].fraction_reached]);
+      rows.push(["median years to " + m, s.threshold_times[m].median]);
+    });
+    Object.keys(s).forEach(function (k) { if (k.indexOf("p_") === 0 && typeof s[k] === "number") rows.push([k, s[k]]); });
+    if (s.effective_returns) rows.push(["median effective returns", s.effective_returns.median]);
+    return rows;
+  }
+  function keep(slot) {
+    state.kept[slot] = state.last;
+    renderCompare();
+  }
+  function renderCompare() {
+    var a = state.kept.A, b = state.kept.B;
+    if (!a && !b) return;
+    $("compare").style.display = "";
+    var label = function (k) { return k ? k.name + " (run " + k.data.run.id + ")" : "-"; };
+    var ra = a ? keyOutputs(a.data.summary) : [], rb = b ? keyOutputs(b.data.summary) : [];
+    var names = (ra.length ? ra : rb).map(function (r) { return r[0]; });
+    var get = function (rows, n) { var f = rows.filter(function (r) { return r[0] === n; })[0]; return f ? f[1] : null; };
+    var h = "<table class='rsi-table' id='compare-rows'><thead><tr><th>output</th><th>A: " + esc(label(a)) + "</th><th>B: " +
+            esc(label(b)) + "</th><th>B - A</th></tr></thead><tbody>";
+    names.forEach(function (n) {
+      var va = get(ra, n), vb = get(rb, n), diff = (typeof va === "number" && typeof vb === "number") ? vb - va : null;
+      h += "<tr data-output='" + esc(n) + "'><td>" + esc(n) + "</td><td>" + fmt(va) + "</td><td>" + fmt(vb) + "</td><td class='" +
+           (diff > 0 ? "pos" : diff < 0 ? "neg" : "") + "'>" + (diff === null ? "-" : (diff > 0 ? "+" : "") + fmt(diff)) + "</td></tr>";
+    });
+    $("compare-table").innerHTML = h + "</tbody></table>";
+    var regimes = ["explosion", "combustion", "fizzle", "ceiling"], traces = [];
+    [["A", a], ["B", b]].forEach(function (x) {
+      if (!x[1]) return;
+      var s = x[1].data.summary;
+      traces.push({type: "bar", name: x[0] + ": " + label(x[1]), x: regimes, y: regimes.map(function (r) { return s.regime_probabilities[r]; }),
+                   error_y: {type: "data", array: regimes.map(function (r) { return 1.96 * s.regime_standard_errors[r]; })}});
+    });
+    Plotly.react($("compare-chart"), traces, {barmode: "group", height: 320, margin: {t: 20, r: 20, b: 40, l: 60},
+                                              yaxis: {title: {text: "probability (95% interval)"}, range: [0, 1]}}, {displaylogo: false});
+  }
+
+  /* -- presets, permalinks and the store --------------------------------------------------- */
+  function load(desc) {
+    state.name = desc.name;
+    state.scenario = desc.scenario;
+    state.parameters = desc.parameters;
+    state.distributions = desc.distributions;
+    renderParams();
+    clearErrors();
+    setLinks(desc.permalink, null);
+    state.valid = true;
+  }
+  function loadPreset(name) {
+    return api("/api/presets/" + encodeURIComponent(name)).then(function (r) { if (r.ok) load(r.body); else showError(r.body); });
+  }
+  function loadRuns() {
+    return api("/api/runs").then(function (r) {
+      if (!r.ok) return;
+      var h = "<table class='rsi-table'><thead><tr><th>run</th><th>kind</th><th>name</th><th>when (UTC)</th><th>seed</th>" +
+              "<th>samples</th><th>regimes</th></tr></thead><tbody>";
+      r.body.forEach(function (x) {
+        var rp = x.regime_probabilities ? Object.keys(x.regime_probabilities).map(function (k) {
+          return k.slice(0, 4) + " " + x.regime_probabilities[k].toFixed(2); }).join(" ") : "";
+        h += "<tr><td><a href='/api/runs/" + x.id + "/report' target='_blank'>" + x.id + "</a></td><td>" + esc(x.kind) +
+             "</td><td>" + esc(x.name) + "</td><td>" + esc(x.created_at) + "</td><td>" + fmt(x.seed) + "</td><td>" +
+             fmt(x.n_samples) + "</td><td>" + esc(rp) + "</td></tr>";
+      });
+      $("runs").innerHTML = h + "</tbody></table>";
+    });
+  }
+  function start() {
+    $("params").addEventListener("change", onParamChange);
+    $("params").addEventListener("input", function (ev) { if (ev.target.classList.contains("arg")) onParamChange(ev); });
+    document.querySelectorAll("[data-sim]").forEach(function (el) { el.addEventListener("input", onSimChange); });
+    $("run").addEventListener("click", run);
+    $("keep-a").addEventListener("click", function () { keep("A"); });
+    $("keep-b").addEventListener("click", function () { keep("B"); });
+    $("preset").addEventListener("change", function () { loadPreset($("preset").value); });
+    var params = new URLSearchParams(location.search);
+    return api("/api/presets").then(function (r) {
+      $("preset").innerHTML = r.body.map(function (p) {
+        return "<option value='" + esc(p.name) + "'>" + esc(p.name) + " (" + esc(p.model) + ")</option>"; }).join("");
+      loadRuns();
+      if (params.has("s")) {
+        return api("/api/permalink?v=" + encodeURIComponent(params.get("v") || "") + "&s=" + encodeURIComponent(params.get("s")))
+          .then(function (p) {
+            if (!p.ok) { $("err-global").textContent = "permalink: " + p.body.error; return loadPreset("default"); }
+            var opt = document.createElement("option");
+            opt.value = ""; opt.textContent = p.body.name + " (from the link)";
+            $("preset").insertBefore(opt, $("preset").firstChild);
+            $("preset").value = "";
+            load(p.body);
+            return run();
+          });
+      }
+      $("preset").value = "default";
+      return loadPreset("default");
+    }).then(function () { document.body.dataset.ready = "1"; });
+  }
+  window.rsilabPage = {state: state, run: run, validate: validate};
+  start();
+})();

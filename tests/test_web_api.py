@@ -1,0 +1,193 @@
+"""The playground's JSON API against a real `rsilab serve` process: validation by the engine,
+400 with the message for bad requests, permalinks and TOML that reproduce the CLI's numbers,
+bounded fuzzing (no traceback, no crash), and a clean stop on Ctrl-C."""
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from rsilab.errors import ConfigError
+from rsilab.simulate.scenario import load_preset, parse_scenario
+from web_server import start_server, stop_cleanly
+
+PRESET = "criticality-continuous"
+VARIES = ("timings_seconds", "run_id")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = start_server(tmp_path_factory)
+    yield srv
+    stop_cleanly(srv)
+
+
+def body(n_samples=1000, seed=3, **params):
+    sc = {"model": {"name": "criticality", "form": "continuous"},
+          "params": {"c": {"dist": "loguniform", "low": 0.1, "high": 1.0}, "p": {"dist": "uniform", "low": 0.5, "high": 1.5}},
+          "simulation": {"n_samples": n_samples, "horizon_years": 20, "seed": seed},
+          "thresholds": {"capability_multiples": [10, 1000]}}
+    sc["params"].update(params)
+    return {"name": "web-test", "scenario": sc}
+
+
+def cli_json(*args) -> dict:
+    out = subprocess.run([sys.executable, "-m", "rsilab.cli", "simulate", *args, "--json"], capture_output=True,
+                         text=True, check=True).stdout
+    d = json.loads(out)
+    for k in VARIES:
+        d.pop(k, None)
+    return d
+
+
+def test_out_of_range_gets_the_engines_message(server):
+    bad = body(p={"dist": "uniform", "low": -20, "high": 1})
+    status, reply = server.json("/api/validate", bad)
+    with pytest.raises(ConfigError) as engine:
+        parse_scenario(bad["scenario"], name="web-test")
+    assert status == 400 and reply == {"error": str(engine.value), "field": "params.p.low"}
+    status, runs_before = server.json("/api/runs")
+    status, reply = server.json("/api/run", bad)
+    assert status == 400 and reply["field"] == "params.p.low"
+    assert server.json("/api/runs")[1] == runs_before  # nothing ran, nothing recorded
+
+
+def test_page_run_is_recorded_and_equals_the_cli(server, tmp_path):
+    status, data = server.json("/api/run", body(n_samples=1500, seed=11))
+    assert status == 200
+    run_id = data["run"]["id"]
+    status, runs = server.json("/api/runs")
+    assert runs[0]["id"] == run_id and runs[0]["kind"] == "simulate"
+    # the TOML the page offers runs unchanged with the CLI and gives the same numbers
+    link = data["permalink"]
+    status, toml_bytes = server.request(f"/api/scenario.toml?v={link['v']}&s={link['s']}")
+    assert status == 200
+    path = tmp_path / "web-test.toml"
+    path.write_bytes(toml_bytes)
+    tomllib.loads(toml_bytes.decode())
+    from_cli = cli_json(str(path), "--store", str(tmp_path / "cli.sqlite"))
+    page = {k: v for k, v in data["summary"].items() if k not in VARIES}
+    assert page == json.loads(json.dumps(from_cli))
+    # results downloads: JSON is the stored summary, CSV one row per sample
+    status, raw = server.request(f"/api/runs/{run_id}/results.json")
+    assert status == 200 and json.loads(raw)["summary"] == data["summary"]
+    status, raw = server.request(f"/api/runs/{run_id}/results.csv")
+    lines = raw.decode().splitlines()
+    assert status == 200 and len(lines) == 1 + 1500 and lines[0].startswith("c,p,regime_late,regime_early,status")
+    status, page_html = server.request(f"/api/runs/{run_id}/report")
+    assert status == 200 and b'id="rsilab-data"' in page_html
+
+
+def test_preset_permalink_round_trip(server):
+    status, desc = server.json(f"/api/presets/{PRESET}")
+    assert status == 200
+    link = desc["permalink"]
+    status, back = server.json(f"/api/permalink?v={link['v']}&s={link['s']}")
+    assert status == 200 and back["scenario"] == desc["scenario"] and back["name"] == PRESET
+    assert load_preset(PRESET).to_dict()["params"]["p"] == desc["scenario"]["params"]["p"]
+    for query, field in (("v=2&s=" + link["s"], "v"), ("v=1&s=not-a-link", "s"), ("v=1", "s")):
+        status, reply = server.json(f"/api/permalink?{query}")
+        assert status == 400 and reply["field"] == field, (query, reply)
+
+
+def test_oversized_and_malformed_requests_get_400(server):
+    status, raw = server.request("/api/validate", b"{" * 10, headers={"Content-Type": "application/json"})
+    assert status == 400 and b"a JSON object" in raw
+    # a declared length over the limit is refused before the body is read
+    status, raw = raw_request(server, "POST", "/api/validate", {"Content-Length": "2000000"}, b"")
+    assert status == 400 and b"at most 1,048,576 bytes" in raw
+    # so is a streamed body without a length, once it passes the limit
+    chunk = b"[" + b"1.0," * 100_000
+    status, raw = raw_request(server, "POST", "/api/validate", {"Transfer-Encoding": "chunked"},
+                              b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(3)), wait_for_body=False)
+    assert status == 400 and b"at most 1,048,576 bytes" in raw
+    status, reply = server.json("/api/run", body(n_samples=3_000_000))
+    assert status == 400 and reply["field"] == "simulation.n_samples" and "rsilab simulate" in reply["error"]
+    nested = ("[" * 100_000 + "]" * 100_000).encode()
+    status, raw = server.request("/api/run", nested, headers={"Content-Type": "application/json"})
+    assert status == 400
+
+
+def raw_request(server, method, path, headers, payload, wait_for_body=True):
+    """One request on a plain socket: the server may answer before reading the whole body."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    u = urlsplit(server.url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    conn.putrequest(method, path)
+    for k, v in headers.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    try:
+        conn.send(payload)
+    except OSError:
+        pass  # the server answered and closed while the body was still being sent
+    resp = conn.getresponse()
+    out = resp.status, resp.read()
+    conn.close()
+    return out
+
+
+def _mutations(rng: random.Random):
+    """Bounded, seeded: each yields (path, raw body) from a valid scenario with one thing broken."""
+    junk = [None, True, -1, 0, 1e308, -1e308, "x", "", [], {}, [1, 2], {"dist": "nope"}, 2**70, "\u0000", "1e999", 10**400, {"a": 1}]
+    for _ in range(120):
+        b = body(n_samples=200)
+        sc = b["scenario"]
+        where = rng.choice(["params", "simulation", "model", "thresholds", "top", "correlations", "name"])
+        value = rng.choice(junk)
+        if where == "params":
+            spec = sc["params"][rng.choice(["c", "p"])]
+            spec[rng.choice(["low", "high", "dist", "mode", "sd", "extra"])] = value
+        elif where == "simulation":
+            sc["simulation"][rng.choice(["n_samples", "seed", "horizon_years", "n_grid", "rtol", "bogus"])] = value
+        elif where == "model":
+            sc["model"][rng.choice(["name", "form", "other"])] = value
+        elif where == "thresholds":
+            sc["thresholds"]["capability_multiples"] = value
+        elif where == "correlations":
+            sc["correlations"] = [{"params": ["c", "p"], "rho": value}]
+        elif where == "name":
+            b["name"] = value
+        else:
+            b[rng.choice(["scenario", "extra"])] = value
+        yield rng.choice(["/api/validate", "/api/validate", "/api/run"]), json.dumps(b).encode()
+    for _ in range(40):
+        yield rng.choice(["/api/validate", "/api/run"]), bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300)))
+
+
+def test_fuzzing_never_crashes_or_leaks_a_traceback(server):
+    rng = random.Random(12)  # fixed seed: the same 160 requests every run
+    statuses = []
+    for path, raw in _mutations(rng):
+        status, reply = server.request(path, raw, headers={"Content-Type": "application/json"})
+        statuses.append(status)
+        assert status in (200, 400), (path, raw[:200], status, reply[:300])
+        assert b"Traceback" not in reply and b'File "' not in reply
+        if status == 400:
+            msg = json.loads(reply)
+            assert msg["error"] and "\n" not in msg["error"]
+    for path in ("/api/runs/xyz/report", "/api/runs/999999/results.csv", "/api/presets/nope", "/nope", "/static/../x"):
+        status, reply = server.request(path)
+        assert status in (400, 404) and b"Traceback" not in reply, (path, status, reply[:200])
+    status, _ = server.request("/api/run", method="GET")
+    assert status == 405
+    assert statuses.count(400) > 100  # the fuzzing did reach the validation, mostly
+    assert server.request("/api/presets")[0] == 200  # still alive
+
+
+def test_browser_tests_fail_rather_than_skip_under_ci(monkeypatch, tmp_path):
+    from web_server import need_browser
+
+    absent = str(tmp_path / "no-chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium"):
+        need_browser(absent)
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        need_browser(absent)
