@@ -61,9 +61,15 @@ def test_fit_reports_extrapolation_crossing_and_a_prior():
     assert r["scale_range"] == [1e3, 1e6]
     # the planted line crosses k = 1 at 1e4, inside the data: its interval must hold it
     assert r["crossing"] is not None and r["crossing"]["interval"][0] < 1e4 < r["crossing"]["interval"][1], r["crossing"]
-    assert 0.0 <= r["p_k_gt_1_at_target"] <= 1.0 and r["p_slope_gt_0"] > 0.95
+    # The planted slope is ~5 standard errors above 0 at this noise (see the coverage test), and the
+    # planted k at 1e9 is 1.5: even three decades beyond the data its bootstrap spread (about three
+    # slope standard errors, ~0.06, plus the intercept's) leaves 1 several spreads below, so both
+    # probabilities must be near 1. 0.95 and 0.9 leave room for the bootstrap's own noise.
+    assert r["p_slope_gt_0"] > 0.95 and r["p_k_gt_1_at_target"] > 0.9, r
     prior = est.to_prior()
     assert prior["quantity"] == "k" and prior["spec"]["dist"] == "empirical"
+    # the prior's draws are the bootstrap's draws of k at the target; their median and the point
+    # estimate differ by the bootstrap's bias, which is well under its spread (~0.1 at 1e9)
     assert np.median(prior["spec"]["samples"]) == pytest.approx(r["k_at_target"], abs=0.1)
 
 
@@ -95,6 +101,7 @@ def test_cli_on_a_csv_feeds_forecast_returns_from(tmp_path):
     assert out.exit_code == 0, out.output
     fit = json.loads(out.output)
     assert len(fit["series"]) == 12 and fit["prior"]["quantity"] == "k"
+    # an empty 640x480 canvas saves to under 10 kB; points, error bars and a band make it larger
     assert (tmp_path / "scale.png").stat().st_size > 10_000
     fit_path = tmp_path / "fit.json"
     fit_path.write_text(out.output)

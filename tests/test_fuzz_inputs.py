@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rsilab.cli import cli
+from rsilab.core.toml_text import to_toml
 
 # Generous for two shared, busy cores: the slowest valid input here (a preset at 64 samples)
 # takes about a second alone; a hang is anything beyond this.
@@ -151,39 +152,6 @@ def _nested(depth: int):
 _value = st.one_of(_scalar, st.lists(_scalar, max_size=4),
                    st.dictionaries(st.sampled_from(["dist", "low", "high", "mean", "sd", "x"]), _scalar, max_size=4),
                    st.integers(5, 60).flatmap(_nested))
-
-
-def _toml_key(key: str) -> str:
-    return json.dumps(key, ensure_ascii=False)
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    raise TypeError(type(v))
-
-
-def to_toml(doc: dict) -> str:
-    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in doc.items() if not isinstance(v, dict)]
-    for section, table in doc.items():
-        if isinstance(table, dict):
-            lines.append(f"[{_toml_key(section)}]")
-            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
 
 
 @st.composite

@@ -10,8 +10,6 @@ through the experiment's own modules.
 from __future__ import annotations
 
 import importlib
-import json
-import math
 import os
 import socket
 import tempfile
@@ -20,29 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # JSON's escapes are valid in TOML basic strings
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def to_toml(fields: dict[str, Any]) -> str:
-    return "".join(f"{json.dumps(k)} = {_toml_value(v)}\n" for k, v in fields.items())
+from rsilab.core.toml_text import to_toml
 
 
 def run_cell(experiment: str, profile: str, fields: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:

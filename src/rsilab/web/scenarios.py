@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 import zlib
 from typing import Any, Mapping
 
+from rsilab.core.toml_text import toml_key, toml_value
 from rsilab.errors import ConfigError
 
 PERMALINK_VERSION = 1
@@ -82,27 +82,10 @@ def decode_permalink(version: Any, code: Any) -> dict[str, Any]:
 
 
 def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)  # the shortest text that reads back as the same float
-    if isinstance(v, str):
-        return json.dumps(v)  # JSON's escapes are all valid in a TOML basic string
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, Mapping):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
-    raise ConfigError("scenario", type(v).__name__, "numbers, strings, lists and tables only")
-
-
-def _key(k: str) -> str:
-    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
+    try:
+        return toml_value(v)
+    except TypeError:
+        raise ConfigError("scenario", type(v).__name__, "numbers, strings, lists and tables only") from None
 
 
 def to_toml(scenario: Mapping[str, Any]) -> str:
@@ -116,7 +99,7 @@ def to_toml(scenario: Mapping[str, Any]) -> str:
         for k, v in items.items():
             if table == "params" and isinstance(v, Mapping) and v.get("dist") == "fixed" and set(v) == {"dist", "value"}:
                 v = v["value"]
-            out.append(f"{_key(k)} = {_value(v)}")
+            out.append(f"{toml_key(k)} = {_value(v)}")
         out.append("")
     for corr in scenario.get("correlations") or []:
         out += ["[[correlations]]", f"params = {_value(list(corr['params']))}", f"rho = {_value(corr['rho'])}", ""]
