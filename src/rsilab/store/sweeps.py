@@ -138,9 +138,3 @@ def finish_sweep(store: Store, sweep_id: int) -> str:
     with store.conn:
         store.conn.execute("UPDATE sweeps SET status = ? WHERE id = ?", (status, sweep_id))
     return status
-
-
-def list_sweeps(store: Store, limit: int = 50) -> list[SweepRecord]:
-    rows = store.conn.execute("SELECT * FROM sweeps ORDER BY id DESC LIMIT ?", (limit,))
-    return [SweepRecord(r["id"], r["experiment"], r["profile"], r["source"], json.loads(r["spec_json"]),
-                        r["created_at"], r["status"]) for r in rows]
