@@ -125,13 +125,13 @@ def show(series_id: str, transform: str, add_files: tuple[Path, ...], as_json: b
 @click.option("--level", type=float, default=0.9, show_default=True, help="Interval level.")
 @click.option("--prior-family", default=None,
               help="The prior in --json: a new series' k of this method family (default: pooled).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("out/evidence_forest.png"), show_default=True, help="Where to write the forest plot PNG.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the forest plot PNG here (none is written without it).")
 @click.option("--json", "as_json", is_flag=True, help="Print both fits (all series, pure self) as JSON.")
 @store_option
 @friendly_errors
 def fit(transform: str, all_transforms: bool, pure_self: bool, add_files: tuple[Path, ...], add_runs: tuple[int, ...],
-        only_added: bool, level: float, prior_family: str | None, plot_path: Path, as_json: bool,
+        only_added: bool, level: float, prior_family: str | None, plot_path: Path | None, as_json: bool,
         store_path: Path | None) -> None:
     """Pool k across series: random-effects fit with clusters, families, shrinkage and influence."""
     from rsilab.errors import ConfigError
@@ -189,11 +189,12 @@ def fit(transform: str, all_transforms: bool, pure_self: bool, add_files: tuple[
                         raise
                     row[sel] = {"error": str(exc)}
             out["by_transform"][name] = row
-    plot_path.parent.mkdir(parents=True, exist_ok=True)
-    plot_forest(out["fits"][primary], plot_path,
-                title=f"pooled k, {'pure self-improvement' if pure_self else 'all series'} "
-                      f"({len(chosen)} series, transform {transform})")
-    out["plot"] = str(plot_path)
+    if plot_path is not None:
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        plot_forest(out["fits"][primary], plot_path,
+                    title=f"pooled k, {'pure self-improvement' if pure_self else 'all series'} "
+                          f"({len(chosen)} series, transform {transform})")
+    out["plot"] = str(plot_path) if plot_path is not None else None
     with Store(store_path) as st:
         out["run_id"] = st.add_run("fit:evidence", primary, config={"transform": transform, "level": level,
                                    "added_files": [str(f) for f in add_files], "added_runs": list(add_runs)},

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rsilab.errors import DataError
-from rsilab.estimate.io import read_table
+from rsilab.estimate.io import numeric_column, read_table
 from rsilab.estimate.rounds import gain_ratio
 from rsilab.estimate.transforms import apply_transform, check_transform, default_transform, metric_ceiling, value_problem
 
@@ -133,19 +133,13 @@ def load_registry(path: str | Path | None = None) -> list[Series]:
         if col not in header:
             raise DataError(str(p), f"missing column {col!r}; a registry file has the columns {', '.join(COLUMNS)} "
                                     f"({', '.join(REQUIRED)} required)", column=col)
+    numeric_column(p, rows, "round")
+    numeric_column(p, rows, "value")
     by_id: dict[str, list[tuple[int, dict[str, str]]]] = {}
     for i, row in enumerate(rows, start=1):
         sid = row.get("series_id", "")
         if not sid:
             raise DataError(str(p), "empty series_id", row=i, column="series_id")
-        for col in ("round", "value"):
-            text = row.get(col, "")
-            try:
-                x = float(text)
-            except ValueError:
-                raise DataError(str(p), f"{text!r} is not a number", row=i, column=col) from None
-            if not np.isfinite(x):
-                raise DataError(str(p), f"{text!r} is not a finite number", row=i, column=col)
         if float(row["round"]) != int(float(row["round"])) or float(row["round"]) < 0:
             raise DataError(str(p), f"{row['round']!r} is not a round number (0, 1, 2, ...)", row=i, column="round")
         if row.get("higher_is_better", "true").lower() not in ("true", "1", "yes", ""):
