@@ -108,3 +108,10 @@ def test_an_all_empty_optional_column_is_absent_and_a_partly_empty_one_is_an_err
     path.write_text("round,capability,compute_flop\n" + "".join(f"{i},{1.1 ** i},{'' if i == 3 else 1e9}\n" for i in range(6)))
     with pytest.raises(DataError, match="row 4.*compute_flop"):
         load_rounds(path)
+
+
+def test_gains_that_overflow_a_float_are_one_clear_error():
+    from rsilab.errors import EstimationError
+
+    with pytest.raises(EstimationError, match="overflows a float: rescale"):
+        RoundsFit().fit([-1e308, 1e308, 1.0, 2.0, 3.0, 3.5])

@@ -69,7 +69,13 @@ class RoundsFit(Estimator):
                                   "(each ratio needs two successive gains)")
         if not np.all(np.isfinite(cap)):
             raise EstimationError("capability has NaN or infinite values")
-        if not np.any(np.diff(cap) > 0):
+        with np.errstate(over="ignore"):
+            gains = np.diff(cap)
+        if not np.all(np.isfinite(gains)):
+            i = int(np.flatnonzero(~np.isfinite(gains))[0])
+            raise EstimationError(f"the gain between successive capabilities {cap[i]:g} and {cap[i + 1]:g} "
+                                  "overflows a float: rescale the capability column")
+        if not np.any(gains > 0):
             raise EstimationError("no round gained capability: the ratio of successive gains is undefined "
                                   "(every gain is zero or negative)")
         return cap
