@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 import tomllib
 
 import pytest
 
 from rsilab.errors import ConfigError
 from rsilab.simulate.scenario import load_preset, parse_scenario
-from web_server import start_server, stop_cleanly
+from web_server import VARIES, cli_simulate_json, start_server, stop_cleanly
 
 PRESET = "criticality-continuous"
-VARIES = ("timings_seconds", "run_id")
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +31,6 @@ def body(n_samples=1000, seed=3, **params):
     sc["params"].update(params)
     return {"name": "web-test", "scenario": sc}
 
-
-def cli_json(*args) -> dict:
-    out = subprocess.run([sys.executable, "-m", "rsilab.cli", "simulate", *args, "--json"], capture_output=True,
-                         text=True, check=True).stdout
-    d = json.loads(out)
-    for k in VARIES:
-        d.pop(k, None)
-    return d
 
 
 def test_out_of_range_gets_the_engines_message(server):
@@ -69,7 +58,7 @@ def test_page_run_is_recorded_and_equals_the_cli(server, tmp_path):
     path = tmp_path / "web-test.toml"
     path.write_bytes(toml_bytes)
     tomllib.loads(toml_bytes.decode())
-    from_cli = cli_json(str(path), "--store", str(tmp_path / "cli.sqlite"))
+    from_cli = cli_simulate_json(str(path), "--store", str(tmp_path / "cli.sqlite"))
     page = {k: v for k, v in data["summary"].items() if k not in VARIES}
     assert page == json.loads(json.dumps(from_cli))
     # results downloads: JSON is the stored summary, CSV one row per sample

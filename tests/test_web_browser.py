@@ -10,13 +10,12 @@ import sys
 
 import pytest
 
-from web_server import CHROMIUM, need_browser, start_server, stop_cleanly
+from web_server import CHROMIUM, VARIES, cli_simulate_json, need_browser, start_server, stop_cleanly
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PRESET = "criticality-continuous"
 SAMPLES = "2000"
-VARIES = ("timings_seconds", "run_id")
 # the comparison table shows 3 decimals: at most half a unit of the last digit off (a tie
 # included, hence the factor just above 1)
 SHOWN = 5e-4 * (1 + 1e-9)
@@ -77,14 +76,6 @@ def fan_median(pg) -> list:
     return pg.evaluate("(() => { const d = document.getElementById('rsi-fan').data; return d[d.length - 1].y; })()")
 
 
-def cli_summary(*args) -> dict:
-    out = subprocess.run([sys.executable, "-m", "rsilab.cli", "simulate", *args, "--json"], capture_output=True,
-                         text=True, check=True).stdout
-    d = json.loads(out)
-    for k in VARIES:
-        d.pop(k, None)
-    return json.loads(json.dumps(d))
-
 
 def same_numbers(page_summary: dict) -> dict:
     return {k: v for k, v in page_summary.items() if k not in VARIES}
@@ -141,7 +132,7 @@ def test_permalink_reproduces_the_cli_numbers(page, browser, server, tmp_path):
         '[params]\nc = { dist = "loguniform", low = 0.1, high = 1.0 }\np = { dist = "uniform", low = 0.5, high = 1.3 }\n'
         '[simulation]\nn_samples = 2000\nhorizon_years = 20\nseed = 17\n'
         '[thresholds]\ncapability_multiples = [10, 1000]\n')
-    from_cli = cli_summary(str(scenario), "--store", str(tmp_path / "cli.sqlite"))
+    from_cli = cli_simulate_json(str(scenario), "--store", str(tmp_path / "cli.sqlite"))
     page_numbers = same_numbers(opened)
     page_numbers.pop("scenario")
     from_cli.pop("scenario")
@@ -158,7 +149,7 @@ def test_downloaded_toml_runs_with_the_cli(page, tmp_path):
     path = tmp_path / dl.value.suggested_filename  # the name the page offers: the scenario's
     assert path.name == f"{PRESET}.toml"
     dl.value.save_as(path)
-    from_cli = cli_summary(str(path), "--store", str(tmp_path / "cli.sqlite"))
+    from_cli = cli_simulate_json(str(path), "--store", str(tmp_path / "cli.sqlite"))
     assert same_numbers(data["summary"]) == from_cli
     with page.expect_download() as dl:
         page.click("#dl-json")

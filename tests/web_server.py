@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
+# fields of a run's summary that differ between two runs of the same scenario and seed
+VARIES = ("timings_seconds", "run_id")
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 only, never a proxy
 
 
@@ -95,3 +97,10 @@ def wait_until(predicate, timeout: float = 60.0, what: str = "condition"):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def cli_simulate_json(*args: str) -> dict:
+    """``rsilab simulate ARGS --json`` as a user runs it, without the fields in ``VARIES``."""
+    out = subprocess.run([sys.executable, "-m", "rsilab.cli", "simulate", *args, "--json"], capture_output=True,
+                         text=True, check=True).stdout
+    return {k: v for k, v in json.loads(out).items() if k not in VARIES}
