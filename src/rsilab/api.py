@@ -129,7 +129,7 @@ def sensitivity(scenario: Any = "default", *, output: str = "p_explosion", base_
     return sobol_indices(sc, output=output, base_samples=base_samples)
 
 
-def fit_rounds(data: Any, *, transform: str | None = None, ceiling: float | None = 100.0, tolerance: float = 0.05,
+def fit_rounds(data: Any, *, transform: str | None = None, ceiling: float | None = 100.0, tolerance: float | None = None,
                n_bootstrap: int = 4000, min_rounds: int = 5, seed: int | None = 0):
     """Fit returns per round k to rounds: a pandas DataFrame or a dict with ``capability`` (and
     optionally ``round``, ``compute_flop``, ``seconds``), or a path to a rounds CSV.
@@ -137,7 +137,8 @@ def fit_rounds(data: Any, *, transform: str | None = None, ceiling: float | None
     ``transform`` (raw, logit, neglog-error or log; ``ceiling`` bounds the metric for logit and
     neglog-error: 100 for percentages, 10 for 0-10 scores) maps capability to the scale on which
     gains are measured before k is taken, as ``rsilab fit rounds --transform``. Returns the fitted
-    ``RoundsFit`` (``result_dict()``, ``to_prior()``, ``params_``).
+    ``RoundsFit`` (``result_dict()``, ``to_prior()``, ``params_``). ``tolerance``: how close to 1
+    counts as k = 1 (default ``RETURNS_TOLERANCE``, 0.02, as ``rsilab fit rounds``).
     """
     import numpy as np
 
@@ -157,7 +158,9 @@ def fit_rounds(data: Any, *, transform: str | None = None, ceiling: float | None
         from rsilab.estimate.transforms import apply_transform
 
         capability = apply_transform(capability, transform, ceiling)
-    est = RoundsFit(n_bootstrap=n_bootstrap, tol=tolerance, min_rounds=min_rounds, seed=seed)
+    # the default tolerance is the estimator's, the one the forecast's regime rule uses too
+    extra = {} if tolerance is None else {"tol": tolerance}
+    est = RoundsFit(n_bootstrap=n_bootstrap, min_rounds=min_rounds, seed=seed, **extra)
     return est.fit(capability, cols["compute_flop"], cols["seconds"], cols["round"])
 
 
