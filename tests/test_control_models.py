@@ -188,22 +188,23 @@ def test_controlled_stays_safe_when_alignment_outpaces_the_requirement():
 
 
 # -- multipolar ----------------------------------------------------------------------------------
-def test_multipolar_with_one_system_reduces_to_the_single_system_models():
+@pytest.mark.parametrize("fused", [True, False], ids=["compiled", "numpy"])
+def test_multipolar_with_one_system_reduces_to_the_single_system_models(fused):
     v, c, step, sigma = 1.7, 0.4, 0.05, 0.9
     tg = np.linspace(0, 8, 41)
     mp = Multipolar()
     pm = params(mp, n_systems=1, c=c, p=1.1, speed_min=v, speed_max=3.0, step_efolds=step, drift_sigma=sigma, head_start=1.0)
-    sm = solve(mp, pm, tg, np.log([10.0, 100.0]), TIGHT)
+    sm = solve(mp, pm, tg, np.log([10.0, 100.0]), TIGHT, fused=fused)
     dr = Drift().with_options(policy="race")
     pd = params(dr, c=c * v, p=1.1, step_efolds=step * v, drift_sigma=sigma, residual_drift=1.0)
-    sd = solve(dr, pd, tg, np.log([10.0, 100.0]), TIGHT)
+    sd = solve(dr, pd, tg, np.log([10.0, 100.0]), TIGHT, fused=fused)
     np.testing.assert_allclose(sm.y_grid[0, 0], sd.y_grid[0, 0], rtol=1e-9, err_msg="ln total vs single system")
     np.testing.assert_allclose(sm.y_grid[1, 0], sd.y_grid[0, 0], rtol=1e-9, err_msg="ln I_1 vs single system")
     np.testing.assert_allclose(sm.y_grid[2, 0], sd.y_grid[2, 0], rtol=1e-8, atol=1e-14, err_msg="drift variance")
     np.testing.assert_allclose(sm.threshold_times[:, 0], free_time(np.log([10.0, 100.0]), c * v, 1.1), rtol=1e-8)
     # the controlled model's capability law is the same law
     ct = Controlled()
-    sc = solve(ct, params(ct, c=c * v, p=1.1), tg, np.log([10.0]), TIGHT)
+    sc = solve(ct, params(ct, c=c * v, p=1.1), tg, np.log([10.0]), TIGHT, fused=fused)
     np.testing.assert_allclose(sm.y_grid[0, 0], sc.y_grid[0, 0], rtol=1e-9)
     out = mp.sample_outputs(sm, pm)
     assert out["p_dominance"][0] and out["time_to_dominance"][0] == 0.0
@@ -243,12 +244,13 @@ REFERENCE_CASES = {
 }
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["compiled", "numpy"])
 @pytest.mark.parametrize("name", CONTROL)
-def test_control_models_agree_with_solve_ivp(name):
+def test_control_models_agree_with_solve_ivp(name, fused):
     model = MODELS[name]()
     p = params(model, **REFERENCE_CASES[name])
     tg = np.linspace(0, 4, 9)
-    sol = solve(model, p, tg, np.log([10.0]), TIGHT)
+    sol = solve(model, p, tg, np.log([10.0]), TIGHT, fused=fused)
 
     def f(t, y):
         return model.rhs(np.array([t]), y[:, None], p)[:, 0]

@@ -15,11 +15,13 @@ def params(model, n=1, **values):
     return p
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["compiled", "numpy"])
 @pytest.mark.parametrize("p_exp", [0.0, 0.5, 1.0, 1.3, 2.0])
-def test_continuous_matches_closed_form(p_exp):
+def test_continuous_matches_closed_form(p_exp, fused):
     model = Criticality()
     t_grid = np.linspace(0, 3.0, 31)
-    sol = solve(model, params(model, c=0.4, p=p_exp, I0=1.5), t_grid, np.log([10.0]), SolverSettings(rtol=1e-9, atol=1e-12))
+    sol = solve(model, params(model, c=0.4, p=p_exp, I0=1.5), t_grid, np.log([10.0]), SolverSettings(rtol=1e-9, atol=1e-12),
+                fused=fused)
     exact = continuous_capability(t_grid, 1.5, 0.4, p_exp)
     finite = np.isfinite(exact) & (t_grid < blowup_time(1.5, 0.4, p_exp) * 0.999)
     found = np.exp(sol.y_grid[0, 0, finite])
@@ -27,12 +29,14 @@ def test_continuous_matches_closed_form(p_exp):
                                err_msg=f"p={p_exp}: found {found[-1]} vs closed form {exact[finite][-1]}")
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["compiled", "numpy"])
 @pytest.mark.parametrize("p_exp,c,i0", [(1.5, 0.5, 1.0), (2.0, 0.25, 2.0), (3.0, 1.0, 0.5)])
-def test_blowup_time_matches_closed_form(p_exp, c, i0):
+def test_blowup_time_matches_closed_form(p_exp, c, i0, fused):
     model = Criticality()
     t_star = blowup_time(i0, c, p_exp)
     settings = SolverSettings(rtol=1e-10, atol=1e-12, cap_multiple=1e300)
-    sol = solve(model, params(model, c=c, p=p_exp, I0=i0), np.linspace(0, 3 * t_star, 4), np.log([10.0]), settings)
+    sol = solve(model, params(model, c=c, p=p_exp, I0=i0), np.linspace(0, 3 * t_star, 4), np.log([10.0]), settings,
+                fused=fused)
     assert sol.status[0] == Status.BLOWUP
     # at the cap I = 1e300 I0 the exact time is T* (1 - cap^(1-p)); the cap is astronomically close to T*
     assert sol.t_stop[0] == pytest.approx(t_star, rel=1e-6), f"found {sol.t_stop[0]} vs T* = {t_star}"
@@ -64,20 +68,22 @@ def _reference(model, p, t_grid):
     return solve_ivp(f, (0, t_grid[-1]), y0, method="DOP853", rtol=1e-12, atol=1e-12, t_eval=t_grid).y
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["compiled", "numpy"])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("r", [0.6, 1.0, 1.6])
-def test_returns_model_agrees_with_solve_ivp(shape, r):
+def test_returns_model_agrees_with_solve_ivp(shape, r, fused):
     model = Returns().with_options(shape=shape)
     p = params(model, r=r, c=0.5, beta=0.5, E=200.0, G=1e5, limit=1e4, I_half=5.0)
     t_grid = np.linspace(0, 8, 17)
-    sol = solve(model, p, t_grid, np.log([10.0]), SolverSettings(rtol=1e-10, atol=1e-12))
+    sol = solve(model, p, t_grid, np.log([10.0]), SolverSettings(rtol=1e-10, atol=1e-12), fused=fused)
     ref = _reference(model, p, t_grid)
     found = sol.y_grid[:, 0, :]
     np.testing.assert_allclose(found, ref, rtol=1e-7, atol=1e-8,
                                err_msg=f"{shape}, r={r}: found {found[0, -1]:.10g} vs DOP853 {ref[0, -1]:.10g}")
 
 
-def test_dormand_prince_converges_at_fifth_order():
+@pytest.mark.parametrize("fused", [True, False], ids=["compiled", "numpy"])
+def test_dormand_prince_converges_at_fifth_order(fused):
     # log-error against log-step slope, on a nonlinear problem with a known solution (p = 2,
     # blow-up at T* = 1, integrated to t = 0.5). DP5 is fifth order; before the asymptotic
     # range its small fifth-order error constant lets sixth-order terms show, so the observed
@@ -89,16 +95,17 @@ def test_dormand_prince_converges_at_fifth_order():
     steps = 0.5 / np.array([4, 8, 16, 32])
     errors = []
     for h in steps:
-        sol = solve(model, p, t_grid, np.log([1e9]), SolverSettings(fixed_step=h))
+        sol = solve(model, p, t_grid, np.log([1e9]), SolverSettings(fixed_step=h), fused=fused)
         errors.append(abs(sol.y_grid[0, 0, -1] - np.log(exact)))
     slope = np.polyfit(np.log(steps), np.log(errors), 1)[0]
     assert 4.8 < slope < 6.5, f"observed order {slope:.2f}, expected 5 (errors {errors})"
 
 
-def test_one_sample_blowup_does_not_kill_the_ensemble():
+@pytest.mark.parametrize("fused", [True, False], ids=["compiled", "numpy"])
+def test_one_sample_blowup_does_not_kill_the_ensemble(fused):
     model = Criticality()
     p = params(model, n=3, c=[0.5, 0.5, 0.5], p=[1.0, 3.0, float("nan")])
-    sol = solve(model, p, np.linspace(0, 10, 11), np.log([10.0]))
+    sol = solve(model, p, np.linspace(0, 10, 11), np.log([10.0]), fused=fused)
     assert list(sol.status) == [Status.FINISHED, Status.BLOWUP, Status.INVALID]
     assert np.exp(sol.y_grid[0, 0, -1]) == pytest.approx(np.exp(5.0), rel=1e-6)
 

@@ -5,14 +5,18 @@ that numpy's per-operation cost dominates runs through a fused compiled loop ins
 model class (with a predicate on the model's options: the SIE kernel serves the doublings form
 only). Models never import this module: the registry is filled here, in ``simulate``.
 
-The one kernel so far is the per-doubling software intelligence explosion map
-(``SoftwareRnd``, form "doublings"): ~50 scalar steps per sample, which a fused loop does in
-well under a microsecond. It computes what ``solver._solve_map`` and
-``SoftwareRnd.sample_outputs`` compute with numpy from ``SoftwareRnd.step`` (the iteration,
-grid, thresholds, rates and compression tests); the tests hold the two equal sample by sample.
-The regime rule is not repeated here: ``regimes.effective_returns`` reads the kernel's grid
-and stop values like any other solution's. numba (a required dependency) is imported lazily,
-on first use, so that commands which never simulate start fast.
+Two kinds of kernel are registered:
+- the per-doubling software intelligence explosion map (``SoftwareRnd``, form "doublings"):
+  ~50 scalar steps per sample, which a fused loop does in well under a microsecond. It
+  computes what ``solver._solve_map`` and ``SoftwareRnd.sample_outputs`` compute with numpy
+  from ``SoftwareRnd.step`` (the iteration, grid, thresholds, rates and compression tests);
+- the ODE models with a compiled right-hand side (criticality, returns, boxing, drift,
+  controlled, multipolar; ``rsilab.simulate.ode_kernels``): the Dormand-Prince integrator of
+  ``solver._solve_ode``, run per sample, each sample with its own steps.
+The tests hold each kernel equal to its numpy path sample by sample. The regime rule is not
+repeated here: ``regimes.effective_returns`` reads a kernel's grid and stop values like any
+other solution's. numba (a required dependency) is imported lazily, on first use, so that
+commands which never simulate start fast.
 """
 from __future__ import annotations
 
@@ -22,8 +26,10 @@ from typing import Callable
 import numpy as np
 
 from rsilab.core.solution import Solution
+from rsilab.dynamics import Boxing, Controlled, Criticality, Drift, Multipolar, Returns
 from rsilab.dynamics.base import Model
 from rsilab.dynamics.software_rnd import COMPRESSION_CONDITIONS, SoftwareRnd
+from rsilab.simulate import ode_kernels
 
 LN2 = math.log(2.0)
 
@@ -78,6 +84,20 @@ def solve_sie_doublings(model: SoftwareRnd, p, t_grid: np.ndarray, ln_multiples:
 
 
 register(SoftwareRnd, lambda model: model.kind == "map", solve_sie_doublings)
+
+
+# -- the ODE models: one compiled per-sample integrator, each model's compiled rhs --------------
+def _ode_kernel(name: str) -> Kernel:
+    def solve_compiled(model, p, t_grid, ln_multiples, settings) -> Solution:
+        return ode_kernels.solve_ode_compiled(name, model, p, t_grid, ln_multiples, settings)
+
+    solve_compiled.__name__ = f"solve_{name}_compiled"
+    return solve_compiled
+
+
+for _cls, _name in ((Criticality, "criticality"), (Returns, "returns"), (Boxing, "boxing"), (Drift, "drift"),
+                    (Controlled, "controlled"), (Multipolar, "multipolar")):
+    register(_cls, lambda model: model.kind == "ode", _ode_kernel(_name))
 
 
 def _sie_kernel(par, retraining, gradual, horizon, max_steps, max_doublings, ln_cap, tg, ln_mult, windows,

@@ -244,9 +244,9 @@ def chunk_size(model: Model, n_grid: int, compiled: bool = True) -> int:
     """Samples per chunk. An ODE step costs a fixed overhead per numpy call plus work per
     sample, and the slowest sample sets the number of steps, so ODE chunks are as large as
     the output grid's memory budget allows; maps keep cache-sized chunks."""
-    if compiled and kernel_for(model) is not None:
-        # a compiled kernel keeps its per-sample state in registers: larger chunks only cut
-        # the per-chunk overhead
+    if compiled and kernel_for(model) is not None and model.kind == "map":
+        # a compiled map kernel keeps its per-sample state in registers: larger chunks only
+        # cut the per-chunk overhead (ODE chunks stay within the grid's memory budget)
         return 4 * CHUNK
     if model.kind == "map":
         return CHUNK

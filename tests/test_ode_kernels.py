@@ -1,0 +1,96 @@
+"""The compiled per-sample ODE integrator (rsilab.simulate.ode_kernels) against the numpy
+solver, sample by sample, on every shipped ODE preset's own parameter draws; and its dispatch.
+
+The DOP853 references, closed forms and the convergence-order test run against both paths in
+tests/test_dynamics_closed_forms.py and tests/test_control_models.py."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rsilab.dynamics.returns import SHAPES, Returns
+from rsilab.simulate.kernels import kernel_for
+from rsilab.simulate.montecarlo import draw_parameters, run_scenario
+from rsilab.simulate.scenario import load_preset, preset_names
+from rsilab.simulate.solver import SolverSettings, solve
+
+ODE_PRESETS = [name for name in preset_names() if load_preset(name).model.kind == "ode"]
+
+# Both paths run the same tableau, error norm and step control, so they take the same steps
+# and differ only by rounding (libm's scalar exp against numpy's SIMD exp, the order of a few
+# sums): about 1e-12 relative. Where rounding flips one accept/reject decision (an error norm
+# within rounding of 1) the step sequences part, and each path is then within its own
+# tolerance of the true path: rtol = 1e-6 per step, compounded over the presets' horizons to
+# at most ~100 x rtol for these growth laws (ln capability is O(1-100), so relative and
+# absolute bounds coincide). Hence 100 x rtol on states, rates and times below.
+REL = 100 * SolverSettings().rtol
+
+
+def _pair(name: str, n: int = 3000):
+    sc = load_preset(name).with_simulation(n_samples=n)
+    p = draw_parameters(sc)
+    t_grid = np.linspace(0.0, sc.horizon_years, int(sc.simulation["n_grid"]))
+    ln_mult = np.log(np.asarray(sc.capability_multiples, dtype=float))
+    fused = solve(sc.model, p, t_grid, ln_mult, sc.solver_settings)
+    plain = solve(sc.model, p, t_grid, ln_mult, sc.solver_settings, fused=False)
+    return sc, fused, plain
+
+
+def test_every_ode_preset_has_a_compiled_kernel():
+    assert set(ODE_PRESETS) >= {"default", "criticality-continuous", "boxing", "drift", "controlled", "multipolar"}
+    for name in ODE_PRESETS:
+        assert kernel_for(load_preset(name).model) is not None, name
+    # every shape of the returns model, too
+    for shape in SHAPES:
+        assert kernel_for(Returns().with_options(shape=shape)) is not None, shape
+
+
+@pytest.mark.parametrize("name", ODE_PRESETS)
+def test_compiled_integrator_matches_the_numpy_solver_per_sample(name):
+    sc, fused, plain = _pair(name)
+    np.testing.assert_array_equal(fused.status, plain.status, err_msg=f"{name}: statuses")
+    assert fused.y_grid.shape == plain.y_grid.shape
+    # where each path has a finite value (after a blow-up both hold +inf from the same grid time)
+    np.testing.assert_array_equal(np.isfinite(fused.y_grid), np.isfinite(plain.y_grid), err_msg=f"{name}: finite grid")
+    ok = np.isfinite(plain.y_grid)
+    np.testing.assert_allclose(fused.y_grid[ok], plain.y_grid[ok], rtol=REL, atol=REL, err_msg=f"{name}: grid values")
+    np.testing.assert_array_equal(np.isnan(fused.rate_grid), np.isnan(plain.rate_grid), err_msg=f"{name}: rates after a stop")
+    ok = ~np.isnan(plain.rate_grid)
+    np.testing.assert_allclose(fused.rate_grid[ok], plain.rate_grid[ok], rtol=REL, atol=REL, err_msg=f"{name}: rates")
+    np.testing.assert_array_equal(np.isinf(fused.threshold_times), np.isinf(plain.threshold_times))
+    ok = np.isfinite(plain.threshold_times)
+    np.testing.assert_allclose(fused.threshold_times[ok], plain.threshold_times[ok], rtol=REL, atol=REL * sc.horizon_years,
+                               err_msg=f"{name}: threshold times")
+    np.testing.assert_allclose(fused.t_stop, plain.t_stop, rtol=REL, atol=REL * sc.horizon_years)
+    np.testing.assert_allclose(fused.y_stop, plain.y_stop, rtol=REL, atol=REL)
+    np.testing.assert_allclose(fused.rate_stop, plain.rate_stop, rtol=REL, atol=REL)
+    # the same step control: the accepted steps differ only where a decision sat within
+    # rounding of the error bound (a few samples in a thousand at most)
+    assert np.mean(fused.n_steps != plain.n_steps) <= 0.005, f"{name}: step counts differ in many samples"
+
+
+@pytest.mark.parametrize("name", ["multipolar", "default"])
+def test_preset_summaries_agree_between_the_paths(name):
+    # the forecast's numbers through the whole pipeline (regimes, model outputs), both paths
+    sc = load_preset(name).with_simulation(n_samples=2000)
+    a, b = run_scenario(sc), run_scenario(sc, compiled=False)
+    np.testing.assert_array_equal(a.status, b.status)
+    np.testing.assert_array_equal(a.regime, b.regime)
+    for key, values in a.outputs.items():
+        if values.dtype == bool:
+            np.testing.assert_array_equal(values, b.outputs[key], err_msg=key)
+        else:
+            np.testing.assert_allclose(values, b.outputs[key], rtol=REL, atol=REL, err_msg=key)
+
+
+def test_compiled_results_do_not_depend_on_the_chunk_or_threads():
+    # each sample's result depends on that sample alone: a sample solved alone equals itself in a batch
+    sc = load_preset("boxing").with_simulation(n_samples=1500)
+    p = draw_parameters(sc)
+    t_grid = np.linspace(0.0, sc.horizon_years, 51)
+    ln_mult = np.log([10.0, 1000.0])
+    whole = solve(sc.model, p, t_grid, ln_mult, sc.solver_settings)
+    for i in (0, 777, 1499):
+        one = solve(sc.model, {k: v[i:i + 1] for k, v in p.items()}, t_grid, ln_mult, sc.solver_settings)
+        np.testing.assert_array_equal(one.y_grid[:, 0], whole.y_grid[:, i])
+        np.testing.assert_array_equal(one.threshold_times[:, 0], whole.threshold_times[:, i])
