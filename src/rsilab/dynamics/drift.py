@@ -35,7 +35,6 @@ from rsilab.dynamics.base import OdeModel, Option, Param, Params
 from rsilab.dynamics.control_common import free_rate, free_time, held, state_at
 
 N_LN, N_ALIGN, N_DRIFT = 0, 1, 2
-_erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
 def p_beyond(tolerance: np.ndarray, variance: np.ndarray) -> np.ndarray:
@@ -47,7 +46,9 @@ def p_beyond(tolerance: np.ndarray, variance: np.ndarray) -> np.ndarray:
     z = np.where(np.isnan(var), np.nan, z)   # not reached: unknown, not zero
     out = np.full(var.shape, np.nan)
     ok = ~np.isnan(z)
-    out[ok] = _erfc(z[ok]).astype(float)
+    zs = z[ok]
+    # the standard library's erfc, mapped over a list (faster than np.frompyfunc, same values)
+    out[ok] = np.fromiter(map(math.erfc, zs.tolist()), dtype=float, count=zs.size)
     return out
 
 

@@ -129,17 +129,16 @@ class Multipolar(OdeModel):
         if self._last is not None and self._last[0] is sol:
             return self._last[1]
         slots = (sol.y_grid.shape[0] - 1) // 2
-        ln_i = np.stack([self._held_ln(sol, s) for s in range(1, 1 + slots)])
+        after = sol.t_grid[None, :] > sol.t_stop[:, None]
+        grid = sol.y_grid[1:1 + slots]
+        ln_i = np.where(after[None] | ~np.isfinite(grid), sol.y_stop[1:1 + slots, :, None], grid)
         act = self.active(p, slots)[:, :, None]
         masked = np.where(act, ln_i, -np.inf)
-        shares = np.exp(masked - _logsumexp(masked)[None])
+        # shares relative to the largest (system 1 is always active, so it is finite): one exp
+        rel = np.exp(masked - masked.max(axis=0)[None])
+        shares = rel / rel.sum(axis=0)[None]
         self._last = (sol, shares)
         return shares
-
-    @staticmethod
-    def _held_ln(sol, s: int) -> np.ndarray:
-        after = sol.t_grid[None, :] > sol.t_stop[:, None]
-        return np.where(after | ~np.isfinite(sol.y_grid[s]), sol.y_stop[s][:, None], sol.y_grid[s])
 
     def sample_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
         slots = (sol.y_grid.shape[0] - 1) // 2

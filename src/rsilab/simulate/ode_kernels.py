@@ -232,8 +232,9 @@ def _integrate_one(rhs, i, par, y, tg, lvl, horizon, rtol, atol, max_steps, ln_c
             blow = y0_new >= ln_cap
             t_new = t + hh
             t_until = t_new
-            for s in range(ns):
-                _dense(k1, k3, k4, k5, k6, k7, s, qs)
+            if blow or (next_g < g and tg[next_g] <= t_new + 1e-12 * span):
+                for s in range(ns):
+                    _dense(k1, k3, k4, k5, k6, k7, s, qs)
             if blow:
                 frac = _root(y0_old, qs[0, 0], qs[0, 1], qs[0, 2], qs[0, 3], hh, ln_cap)
                 t_cross = t + frac * hh
@@ -419,16 +420,17 @@ def _rhs_multipolar(t, y, par, out):
     for s in range(slots):
         z = y[1 + s] - top
         act = par[5 + 2 * slots + s]
-        rel_sum += math.exp(z) * act
+        rel = math.exp(z) * act
+        out[1 + slots + s] = rel   # kept until the second pass overwrites it
+        rel_sum += rel
         weight_sum += math.exp(lam * z) * act
     ln_weight_sum = math.log(weight_sum)
     total = 0.0
     for s in range(slots):
         ln_i = y[1 + s]
         z = ln_i - top
-        act = par[5 + 2 * slots + s]
         g = par[5 + slots + s] * math.exp(pm1 * (ln_i - ln_i0) + kappa * (lam * z - ln_weight_sum))
-        total += (math.exp(z) * act / rel_sum) * g
+        total += (out[1 + slots + s] / rel_sum) * g
         out[1 + s] = g
         out[1 + slots + s] = drift * par[5 + s] * g
     out[0] = total
