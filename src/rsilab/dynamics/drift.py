@@ -32,7 +32,7 @@ import math
 import numpy as np
 
 from rsilab.dynamics.base import OdeModel, Option, Param, Params
-from rsilab.dynamics.control_common import free_rate, free_time, held, state_at
+from rsilab.dynamics.control_common import free_rate, free_time, held, threshold_state
 
 N_LN, N_ALIGN, N_DRIFT = 0, 1, 2
 
@@ -102,7 +102,7 @@ class Drift(OdeModel):
             "throttle_delay_years": sol.t_stop - free_time(x_end, p["c"], p["p"]),
         }
         for k, t_thr in enumerate(sol.threshold_times, start=1):
-            at = state_at(self, sol, p, t_thr)
+            at = threshold_state(self, sol, p, k - 1)
             x = at[N_LN] - np.log(p["I0"])
             out[f"drift_sd_at_multiple_{k}"] = np.sqrt(np.maximum(at[N_DRIFT], 0.0))
             out[f"drift_beyond_tolerance_probability_at_multiple_{k}"] = p_beyond(p["tolerance"], np.maximum(at[N_DRIFT], 0.0))
