@@ -194,3 +194,43 @@ def test_bad_sweep_files_get_one_line_and_exit_2(tmp_path, text, names):
         assert name in line, f"{name!r} not in: {line}"
     assert "Traceback" not in out.output
     assert not Path(os.environ["RSILAB_STORE"]).exists() or _sweep_rows(Path(os.environ["RSILAB_STORE"])) == 0
+
+
+def test_a_second_driver_is_refused_and_runs_nothing(tmp_path):
+    from rsilab.sweep.engine import create_sweep
+    from rsilab.sweep.spec import load_spec
+
+    store_path = tmp_path / "store.sqlite"
+    with Store(store_path) as store:
+        sweep_id = create_sweep(store, load_spec(_lo_sweep(tmp_path, 2)))
+        # a driver on another machine holds the sweep and refreshed its claim just now
+        assert records.claim_driver(store, sweep_id, "elsewhere:4242", stale_after=150.0) is None
+    out = CliRunner().invoke(cli, ["sweep", "--resume", str(sweep_id), "--store", str(store_path)])
+    assert out.exit_code == 2, out.output
+    line = out.output.strip().splitlines()[-1]   # after the "resuming" notice, one error line
+    assert line.startswith("error: ") and "elsewhere:4242" in line and "Traceback" not in out.output, out.output
+    with Store(store_path) as store:
+        assert [(c.status, c.attempts) for c in records.list_cells(store, sweep_id)] == [("pending", 0)] * 2
+
+
+def test_dead_or_stale_driver_claims_are_taken_over(tmp_path):
+    import socket
+
+    from rsilab.sweep.engine import claim, create_sweep
+    from rsilab.sweep.spec import load_spec
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with Store(tmp_path / "store.sqlite") as store:
+        sweep_id = create_sweep(store, load_spec(_lo_sweep(tmp_path, 1)))
+        # a driver of this host that was killed: its process is gone, so its claim is taken at once
+        assert records.claim_driver(store, sweep_id, f"{socket.gethostname()}:{gone.pid}", stale_after=150.0) is None
+        me = claim(store, sweep_id)
+        assert me == f"{socket.gethostname()}:{os.getpid()}"
+        # held by this (live) process: another driver is refused while the claim is fresh ...
+        assert records.claim_driver(store, sweep_id, "elsewhere:1", stale_after=3600.0) == me
+        # ... and takes it once the heartbeat is older than its staleness limit
+        time.sleep(0.01)
+        assert records.claim_driver(store, sweep_id, "elsewhere:1", stale_after=0.001) is None
+        records.release_driver(store, sweep_id, "elsewhere:1")
+        assert records.claim_driver(store, sweep_id, "third:7", stale_after=3600.0) is None

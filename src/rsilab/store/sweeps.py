@@ -85,6 +85,40 @@ def release_running(store: Store, sweep_id: int) -> None:
                            " AND status = 'running'", (time.time(), sweep_id))
 
 
+def claim_driver(store: Store, sweep_id: int, driver: str, *, stale_after: float,
+                 replacing: str | None = None) -> str | None:
+    """Claim sweep ``sweep_id`` for ``driver``; return None when claimed, else the live holder.
+
+    One conditional UPDATE, so two drivers claiming at the same moment cannot both win. A claim
+    whose heartbeat is older than ``stale_after`` seconds, or the one named by ``replacing``
+    (a holder the caller knows is dead), is taken over.
+    """
+    now = time.time()
+    with store.conn:
+        cur = store.conn.execute(
+            "UPDATE sweeps SET driver = ?, driver_seen = ? WHERE id = ? AND (driver IS NULL OR driver = ?"
+            " OR driver_seen < ? OR driver = ?)", (driver, now, sweep_id, driver, now - stale_after, replacing))
+        if cur.rowcount == 1:
+            return None
+        row = store.conn.execute("SELECT driver FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
+    if row is None:
+        raise StoreError(f"sweep {sweep_id} is not in store {store.path} (list runs with: rsilab runs)")
+    return str(row["driver"])
+
+
+def touch_driver(store: Store, sweep_id: int, driver: str) -> None:
+    """Refresh the claim's heartbeat (only while ``driver`` still holds it)."""
+    with store.conn:
+        store.conn.execute("UPDATE sweeps SET driver_seen = ? WHERE id = ? AND driver = ?",
+                           (time.time(), sweep_id, driver))
+
+
+def release_driver(store: Store, sweep_id: int, driver: str) -> None:
+    with store.conn:
+        store.conn.execute("UPDATE sweeps SET driver = NULL, driver_seen = NULL WHERE id = ? AND driver = ?",
+                           (sweep_id, driver))
+
+
 def _insert_run(store: Store, kind: str, name: str, config: dict, summary: dict, timings: dict,
                 seed: int | None, status: str) -> int:
     from rsilab import __version__

@@ -6,11 +6,14 @@ running cell and its time limit counts from its start; it waits for any cell to 
 records it in the caller's store at once (workers never touch that store). A cell that raises,
 is killed for memory, or passes ``timeout_s`` is recorded failed with its error; the others go
 on. A stopped driver leaves every finished cell recorded and the rest to ``--resume``, which
-runs only the cells not finished. Ray is imported only here, only when a sweep runs.
+runs only the cells not finished. One driver per sweep: the driver claims the sweep in the store
+before it starts Ray and refreshes the claim while it runs; a second driver on a live claim is
+refused with the holder's name. Ray is imported only here, only when a sweep runs.
 """
 from __future__ import annotations
 
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -25,6 +28,13 @@ INSTALL_HINT = "pip install 'rsilab[sweep]'"
 # one thread per cell: cells are the parallelism, and threads inside them would fight over cores
 ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                 "NUMEXPR_NUM_THREADS")}
+
+
+# The driver refreshes its claim every HEARTBEAT_S seconds; a claim not refreshed for STALE_S
+# belongs to a driver that died without releasing it (killed, or its machine lost) and is taken
+# over. STALE_S is several heartbeats, so a driver slowed by a busy machine keeps its claim.
+HEARTBEAT_S = 30.0
+STALE_S = 150.0
 
 
 class SweepError(RsilabError):
@@ -62,10 +72,10 @@ def run_sweep(store: Store, sweep_id: int, *, address: str | None = None, cpus: 
     target = get_target(sweep.experiment)
     all_cells = records.list_cells(store, sweep_id)
     todo = [c for c in all_cells if c.status != "finished"]
-    skipped = len(all_cells) - len(todo)
     limit = timeout_s if timeout_s is not None else sweep.spec.get("timeout_s")
     configs = {c.cell: target.config(sweep.profile, c.values) for c in todo}
     ray = import_ray()
+    me = claim(store, sweep_id)
     address = address or os.environ.get("RAY_ADDRESS") or None
     started_here = not ray.is_initialized()
     t_start = time.perf_counter()
@@ -77,9 +87,10 @@ def run_sweep(store: Store, sweep_id: int, *, address: str | None = None, cpus: 
                 ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
                          runtime_env={"env_vars": ONE_THREAD})
         except (ConnectionError, RuntimeError, ValueError) as exc:
+            records.release_driver(store, sweep_id, me)
             raise SweepError(f"cannot start or reach Ray (--address {address or 'local'}): {exc}") from None
-    outcome = SweepOutcome(sweep_id, "incomplete", 0, 0, skipped, 0.0)
-    bar = _Bar(progress, len(all_cells), skipped, sweep.experiment)
+    outcome = SweepOutcome(sweep_id, "incomplete", 0, 0, len(all_cells) - len(todo), 0.0)
+    bar = _Bar(progress, len(all_cells), outcome.skipped, sweep.experiment)
     inflight: dict[Any, tuple[int, float, int]] = {}   # ref -> (cell, started, cpus)
     try:
         from rsilab.sweep.cell import run_cell
@@ -88,8 +99,12 @@ def run_sweep(store: Store, sweep_id: int, *, address: str | None = None, cpus: 
         total_cpus = int(ray.cluster_resources().get("CPU", 1))
         queue = list(todo)
         used = 0
+        beat = time.monotonic()
         with bar:
             while queue or inflight:
+                if time.monotonic() - beat > HEARTBEAT_S:
+                    records.touch_driver(store, sweep_id, me)
+                    beat = time.monotonic()
                 while queue:
                     cell = queue[0]
                     need = min(target.cpus(configs[cell.cell]), total_cpus)
@@ -136,7 +151,37 @@ def run_sweep(store: Store, sweep_id: int, *, address: str | None = None, cpus: 
         outcome.seconds = time.perf_counter() - t_start
         if started_here:
             ray.shutdown()
+        records.release_driver(store, sweep_id, me)
     return outcome
+
+
+def claim(store: Store, sweep_id: int) -> str:
+    """Claim the sweep for this process ('host:pid'), or raise naming the live driver that holds it.
+
+    A claim left by a process of this host that no longer exists is taken over at once (a killed
+    driver's resume need not wait for its claim to go stale)."""
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    holder = records.claim_driver(store, sweep_id, me, stale_after=STALE_S)
+    if holder is not None and _dead_here(holder):
+        holder = records.claim_driver(store, sweep_id, me, stale_after=STALE_S, replacing=holder)
+    if holder is not None:
+        raise SweepError(f"sweep {sweep_id} is being run by another driver ({holder}); wait for it to end, or stop"
+                         f" it, then: rsilab sweep --resume {sweep_id}")
+    return me
+
+
+def _dead_here(holder: str) -> bool:
+    """True when ``holder`` ('host:pid') names a process of this host that no longer runs."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:   # it exists, under another user
+        return False
+    return False
 
 
 def _get(ray, ref) -> dict[str, Any]:
