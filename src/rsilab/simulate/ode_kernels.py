@@ -1,7 +1,7 @@
 """The compiled per-sample ODE integrator and the compiled right-hand sides it serves.
 
-``solve_ode_compiled`` does, one sample at a time in a compiled loop (numba; samples spread
-over the cores in blocks), what ``solver._solve_ode`` does for all samples at once with numpy:
+``solve_ode_compiled`` does, one sample at a time in a compiled loop (numba; blocks of samples
+on one thread per core), what ``solver._solve_ode`` does for all samples at once with numpy:
 the same Dormand-Prince 5(4) tableau, error norm, step-size control, initial step, landing on
 every output grid time through the method's continuous extension, threshold and capability-cap
 location by Newton's method on that extension, and the same statuses (blow-up, collapsed step,
@@ -455,7 +455,7 @@ def _rows(n, *columns) -> np.ndarray:
     return out
 
 
-# One parallel loop per model: numba caches a compiled function on disk only when the rhs it
+# One compiled loop per model: numba caches a compiled function on disk only when the rhs it
 # calls is one of its globals, not an argument.
 def _run_criticality(lo, hi, par, y0, tg, lvl, st, out):
     _integrate(_rhs_criticality, lo, hi, par, y0, tg, lvl, st, out)
@@ -523,11 +523,13 @@ def _in_threads(work, n: int) -> None:
     if not _POOL:
         _POOL.append(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rsilab-ode"))
     list(_POOL[0].map(lambda lo: work(lo, min(n, lo + BLOCK)), range(0, n, BLOCK)))
+
+
 _SHARED = ("_nmin", "_nmax", "_clip", "_logaddexp", "_dense", "_root")
 
 
 def _compiled(name: str):
-    """The compiled parallel loop for model ``name`` (compiled on first use, cached on disk)."""
+    """The compiled loop for model ``name`` (compiled on first use, cached on disk)."""
     runner = _RUNNERS.get(name)
     if runner is None:
         import numba
