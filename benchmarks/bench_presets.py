@@ -3,7 +3,9 @@ them), and 10^6 samples of `sie` as a whole CLI process against a lean per-sampl
 
 Per preset it prints the wall time of `run_scenario` at 10^5 samples after a warm-up run
 (imports done, kernels compiled), the same with the numpy solvers forced
-(`run_scenario(..., compiled=False)`), and their ratio, all measured in this run. Presets with
+(`run_scenario(..., compiled=False)`), and their ratio, all measured in this run; and the
+compiled run's CPU seconds (all threads of this process), which on a busy machine says more
+about the work done than the wall time (the compiled kernels run one thread per core). Presets with
 no compiled kernel run the numpy solver both times (ratio about 1: nothing compiled serves
 them). The `sie` line runs `rsilab simulate --preset sie --samples 1000000 --json` as a
 subprocess (start-up, import and the kernel's load from numba's cache included) against the
@@ -66,16 +68,18 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", default=None)
     args = ap.parse_args()
     print(f"warm in-process, {args.samples:,} samples per preset (load: {os.getloadavg()[0]:.1f})")
-    print(f"  {'preset':24s} {'rsilab s':>9s} {'numpy s':>9s} {'ratio':>6s}  compiled kernel")
+    print(f"  {'preset':24s} {'rsilab s':>9s} {'cpu s':>7s} {'numpy s':>9s} {'ratio':>6s}  compiled kernel")
     for name in args.only or preset_names():
         sc = load_preset(name).with_simulation(n_samples=args.samples)
         warm = sc.with_simulation(n_samples=2_000)
         run_scenario(warm)
         run_scenario(warm, compiled=False)
+        cpu0 = time.process_time()
         ours = timed(lambda: run_scenario(sc))
+        cpu = time.process_time() - cpu0
         numpy_only = timed(lambda: run_scenario(sc, compiled=False))
         kernel = "yes" if kernel_for(sc.model) is not None else "no"
-        print(f"  {name:24s} {ours:9.2f} {numpy_only:9.2f} {numpy_only / ours:5.1f}x  {kernel}", flush=True)
+        print(f"  {name:24s} {ours:9.2f} {cpu:7.2f} {numpy_only:9.2f} {numpy_only / ours:5.1f}x  {kernel}", flush=True)
 
     sc = load_preset("sie").with_simulation(n_samples=args.cli_samples)
     cmd = [sys.executable, "-m", "rsilab.cli", "simulate", "--preset", "sie", "--json", "--samples"]
