@@ -5,6 +5,7 @@ fail. The server is a real `rsilab serve` on 127.0.0.1 and a free port, stopped 
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 
@@ -44,9 +45,11 @@ def page(browser, server):
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    # every request must go to the test's own server
+    # every request must go to the test's own server (or read a blob the page made itself: a
+    # chart's PNG is handed to the download as one)
     outside: list[str] = []
-    pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server.url + "/") else None)
+    ours = (server.url + "/", "blob:" + server.url + "/")
+    pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith(ours) else None)
     pg.goto(server.url + "/")
     pg.wait_for_selector("body[data-ready='1']")
     yield pg
@@ -213,3 +216,53 @@ def test_report_opens_offline_from_file(browser, tmp_path):
 
     with Store(store) as st:
         assert embedded["summary"] == json.loads(json.dumps(st.get_run(printed["run_id"]).summary))
+
+
+def png_header(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's signature and IHDR chunk, the first chunk of every PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:8]
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13, (kind, length)
+    return struct.unpack(">II", data[16:24])
+
+
+def test_each_chart_downloads_as_png(page, tmp_path):
+    from PIL import Image
+
+    choose(page)
+    run(page)
+    page.click("#keep-a")
+    page.fill("#arg-p-low", "1.0")
+    run(page)
+    page.click("#keep-b")   # the comparison chart is drawn too
+    page.wait_for_selector("#compare-rows")
+    charts = page.evaluate("""Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .filter(el => el.offsetParent !== null)
+        .map(el => ({id: el.id, width: el._fullLayout.width, height: el._fullLayout.height,
+                     button: el._context.toImageButtonOptions || {}}))""")
+    ids = [c["id"] for c in charts]
+    assert {"rsi-fan", "rsi-regimes", "rsi-cdf", "compare-chart"} <= set(ids), ids
+    saved = {}
+    for chart in charts:
+        button = page.locator(f"#{chart['id']} .modebar-btn[data-title='Download plot as a PNG']")
+        page.hover(f"#{chart['id']}")
+        with page.expect_download() as dl:
+            button.click()
+        assert dl.value.suggested_filename == f"{chart['id']}.png"   # named after its chart
+        path = tmp_path / f"{chart['id']}.png"
+        dl.value.save_as(path)
+        data = path.read_bytes()
+        # the size the page asks plotly for (toImageButtonOptions, scale 1), else the chart's own
+        want = (chart["button"].get("width", chart["width"]), chart["button"].get("height", chart["height"]))
+        assert png_header(data) == want, (chart["id"], png_header(data), want)
+        with Image.open(path) as im:
+            im.load()   # decodes every pixel: a truncated or corrupt file fails here
+            colours = im.convert("RGB").getcolors(maxcolors=1 << 20)
+        # "something is drawn": an empty canvas of this size deflates to under 1 KB with one
+        # colour; axes text alone anti-aliases into dozens of shades and several KB. The bounds
+        # are set between the two, far from both.
+        assert len(data) > 5_000, (chart["id"], len(data))
+        assert len(colours) >= 16, (chart["id"], len(colours))
+        saved[chart["id"]] = data
+    # each button saves its own chart, not one image for all
+    assert len(set(saved.values())) == len(saved), list(saved)

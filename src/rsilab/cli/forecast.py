@@ -54,12 +54,12 @@ def _apply_overrides(scenario, n_samples: int | None = None, seed: int | None = 
 
 
 def _run_with_progress(scenario, quiet: bool):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from rsilab.simulate.montecarlo import run_scenario
 
     if quiet:
         return run_scenario(scenario)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} samples"),
                   TimeElapsedColumn(), transient=True) as bar:
         task = bar.add_task(f"simulating {scenario.name}", total=scenario.n_samples)

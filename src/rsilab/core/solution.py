@@ -50,3 +50,4 @@ class Solution:
     ln_path: np.ndarray | None = None     # maps only: (n, steps + 1) ln capability after each step
     early_gain_ratio: np.ndarray | None = None  # gain maps: ratio of the first two generations' gains
     extras: dict | None = None            # per-sample model outputs a compiled kernel computed on the way
+    threshold_states: np.ndarray | None = None  # ODE solvers: (m, n_state, n) state at each threshold time (nan if never)

@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from rsilab.dynamics.base import OdeModel, Param, Params
-from rsilab.dynamics.control_common import free_rate, free_time, held, state_at
+from rsilab.dynamics.control_common import free_rate, free_time, held, threshold_state
 
 N_LN, N_ITER, N_HAZARD, N_SHOTS = 0, 1, 2, 3
 
@@ -112,7 +112,7 @@ class Boxing(OdeModel):
             "box_slowdown": slowdown,
         }
         for k, t_thr in enumerate(sol.threshold_times, start=1):
-            at = state_at(self, sol, p, t_thr)
+            at = threshold_state(self, sol, p, k - 1)
             x = at[N_LN] - np.log(p["I0"])
             with np.errstate(divide="ignore", invalid="ignore"):
                 out[f"box_slowdown_at_multiple_{k}"] = np.where(np.isfinite(t_thr), t_thr / free_time(x, p["c"], p["p"]), np.nan)

@@ -4,8 +4,10 @@
   (the continuous criticality law written relative to the starting capability), and its
   closed-form time to gain x e-folds, which is how "compared with no box / no throttle" is
   measured without a second simulation.
-- Reading a model's state between grid points (a few RK4 steps of the model from the grid
-  point before), to report e.g. the drift at the moment a capability threshold is crossed.
+- Reading a model's state between grid points: at a capability threshold, the solver's own
+  state at the crossing (from its continuous extension), to report e.g. the drift at the moment
+  the threshold is crossed; at any other time, a few RK4 steps of the model from the grid point
+  before.
 - Holding auxiliary states at their stop value after a sample stopped (the solver forward-fills
   only capability for blown-up samples).
 
@@ -46,6 +48,15 @@ def held(sol, s: int) -> np.ndarray:
     if s == 0 or not missing.any():
         return grid
     return np.where(missing, sol.y_stop[s][:, None], grid)
+
+
+def threshold_state(model: OdeModel, sol, p: Params, k: int) -> np.ndarray:
+    """The state when capability first reached threshold ``k`` (0-based), (n_state, n); nan
+    where it never did. The solver's state at the crossing where it records one (ODE solvers
+    do), else ``state_at`` the crossing time."""
+    if sol.threshold_states is not None:
+        return sol.threshold_states[k]
+    return state_at(model, sol, p, sol.threshold_times[k])
 
 
 def state_at(model: OdeModel, sol, p: Params, t_query: np.ndarray, substeps: int = 16) -> np.ndarray:

@@ -47,7 +47,7 @@ class Controlled(OdeModel):
         Param("requirement_exponent", "dimensionless", 0.0, 5.0, 1.0, "eta: how the alignment needed scales with capability"),
     )
 
-    _last = None   # (solution, margin on its grid): see _grid
+    _last = None   # (solution, (margin, its slope, its first crossing)): see _grid
 
     def initial(self, p: Params) -> np.ndarray:
         return np.stack([np.log(p["I0"]), np.log(p["alignment_ratio"])])
@@ -65,8 +65,9 @@ class Controlled(OdeModel):
         return ln_a - np.log(p["requirement_ratio"]) - p["requirement_exponent"] * x
 
     def _grid(self, sol, p: Params):
-        """Margin and its time derivative on the grid, held at the stop value after a stop.
-        Both outputs hooks need it for the same chunk, so the last result is kept."""
+        """Margin and its time derivative on the grid, held at the stop value after a stop, and
+        the time the margin is first crossed. Both outputs hooks need them for the same chunk,
+        so the last result is kept."""
         if self._last is not None and self._last[0] is sol:
             return self._last[1]
         after = sol.t_grid[None, :] > sol.t_stop[:, None]
@@ -77,12 +78,12 @@ class Controlled(OdeModel):
         d_ln_a = p["align_rate"][:, None] * np.exp(p["align_exponent"][:, None] * x - ln_a)
         d_ln_i = free_rate(x, p["c"][:, None], p["p"][:, None])
         dm = np.where(after, 0.0, d_ln_a - p["requirement_exponent"][:, None] * d_ln_i)
-        self._last = (sol, (m, dm))
-        return m, dm
+        t_cross = first_crossing_down(sol.t_grid, m, dm)
+        self._last = (sol, (m, dm, t_cross))
+        return m, dm, t_cross
 
     def sample_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
-        m, dm = self._grid(sol, p)
-        t_cross = first_crossing_down(sol.t_grid, m, dm)
+        m, dm, t_cross = self._grid(sol, p)
         crossed = np.isfinite(t_cross)
         at = state_at(self, sol, p, t_cross)
         with np.errstate(over="ignore"):  # a crossing past float range is an infinite multiple
@@ -96,8 +97,7 @@ class Controlled(OdeModel):
         }
 
     def grid_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
-        m, dm = self._grid(sol, p)
-        t_cross = first_crossing_down(sol.t_grid, m, dm)
+        m, dm, t_cross = self._grid(sol, p)
         return {
             "P(safe so far)": (sol.t_grid[None, :] < t_cross[:, None]).astype(float),
             f"margin ln(A/Req), clipped to ±{MARGIN_CLIP:g}": np.clip(m, -MARGIN_CLIP, MARGIN_CLIP),

@@ -76,7 +76,7 @@ class Multipolar(OdeModel):
         total = _logsumexp(np.where(act, ln_i, -np.inf))
         return np.concatenate([total[None, :], ln_i, np.zeros((slots, n))])
 
-    _last = None      # (solution, capability shares on its grid): see _shares
+    _last = None      # (solution, (capability shares on its grid, largest share, leader)): see _shares
     _derived = None   # (the parameter arrays it was built from, slots, per-sample arrays): see _fixed
 
     def _fixed(self, p: Params, slots: int):
@@ -123,30 +123,39 @@ class Multipolar(OdeModel):
                               f"at least speed_min ({float(p['speed_min'][bad][0]):g}): system 1 is the most careful")
 
     # -- outputs -----------------------------------------------------------------------------
-    def _shares(self, sol, p: Params) -> np.ndarray:
-        """Capability shares on the grid, (slots, n, g), held after a stop. Both outputs hooks
-        need them for the same chunk, so the last result is kept."""
+    def _shares(self, sol, p: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Capability shares on the grid, (slots, n, g), held after a stop; the largest share
+        and the first slot holding it, (n, g). Both outputs hooks need them for the same
+        chunk, so the last result is kept."""
         if self._last is not None and self._last[0] is sol:
             return self._last[1]
         slots = (sol.y_grid.shape[0] - 1) // 2
-        ln_i = np.stack([self._held_ln(sol, s) for s in range(1, 1 + slots)])
-        act = self.active(p, slots)[:, :, None]
-        masked = np.where(act, ln_i, -np.inf)
-        shares = np.exp(masked - _logsumexp(masked)[None])
-        self._last = (sol, shares)
-        return shares
-
-    @staticmethod
-    def _held_ln(sol, s: int) -> np.ndarray:
-        after = sol.t_grid[None, :] > sol.t_stop[:, None]
-        return np.where(after | ~np.isfinite(sol.y_grid[s]), sol.y_stop[s][:, None], sol.y_grid[s])
+        ln_i = sol.y_grid[1:1 + slots].copy()
+        # hold each slot's value after a stop (only samples stopped before the horizon have
+        # grid times past their stop, or non-finite values)
+        early = np.nonzero(sol.t_stop < sol.t_grid[-1])[0]
+        if early.size:
+            sub = ln_i[:, early]
+            after = sol.t_grid[None, :] > sol.t_stop[early][:, None]
+            ln_i[:, early] = np.where(after[None] | ~np.isfinite(sub), sol.y_stop[1:1 + slots, early][:, :, None], sub)
+        ln_i[~self.active(p, slots)] = -np.inf
+        # shares relative to the largest (system 1 is always active, so it is finite): one exp, in place
+        ln_i -= ln_i.max(axis=0)[None]
+        shares = np.exp(ln_i, out=ln_i)
+        shares /= shares.sum(axis=0)[None]
+        top = shares.max(axis=0)
+        leader = np.zeros(top.shape, dtype=np.intp)        # np.argmax over slots: the first maximum
+        for slot in range(slots - 1, 0, -1):
+            leader[shares[slot] == top] = slot
+        leader[shares[0] == top] = 0
+        self._last = (sol, (shares, top, leader))
+        return shares, top, leader
 
     def sample_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
         slots = (sol.y_grid.shape[0] - 1) // 2
         n = sol.status.shape[0]
         rows = np.arange(n)
-        shares = self._shares(sol, p)
-        top = shares.max(axis=0)                                        # (n, g)
+        _, top, _ = self._shares(sol, p)                                # (n, g)
         t_dom = _first_at_or_above(sol.t_grid, top, p["dominance_share"])
         act = self.active(p, slots)
         ln_end = np.where(act, sol.y_stop[1:1 + slots], -np.inf)
@@ -167,12 +176,12 @@ class Multipolar(OdeModel):
 
     def grid_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
         slots = (sol.y_grid.shape[0] - 1) // 2
-        shares = self._shares(sol, p)
-        top = shares.max(axis=0)
+        _, top, leader = self._shares(sol, p)                           # (n, g)
         dom = np.maximum.accumulate(top >= p["dominance_share"][:, None], axis=1)
-        leader = np.argmax(shares, axis=0)                              # (n, g)
-        var = np.stack([held(sol, 1 + slots + s) for s in range(slots)])
-        var_leader = np.take_along_axis(var, leader[None], axis=0)[0]
+        var_leader = np.empty(top.shape)
+        for slot in range(slots):
+            at = leader == slot
+            var_leader[at] = held(sol, 1 + slots + slot)[at]
         return {"P(dominance so far)": dom.astype(float), "leader's share of capability": top,
                 "P(leader drift > tolerance)": p_beyond(p["tolerance"][:, None], var_leader)}
 

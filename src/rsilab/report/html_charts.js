@@ -43,7 +43,9 @@ var RsilabCharts = (function () {
   function plot(el, traces, layout) {
     layout = Object.assign({margin: {t: 30, r: 20, b: 50, l: 60}, height: 380, legend: {orientation: "h", y: -0.2}},
                            layout || {});
-    return Plotly.react(el, traces, layout, CONFIG);
+    /* the PNG is named after its chart (plotly would name it after the title, or "plot-image") */
+    var image = Object.assign({}, CONFIG.toImageButtonOptions, {filename: el.id});
+    return Plotly.react(el, traces, layout, Object.assign({}, CONFIG, {toImageButtonOptions: image}));
   }
   function table(el, header, rows) {
     var h = "<table class='rsi-table'><thead><tr>" + header.map(function (c) { return "<th>" + esc(c) + "</th>"; }).join("") +

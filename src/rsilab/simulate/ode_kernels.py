@@ -1,7 +1,7 @@
 """The compiled per-sample ODE integrator and the compiled right-hand sides it serves.
 
-``solve_ode_compiled`` does, one sample at a time in a compiled loop (numba; samples spread
-over the cores in blocks), what ``solver._solve_ode`` does for all samples at once with numpy:
+``solve_ode_compiled`` does, one sample at a time in a compiled loop (numba; blocks of samples
+on one thread per core), what ``solver._solve_ode`` does for all samples at once with numpy:
 the same Dormand-Prince 5(4) tableau, error norm, step-size control, initial step, landing on
 every output grid time through the method's continuous extension, threshold and capability-cap
 location by Newton's method on that extension, and the same statuses (blow-up, collapsed step,
@@ -123,20 +123,16 @@ def _integrate(rhs, lo, hi, par_all, y0, tg, lvl, st, out):
     y_new = np.empty(ns)
     y = np.empty(ns)
     qs = np.empty((ns, 4))
-    horizon, rtol, atol, max_steps, ln_cap_mult, fixed_step = st
-    y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps = out
     for i in range(lo, hi):
         for s in range(ns):
             y[s] = y0[s, i]
-        _integrate_one(rhs, i, par_all[i], y, tg, lvl, horizon, rtol, atol, max_steps, ln_cap_mult, fixed_step,
-                       k1, k2, k3, k4, k5, k6, k7, ys, y_new, qs, y_grid, rate_grid, status, t_stop, y_stop, rate_stop,
-                       thr_time, n_steps)
+        _integrate_one(rhs, i, par_all[i], y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7, ys, y_new, qs)
 
 
-def _integrate_one(rhs, i, par, y, tg, lvl, horizon, rtol, atol, max_steps, ln_cap_mult, fixed_step,
-                   k1, k2, k3, k4, k5, k6, k7, ys, y_new, qs, y_grid, rate_grid, status, t_stop, y_stop, rate_stop,
-                   thr_time, n_steps):
+def _integrate_one(rhs, i, par, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7, ys, y_new, qs):
     """One sample, from the state in ``y``."""
+    horizon, rtol, atol, max_steps, ln_cap_mult, fixed_step = st
+    y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, thr_state, n_steps = out
     ns = y.shape[0]
     g = tg.shape[0]
     m = lvl.shape[0]
@@ -154,6 +150,8 @@ def _integrate_one(rhs, i, par, y, tg, lvl, horizon, rtol, atol, max_steps, ln_c
     ln_cap = y00 + ln_cap_mult
     for r in range(m):
         thr_time[r, i] = math.inf
+        for s in range(ns):
+            thr_state[r, s, i] = y[s] if lvl[r] <= 0 else math.nan
     fixed = fixed_step == fixed_step
     if fixed:
         h = fixed_step
@@ -226,14 +224,19 @@ def _integrate_one(rhs, i, par, y, tg, lvl, horizon, rtol, atol, max_steps, ln_c
             for r in range(m):
                 level = y00 + lvl[r]
                 if y0_new >= level and y0_old < level and not math.isfinite(thr_time[r, i]):
-                    _dense(k1, k3, k4, k5, k6, k7, 0, qs)
-                    thr_time[r, i] = t + _root(y0_old, qs[0, 0], qs[0, 1], qs[0, 2], qs[0, 3], hh, level) * hh
+                    for s in range(ns):
+                        _dense(k1, k3, k4, k5, k6, k7, s, qs)
+                    frac = _root(y0_old, qs[0, 0], qs[0, 1], qs[0, 2], qs[0, 3], hh, level)
+                    thr_time[r, i] = t + frac * hh
+                    for s in range(ns):
+                        thr_state[r, s, i] = y[s] + hh * frac * (qs[s, 0] + frac * (qs[s, 1] + frac * (qs[s, 2] + frac * qs[s, 3])))
             steps += 1
             blow = y0_new >= ln_cap
             t_new = t + hh
             t_until = t_new
-            for s in range(ns):
-                _dense(k1, k3, k4, k5, k6, k7, s, qs)
+            if blow or (next_g < g and tg[next_g] <= t_new + 1e-12 * span):
+                for s in range(ns):
+                    _dense(k1, k3, k4, k5, k6, k7, s, qs)
             if blow:
                 frac = _root(y0_old, qs[0, 0], qs[0, 1], qs[0, 2], qs[0, 3], hh, ln_cap)
                 t_cross = t + frac * hh
@@ -419,16 +422,17 @@ def _rhs_multipolar(t, y, par, out):
     for s in range(slots):
         z = y[1 + s] - top
         act = par[5 + 2 * slots + s]
-        rel_sum += math.exp(z) * act
+        rel = math.exp(z) * act
+        out[1 + slots + s] = rel   # kept until the second pass overwrites it
+        rel_sum += rel
         weight_sum += math.exp(lam * z) * act
     ln_weight_sum = math.log(weight_sum)
     total = 0.0
     for s in range(slots):
         ln_i = y[1 + s]
         z = ln_i - top
-        act = par[5 + 2 * slots + s]
         g = par[5 + slots + s] * math.exp(pm1 * (ln_i - ln_i0) + kappa * (lam * z - ln_weight_sum))
-        total += (math.exp(z) * act / rel_sum) * g
+        total += (out[1 + slots + s] / rel_sum) * g
         out[1 + s] = g
         out[1 + slots + s] = drift * par[5 + s] * g
     out[0] = total
@@ -451,7 +455,7 @@ def _rows(n, *columns) -> np.ndarray:
     return out
 
 
-# One parallel loop per model: numba caches a compiled function on disk only when the rhs it
+# One compiled loop per model: numba caches a compiled function on disk only when the rhs it
 # calls is one of its globals, not an argument.
 def _run_criticality(lo, hi, par, y0, tg, lvl, st, out):
     _integrate(_rhs_criticality, lo, hi, par, y0, tg, lvl, st, out)
@@ -491,15 +495,16 @@ def solve_ode_compiled(name: str, model: OdeModel, p: dict[str, np.ndarray], t_g
     lvl = np.ascontiguousarray(ln_multiples, dtype=np.float64)
     g, m = tg.shape[0], lvl.shape[0]
     out = (np.empty((ns, n, g)), np.empty((n, g)), np.empty(n, dtype=np.int8), np.empty(n), np.empty((ns, n)),
-           np.empty(n), np.empty((m, n)), np.empty(n, dtype=np.int64))
+           np.empty(n), np.empty((m, n)), np.empty((m, ns, n)), np.empty(n, dtype=np.int64))
     fixed = math.nan if settings.fixed_step is None else float(settings.fixed_step)
     st = (float(tg[-1]), float(settings.rtol), float(settings.atol), int(settings.max_steps),
           float(np.log(settings.cap_multiple)), fixed)
     if n:
         runner = _compiled(name)
         _in_threads(lambda lo, hi: runner(lo, hi, par, y0, tg, lvl, st, out), n)
-    y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps = out
-    return Solution(tg, y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps)
+    y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, thr_state, n_steps = out
+    return Solution(tg, y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps,
+                    threshold_states=thr_state)
 
 
 _PACK = {"criticality": _pack_criticality, "returns": _pack_returns, "boxing": _pack_boxing, "drift": _pack_drift,
@@ -518,11 +523,13 @@ def _in_threads(work, n: int) -> None:
     if not _POOL:
         _POOL.append(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rsilab-ode"))
     list(_POOL[0].map(lambda lo: work(lo, min(n, lo + BLOCK)), range(0, n, BLOCK)))
+
+
 _SHARED = ("_nmin", "_nmax", "_clip", "_logaddexp", "_dense", "_root")
 
 
 def _compiled(name: str):
-    """The compiled parallel loop for model ``name`` (compiled on first use, cached on disk)."""
+    """The compiled loop for model ``name`` (compiled on first use, cached on disk)."""
     runner = _RUNNERS.get(name)
     if runner is None:
         import numba

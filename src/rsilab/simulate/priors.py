@@ -3,15 +3,14 @@
 
 Correlations are rank-level: correlated standard normals are drawn, mapped to uniforms by the
 normal CDF, then through each marginal's inverse CDF (for ``empirical``, the inverse empirical
-CDF of the given samples). The same seed gives the same draws. Imports numpy, scipy.special,
-our errors and ``rsilab.core`` only.
+CDF of the given samples). The same seed gives the same draws. Imports numpy, our errors
+and ``rsilab.core`` only; scipy.special only where correlations need the normal CDF.
 """
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy.special import ndtr
 
 from rsilab.core.priors import DISTRIBUTIONS, OPTIONAL_FIELDS, Prior, parse_prior
 from rsilab.errors import ConfigError
@@ -40,6 +39,8 @@ def correlated_uniforms(n: int, names: Sequence[str], correlations: Mapping[tupl
             raise ConfigError("correlations", {f"{a},{b}": r for (a, b), r in correlations.items()},
                               "a set of correlations whose matrix is positive definite") from None
         z = chol @ z
+    from scipy.special import ndtr
+
     u = ndtr(z)
     # keep strictly inside (0, 1) so inverse CDFs stay finite
     np.clip(u, 1e-15, 1 - 1e-15, out=u)

@@ -99,6 +99,7 @@ class _OdeOut:
     y_stop: np.ndarray
     rate_stop: np.ndarray
     thr_time: np.ndarray    # (m, n)
+    thr_state: np.ndarray   # (m, n_state, n) state at each threshold time
     n_steps: np.ndarray
     ln_cap: np.ndarray      # ln capability at which a sample is stopped as a blow-up
     thr_level: np.ndarray   # (m, n) ln capability of each threshold
@@ -153,7 +154,8 @@ def _ode_init(model: OdeModel, p: dict[str, np.ndarray], tg: np.ndarray, ln_mult
     out = _OdeOut(
         y_grid=np.full((n_state, n, g_count), np.nan), rate_grid=np.full((n, g_count), np.nan),
         status=np.zeros(n, dtype=np.int8), t_stop=np.full(n, horizon), y_stop=y.copy(),
-        rate_stop=np.full(n, np.nan), thr_time=np.full((m, n), np.inf), n_steps=np.zeros(n, dtype=np.int64),
+        rate_stop=np.full(n, np.nan), thr_time=np.full((m, n), np.inf), thr_state=np.full((m, n_state, n), np.nan),
+        n_steps=np.zeros(n, dtype=np.int64),
         ln_cap=y[0] + np.log(st.cap_multiple), thr_level=y[0][None, :] + ln_multiples[:, None])
     t = np.zeros(n)
     f = model.rhs(t, y, p)
@@ -221,8 +223,11 @@ def _record(model: OdeModel, w: _Working, trial: _Trial, accept: np.ndarray, out
     crossed = accept & (y0_new >= lvl) & (y0_old < lvl) & ~np.isfinite(out.thr_time[:, idx])
     if crossed.any():
         qi, si = np.nonzero(crossed)
-        frac = _dense_root(y0_old[si], _dense_q(k, si)[:, 0], h[si], lvl[qi, si])
+        q = _dense_q(k, si)
+        frac = _dense_root(y0_old[si], q[:, 0], h[si], lvl[qi, si])
         out.thr_time[qi, idx[si]] = w.t[si] + frac * h[si]
+        # every state at the crossing, from the same continuous extension
+        out.thr_state[qi, :, idx[si]] = (w.y[:, si] + h[si] * frac * (q[0] + frac * (q[1] + frac * (q[2] + frac * q[3])))).T
     w.steps += accept
     blow = accept & (y0_new >= out.ln_cap[idx])
     t_cross = t_new.copy()
@@ -286,8 +291,9 @@ def _ode_finish(out: _OdeOut, tg: np.ndarray, ln_multiples: np.ndarray) -> Solut
         yg0[after] = np.inf
         y_grid[0, blown] = yg0
     out.thr_time[ln_multiples <= 0, :] = 0.0
+    out.thr_state[ln_multiples <= 0] = y_grid[:, :, 0]
     return Solution(tg, y_grid, out.rate_grid, out.status, out.t_stop, out.y_stop, out.rate_stop, out.thr_time,
-                    out.n_steps)
+                    out.n_steps, threshold_states=out.thr_state)
 
 
 def _fill_grid(y_grid, rate_grid, idx, next_g, tg, accept, t, h, y, k, t_until, horizon) -> None:

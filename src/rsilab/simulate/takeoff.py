@@ -99,11 +99,12 @@ def _stretch_rows(t_grid, ln_cap, rate, t_stop, ln_cap_stop, rate_stop, tol, min
                 t, y, r = t_stop[i], ln_cap_stop[i], rate_stop[i]
             if not (math.isfinite(y) and math.isfinite(r) and r > 0.0):
                 continue
-            lr = math.log(r)
             if have:
                 dy = y - y_a
                 if dy <= min_growth:
                     continue
+            lr = math.log(r)  # after the merge test: a merged point's log is never read
+            if have:
                 # p_eff = 1 + (ln g_b - ln g_a) / dy > 1 + tol
                 if lr - lr_a > tol * dy:
                     hot[i] = True

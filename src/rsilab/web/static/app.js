@@ -206,7 +206,8 @@
                    error_y: {type: "data", array: regimes.map(function (r) { return 1.96 * s.regime_standard_errors[r]; })}});
     });
     Plotly.react($("compare-chart"), traces, {barmode: "group", height: 320, margin: {t: 20, r: 20, b: 40, l: 60},
-                                              yaxis: {title: {text: "probability (95% interval)"}, range: [0, 1]}}, {displaylogo: false});
+                                              yaxis: {title: {text: "probability (95% interval)"}, range: [0, 1]}},
+                {displaylogo: false, toImageButtonOptions: {filename: "compare-chart"}});
   }
 
   /* -- presets, permalinks and the store --------------------------------------------------- */
