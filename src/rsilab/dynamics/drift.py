@@ -23,11 +23,9 @@ beyond iff u_drift < it, is ``p_drift_beyond_tolerance`` (u_drift: a uniform(0, 
 The delay caused by throttling is read against the unthrottled law's closed form: years to
 reach a capability minus the years g alone needs (zero for ``race``). State: (ln I, ln(A / I0), D).
 
-numpy only (erfc from the standard library).
+numpy, and scipy.special.erfc for the probability of drift beyond tolerance.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -44,12 +42,13 @@ def p_beyond(tolerance: np.ndarray, variance: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(var > 0, tol / np.sqrt(2.0 * np.where(var > 0, var, 1.0)), np.inf)
     z = np.where(np.isnan(var), np.nan, z)   # not reached: unknown, not zero
-    out = np.full(var.shape, np.nan)
-    ok = ~np.isnan(z)
-    zs = z[ok]
-    # the standard library's erfc, mapped over a list (faster than np.frompyfunc, same values)
-    out[ok] = np.fromiter(map(math.erfc, zs.tolist()), dtype=float, count=zs.size)
-    return out
+    # scipy's vectorised erfc (NaN stays NaN, erfc(inf) = 0): per grid point this is the costliest
+    # output of the drift and multipolar models, and a mapped scalar erfc took ~0.6 s per 10^5
+    # samples. Imported here, not at module level, so that commands that never draw on it start
+    # without scipy.special.
+    from scipy.special import erfc
+
+    return erfc(z)
 
 
 class Drift(OdeModel):

@@ -19,7 +19,7 @@ verified) and the unconstrained closed form. A system dominates when it holds mo
 ``dominance_share`` of total capability. ``n_systems`` may vary across samples (whole numbers
 up to 8); a chunk carries as many slots as its largest N.
 
-numpy only (erfc from the standard library, via the drift model).
+numpy (and scipy.special.erfc, via the drift model).
 """
 from __future__ import annotations
 
