@@ -137,3 +137,21 @@ def test_a_fit_of_no_returns_quantity_and_a_broken_file_are_clear_errors(tmp_pat
     broken.write_text("{not json")
     result = CliRunner().invoke(cli, ["forecast", "--returns-from", str(broken), "--store", str(tmp_path / "s.sqlite")])
     assert result.exit_code == 2 and "not valid JSON" in result.output
+
+
+def test_draws_outside_the_models_range_are_moved_to_its_bound_and_said(tmp_path):
+    """A measured k can be negative (a gain followed by a loss); the discrete model's k lies in
+    [0, 10]. Those draws are set to 0, the share is reported, and P(k > 1) is kept exactly."""
+    from rsilab.estimate.bridge import make_prior
+
+    draws = [-0.5, -0.2, 0.3, 0.6, 1.5, 2.0, 12.0, 0.9]   # 2 below 0, 1 above 10: 3 of 8 moved
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps(make_prior("k", {"dist": "empirical", "samples": draws}, "test draws")))
+    args = ["forecast", "--returns-from", str(path), "--samples", "4000", "--store", str(tmp_path / "s.sqlite")]
+    text = _invoke(*args)
+    assert "37.5% of its draws lay outside k's range [0, 10]" in text, text
+    summary = json.loads(_invoke(*args, "--json"))
+    assert summary["returns_prior"]["draws_moved_into_range"] == 3 / 8
+    # the regime rule's explosion band is k > 1.02: 3 of the 8 draws (1.5, 2.0, 12 -> 10) are in it;
+    # resampling 4000 draws from 8 values gives a share within 0.04 of 3/8 (about 4 s.d.)
+    assert abs(summary["regime_probabilities"]["explosion"] - 3 / 8) < 0.04, summary["regime_probabilities"]

@@ -214,7 +214,7 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
         from rsilab.simulate.scenario import load_preset
 
         returns_prior = load_prior(returns_from)
-        scenario, returns_param = apply_returns_prior(
+        scenario, returns_param, clipped = apply_returns_prior(
             scenario, returns_prior, origin=str(returns_from),
             explicit=scenario_file is not None or preset is not None, load_preset=load_preset)
     scenario = _apply_overrides(scenario, n_samples, seed, horizon)
@@ -223,7 +223,7 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
     if returns_prior is not None:
         summary["returns_prior"] = {"parameter": returns_param, "quantity": returns_prior["quantity"],
                                     "source": returns_prior.get("source"), "file": str(returns_from),
-                                    "dist": returns_prior["spec"]["dist"]}
+                                    "dist": returns_prior["spec"]["dist"], "draws_moved_into_range": clipped}
     charts: list[Path] = []
     timings = dict(ensemble.timings)
     if out_dir is not None:
@@ -241,6 +241,11 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
     if returns_prior is not None:
         click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')}) "
                    f"as {scenario.model.name}.{returns_param}")
+        if clipped:
+            declared = next(q for q in scenario.model.params if q.name == returns_param)
+            click.echo(f"  {clipped:.1%} of its draws lay outside {returns_param}'s range [{declared.low:g}, "
+                       f"{declared.high:g}] and were set to the nearest bound (the share above any value "
+                       f"inside the range, P({returns_param} > 1) included, is unchanged)")
     print_summary(summary)
     click.echo("charts: " + ", ".join(str(p) for p in charts) if charts else "charts: none written (--out DIR writes them)")
     click.echo(f"recorded as run {run_id} (rsilab runs)")

@@ -103,8 +103,9 @@ def returns_target(model: Any, quantity: str) -> str | None:
 
 
 def apply_returns_prior(scenario: Any, prior: dict[str, Any], *, origin: str, explicit: bool,
-                        load_preset: Callable[[str], Any]) -> tuple[Any, str]:
-    """The scenario with its model's returns parameter drawn from ``prior``, and that parameter.
+                        load_preset: Callable[[str], Any]) -> tuple[Any, str, float]:
+    """The scenario with its model's returns parameter drawn from ``prior``, that parameter, and
+    the share of the prior's draws moved into the parameter's declared range (``_within_domain``).
 
     ``explicit``: the user named the scenario; a model whose returns parameter measures another
     quantity is then a ConfigError naming both. Otherwise the shipped scenario for the prior's
@@ -126,4 +127,25 @@ def apply_returns_prior(scenario: Any, prior: dict[str, Any], *, origin: str, ex
         scenario = load_preset(DEFAULT_PRESET[quantity])
         param = returns_target(scenario.model, quantity)
         assert param is not None, f"preset {DEFAULT_PRESET[quantity]!r} does not take {quantity!r}"
-    return scenario.with_prior(param, prior["spec"], origin=origin), param
+    spec, clipped = _within_domain(prior["spec"], next(q for q in scenario.model.params if q.name == param))
+    return scenario.with_prior(param, spec, origin=origin), param, clipped
+
+
+def _within_domain(spec: dict[str, Any], declared: Any) -> tuple[dict[str, Any], float]:
+    """An empirical spec with its draws moved to the nearest bound of the parameter's declared
+    range, and the share of draws moved.
+
+    Measured draws can lie outside a model's domain: a ratio of successive gains below 0 (a gain
+    followed by a loss) has no place in a model whose k is a gain ratio in [0, 10]. Setting such
+    a draw to the bound (k = 0: no further gains) keeps the share of draws above any value
+    inside the range, P(k > 1) included, which dropping the draws would not. Other specs are
+    left to the engine's own range check.
+    """
+    if spec.get("dist") != "empirical":
+        return spec, 0.0
+    samples = [float(v) for v in spec["samples"]]
+    moved = sum(1 for v in samples if v < declared.low or v > declared.high)
+    if not moved:
+        return spec, 0.0
+    inside = [min(max(v, declared.low), declared.high) for v in samples]
+    return dict(spec, samples=inside), moved / len(samples)
