@@ -242,7 +242,7 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
         click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')}) "
                    f"as {scenario.model.name}.{returns_param}")
         if clipped:
-            declared = next(q for q in scenario.model.params if q.name == returns_param)
+            declared = scenario.model.param(returns_param)
             click.echo(f"  {clipped:.1%} of its draws lay outside {returns_param}'s range [{declared.low:g}, "
                        f"{declared.high:g}] and were set to the nearest bound (the share above any value "
                        f"inside the range, P({returns_param} > 1) included, is unchanged)")

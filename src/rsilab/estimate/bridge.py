@@ -127,7 +127,7 @@ def apply_returns_prior(scenario: Any, prior: dict[str, Any], *, origin: str, ex
         scenario = load_preset(DEFAULT_PRESET[quantity])
         param = returns_target(scenario.model, quantity)
         assert param is not None, f"preset {DEFAULT_PRESET[quantity]!r} does not take {quantity!r}"
-    spec, clipped = _within_domain(prior["spec"], next(q for q in scenario.model.params if q.name == param))
+    spec, clipped = _within_domain(prior["spec"], scenario.model.param(param))
     return scenario.with_prior(param, spec, origin=origin), param, clipped
 
 
