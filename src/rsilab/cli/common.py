@@ -113,3 +113,34 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+# the columns of an estimator's ``table_rows()``
+ESTIMATE_HEADER = ("parameter", "value", "std. error", "interval")
+
+
+def print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]], width: int | None = None) -> None:
+    """A titled rich table on stdout, ``width`` columns wide (default: the terminal's). rich is
+    imported on use: commands that print no table start faster."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for h in header:
+        t.add_column(h)
+    for r in rows:
+        t.add_row(*r)
+    Console(width=width).print(t)
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` as plain JSON values (numpy scalars and arrays, paths and the like converted)."""
+    return json.loads(json.dumps(obj, default=_json_default))
+
+
+def record_fit(store_path: Path | None, what: str, name: str, config: dict, summary: dict, seed: int | None) -> int:
+    """Record a fit as a run of kind ``fit:<what>``; return its id."""
+    from rsilab.store import Store
+
+    with Store(store_path) as store:
+        return store.add_run(f"fit:{what}", name, config=config, summary=jsonable(summary), seed=seed)

@@ -6,31 +6,23 @@ JSON, writes the forest plot (``rsilab.report.forest``) and records the fit in t
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import click
 
-from rsilab.cli.common import echo_json, friendly_errors, store_option
+from rsilab.cli.common import echo_json, friendly_errors, print_table, store_option
 
 _TRANSFORM_CHOICES = ("auto", "raw", "logit", "neglog-error", "log")
+
+# series names are long: evidence tables are drawn 200 columns wide whatever the terminal
+_table = functools.partial(print_table, width=200)
 
 
 @click.group(short_help="Published per-round results of self-improvement, and k pooled across them.")
 def evidence() -> None:
     """Published per-round results of self-improvement, and k pooled across them."""
-
-
-def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=title)
-    for h in header:
-        t.add_column(h)
-    for r in rows:
-        t.add_row(*r)
-    Console(width=200).print(t)
 
 
 def _transform_arg(value: str) -> str | None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from rsilab.cli.common import echo_json, friendly_errors, store_option
+from rsilab.cli.common import (ESTIMATE_HEADER, echo_json, friendly_errors, jsonable, print_table, record_fit,
+                               store_option)
 
 _PLOT = click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Write the data and the fit as a PNG here.")
@@ -24,33 +25,6 @@ _SEED = click.option("--seed", type=int, default=0, show_default=True, help="See
 @click.group(short_help="Estimate scaling laws and returns (k, r) from data.")
 def fit() -> None:
     """Estimate scaling laws and returns (k, r) from data."""
-
-
-def _table(title: str, rows: list[tuple[str, ...]], header=("parameter", "value", "std. error", "interval")) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=title)
-    for h in header:
-        t.add_column(h)
-    for r in rows:
-        t.add_row(*r)
-    Console().print(t)
-
-
-def _record(store_path: Path | None, what: str, name: str, config: dict, summary: dict, seed: int | None) -> int:
-    from rsilab.store import Store
-
-    with Store(store_path) as store:
-        return store.add_run(f"fit:{what}", name, config=config, summary=_jsonable(summary), seed=seed)
-
-
-def _jsonable(obj: Any) -> Any:
-    import json
-
-    from rsilab.cli.common import _json_default
-
-    return json.loads(json.dumps(obj, default=_json_default))
 
 
 def _estimates(est) -> dict[str, Any]:
@@ -148,7 +122,7 @@ def _scaling(csv_path, form, method, params_col, tokens_col, flop_col, x_col, lo
         data = (x, y, mask)
     out.update({"parameters": _estimates(est), "converged": est.converged_, "message": est.message_,
                 "prior": est.to_prior(quantity, source=f"{form} fit of {csv_path.name}")})
-    run_id = _record(store_path, f"scaling:{form}", csv_path.name, {"form": form, "method": method,
+    run_id = record_fit(store_path, f"scaling:{form}", csv_path.name, {"form": form, "method": method,
                      "bootstrap": n_bootstrap, "drop_highest_loss": drop_highest_loss, "seed": seed}, out, seed)
     out["run_id"] = run_id
     if plot_path is not None:
@@ -158,7 +132,7 @@ def _scaling(csv_path, form, method, params_col, tokens_col, flop_col, x_col, lo
     if as_json:
         echo_json(out)
         return
-    _table(f"{form} fit of {csv_path.name} ({out['n_points']} points)", est.table_rows())
+    print_table(f"{form} fit of {csv_path.name} ({out['n_points']} points)", ESTIMATE_HEADER, est.table_rows())
     click.echo(f"{est.message_}")
     if "extrapolation" in out:
         click.echo(f"extrapolation RMSLE on held-out rows: {out['extrapolation']['rmsle']:.4g}")
@@ -203,7 +177,7 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
         domains[dom] = dict(res, prior=est.to_prior(dom, source=f"returns to R&D, {dom}, {endpoints_path.name}"))
     out = {"domains": domains, "prior": domains[next(iter(domains))]["prior"], "prior_domain": next(iter(domains)),
            "message": est.message_, "files": [str(inputs_path), str(endpoints_path)]}
-    out["run_id"] = _record(store_path, "rnd-returns", endpoints_path.name, {"draws": n_draws, "seed": seed},
+    out["run_id"] = record_fit(store_path, "rnd-returns", endpoints_path.name, {"draws": n_draws, "seed": seed},
                             {d: {k: v for k, v in r.items() if k != "prior"} for d, r in domains.items()}, seed)
     if plot_path is not None:
         from rsilab.report.fits import rnd_returns_chart
@@ -217,8 +191,8 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
         p = r["r_posterior_percentiles"]
         rows.append((dom, f"{r['r_growth_ratio']:.4f}", f"{r['r_growth_ratio_ols']:.4f}",
                      f"{p['50']:.3g} [{p['5']:.3g}, {p['95']:.3g}]", f"{r['p_r_gt_1']:.3f}"))
-    _table("returns to R&D, r = lambda / beta", rows,
-           header=("domain", "r (growth ratio)", "r (OLS input trend)", "posterior median [5%, 95%]", "P(r > 1)"))
+    print_table("returns to R&D, r = lambda / beta",
+                ("domain", "r (growth ratio)", "r (OLS input trend)", "posterior median [5%, 95%]", "P(r > 1)"), rows)
     click.echo(f"recorded as run {out['run_id']}")
 
 
@@ -266,7 +240,7 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
     if all_transforms:
         out["k_by_transform"] = k_by_transform
     out["schedule"], out["caveat"] = _schedule_caveat(io.read_table(rounds_path)[1])
-    out["run_id"] = _record(store_path, "rounds", rounds_path.name,
+    out["run_id"] = record_fit(store_path, "rounds", rounds_path.name,
                             {"tolerance": tolerance, "bootstrap": n_bootstrap, "seed": seed},
                             {k: v for k, v in out.items() if k != "prior"}, seed)
     if plot_path is not None:
@@ -277,7 +251,7 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
         echo_json(out)
         return
     rows = est.table_rows()
-    _table(f"returns per round ({len(data['capability'])} rounds)", rows)
+    print_table(f"returns per round ({len(data['capability'])} rounds)", ESTIMATE_HEADER, rows)
     click.echo(f"transform: {transform}" + (f" (bound {ceiling:g})" if transform in ("logit", "neglog-error") else ""))
     if all_transforms:
         click.echo("k under each transform: " + ", ".join(

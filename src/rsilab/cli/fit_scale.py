@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from rsilab.cli.common import echo_json, friendly_errors, store_option
+from rsilab.cli.common import (ESTIMATE_HEADER, echo_json, friendly_errors, jsonable, print_table, record_fit,
+                               store_option)
 
 
 @click.command("scale", short_help="k against model size across series, and its extrapolation.")
@@ -34,7 +35,6 @@ def scale(csv_path: Path | None, sweep_id: int | None, scale_kind: str, scale_co
           n_bootstrap: int, min_rounds: int, seed: int, plot_path: Path | None, as_json: bool,
           store_path: Path | None) -> None:
     """k against scale, from sweep results (--sweep ID) or ROUNDS.csv (one row per round, with a scale column)."""
-    from rsilab.cli.fit import _jsonable, _record, _table
     from rsilab.errors import ConfigError, DataError, EstimationError
     from rsilab.estimate.scale import ScaleFit, load_scale_rounds
 
@@ -65,9 +65,9 @@ def scale(csv_path: Path | None, sweep_id: int | None, scale_kind: str, scale_co
     out = est.result_dict()
     out["source"] = source
     out["prior"] = est.to_prior(source=f"k across scale ({source}), extrapolated to {est.target_:.3g}")
-    out["run_id"] = _record(store_path, "scale", name, {"at": at, "bootstrap": n_bootstrap, "seed": seed,
+    out["run_id"] = record_fit(store_path, "scale", name, {"at": at, "bootstrap": n_bootstrap, "seed": seed,
                             "min_rounds": min_rounds, "scale": scale_kind if sweep_id is not None else scale_col},
-                            _jsonable({k: v for k, v in out.items() if k != "prior"}), seed)
+                            jsonable({k: v for k, v in out.items() if k != "prior"}), seed)
     if plot_path is not None:
         from rsilab.report.scale import scale_chart
 
@@ -78,10 +78,10 @@ def scale(csv_path: Path | None, sweep_id: int | None, scale_kind: str, scale_co
     rows = [(s["label"], f"{s['scale']:.4g}", f"{s['k']:.3g}",
              f"[{s['k_interval'][0]:.3g}, {s['k_interval'][1]:.3g}]" if s["k_interval"] else "", str(s["n_rounds"]))
             for s in out["series"]]
-    _table(f"k per series ({source})", rows, header=("series", "scale", "k", f"{est.level:.0%} interval", "rounds"))
+    print_table(f"k per series ({source})", ("series", "scale", "k", f"{est.level:.0%} interval", "rounds"), rows)
     for s in out["skipped"]:
         click.echo(f"left out {s['label']}: {s['reason']}")
-    _table("trend of k in log10(scale)", est.table_rows())
+    print_table("trend of k in log10(scale)", ESTIMATE_HEADER, est.table_rows())
     lo, hi = out["slope_interval"]
     click.echo(f"trend: k changes by {out['slope_per_decade']:+.3g} per decade of scale "
                f"[{lo:.3g}, {hi:.3g}]; P(slope > 0) = {out['p_slope_gt_0']:.3f}")
