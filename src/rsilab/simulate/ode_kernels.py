@@ -302,8 +302,8 @@ def _rhs_criticality(t, y, par, out):
     out[0] = par[0] * math.exp((par[1] - 1.0) * y[0])
 
 
-def _pack_criticality(model, p, n):
-    return _rows(n, p["c"], p["p"])
+def _pack_criticality(model, p, y0):
+    return _rows(y0.shape[1], p["c"], p["p"])
 
 
 def _rhs_returns(t, y, par, out):
@@ -340,8 +340,8 @@ def _rhs_returns(t, y, par, out):
     out[0] = g
 
 
-def _pack_returns(model, p, n):
-    return _rows(n, float(SHAPES.index(model.opt("shape"))), p["_ln_i0"], p["_ln_c"], p["_ln_limit"],
+def _pack_returns(model, p, y0):
+    return _rows(y0.shape[1], float(SHAPES.index(model.opt("shape"))), p["_ln_i0"], p["_ln_c"], p["_ln_limit"],
                  p["_finite_e"], p["_ln_e"], p["_finite_g"], p["_ln_g"], p["r"], p["beta"], p["harvest_rate"],
                  p["pool_efolds"], p["human_rate"], np.log(p["I_half"]), p["hill"], p["tool_rate"])
 
@@ -368,10 +368,10 @@ def _rhs_boxing(t, y, par, out):
     out[3] = nu * math.exp(-y[2])
 
 
-def _pack_boxing(model, p, n):
+def _pack_boxing(model, p, y0):
     with np.errstate(divide="ignore"):
         ln_odds0 = np.log(p["p_escape"]) - np.log1p(-p["p_escape"])
-    return _rows(n, np.log(p["I0"]), p["c"], p["p"], p["step_efolds"], p["review_rate"], p["review_speedup"],
+    return _rows(y0.shape[1], np.log(p["I0"]), p["c"], p["p"], p["step_efolds"], p["review_rate"], p["review_speedup"],
                  ln_odds0, p["gap_sensitivity"], np.log(p["overseer_ratio"]), p["overseer_growth"], p["rush_exponent"])
 
 
@@ -390,8 +390,8 @@ def _rhs_drift(t, y, par, out):
     out[2] = par[7] * unverified * d_ln_i
 
 
-def _pack_drift(model, p, n):
-    return _rows(n, np.log(p["I0"]), p["c"], p["p"], p["verify_ratio"], float(model.opt("policy") == "throttle"),
+def _pack_drift(model, p, y0):
+    return _rows(y0.shape[1], np.log(p["I0"]), p["c"], p["p"], p["verify_ratio"], float(model.opt("policy") == "throttle"),
                  p["align_rate"], p["residual_drift"], p["drift_sigma"] ** 2 * p["step_efolds"])
 
 
@@ -402,8 +402,8 @@ def _rhs_controlled(t, y, par, out):
     out[1] = par[3] * math.exp(par[4] * x - y[1])
 
 
-def _pack_controlled(model, p, n):
-    return _rows(n, np.log(p["I0"]), p["c"], p["p"], p["align_rate"], p["align_exponent"])
+def _pack_controlled(model, p, y0):
+    return _rows(y0.shape[1], np.log(p["I0"]), p["c"], p["p"], p["align_rate"], p["align_exponent"])
 
 
 def _rhs_multipolar(t, y, par, out):
@@ -438,7 +438,8 @@ def _rhs_multipolar(t, y, par, out):
     out[0] = total
 
 
-def _pack_multipolar(model, p, n, slots):
+def _pack_multipolar(model, p, y0):
+    n, slots = y0.shape[1], (y0.shape[0] - 1) // 2   # state: total, then ln I and D per slot
     v = model.speeds(p, slots)
     act = model.active(p, slots).astype(float)
     cols = [p["p"] - 1.0, p["compute_elasticity"], p["compute_attraction"], p["drift_sigma"] ** 2 * p["step_efolds"],
@@ -487,10 +488,7 @@ def solve_ode_compiled(name: str, model: OdeModel, p: dict[str, np.ndarray], t_g
     """``solver._solve_ode`` for ``model`` (served by the compiled rhs ``name``), per sample."""
     y0 = np.ascontiguousarray(model.initial(p), dtype=np.float64)
     ns, n = y0.shape
-    if name == "multipolar":
-        par = _pack_multipolar(model, p, n, (ns - 1) // 2)
-    else:
-        par = _PACK[name](model, p, n)
+    par = _PACK[name](model, p, y0)
     tg = np.ascontiguousarray(t_grid, dtype=np.float64)
     lvl = np.ascontiguousarray(ln_multiples, dtype=np.float64)
     g, m = tg.shape[0], lvl.shape[0]
@@ -507,8 +505,10 @@ def solve_ode_compiled(name: str, model: OdeModel, p: dict[str, np.ndarray], t_g
                     threshold_states=thr_state)
 
 
+# each model's parameter block: one row of float64 per sample, from the prepared parameters and
+# the initial state (whose shape gives multipolar its slots)
 _PACK = {"criticality": _pack_criticality, "returns": _pack_returns, "boxing": _pack_boxing, "drift": _pack_drift,
-         "controlled": _pack_controlled}
+         "controlled": _pack_controlled, "multipolar": _pack_multipolar}
 _RUNNERS: dict = {}
 _POOL: list = []
 
