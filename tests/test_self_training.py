@@ -84,19 +84,35 @@ def test_gpu_profile_has_the_papers_shape():
 def test_filters_agreement_majority_length_and_none():
     task = get_task("copy")
     prompts = ["123=", "456=", "789=", "111="]
-    a = [[("123", True), ("456", True), ("789", True), ("11", True)],
-         [("123", True), ("450", True), ("789", False), ("11", True)],
-         [("123", True), ("456", True), ("789", True), ("11", True)]]
+    a = [[("123", True, 1.0), ("456", True, 1.0), ("789", True, 1.0), ("11", True, 1.0)],
+         [("123", True, 1.0), ("450", True, 1.0), ("789", False, 1.0), ("11", True, 1.0)],
+         [("123", True, 1.0), ("456", True, 1.0), ("789", True, 1.0), ("11", True, 1.0)]]
     agree = load_config(None, "cpu", {"n_models": 3, "vote": "agreement"})
-    assert filter_labels(task, agree, prompts, a) == [(0, "123")]  # 3rd lacks its end token in model 1; 4th is short
+    assert filter_labels(task, agree, prompts, a).kept == [(0, "123")]  # 3rd lacks its end token in model 1; 4th is short
     major = load_config(None, "cpu", {"n_models": 3, "vote": "majority"})
-    assert filter_labels(task, major, prompts, a) == [(0, "123"), (1, "456"), (2, "789")]
+    assert filter_labels(task, major, prompts, a).kept == [(0, "123"), (1, "456"), (2, "789")]
     no_len = load_config(None, "cpu", {"n_models": 3, "vote": "agreement", "length_filter": False})
-    assert filter_labels(task, no_len, prompts, a) == [(0, "123"), (2, "789"), (3, "11")]
+    assert filter_labels(task, no_len, prompts, a).kept == [(0, "123"), (2, "789"), (3, "11")]
     none = load_config(None, "cpu", {"n_models": 1, "vote": "none", "length_filter": False, "gate_threshold": 0.0})
-    assert filter_labels(task, none, prompts, a[1:2]) == [(0, "123"), (1, "450"), (2, "789"), (3, "11")]
+    assert filter_labels(task, none, prompts, a[1:2]).kept == [(0, "123"), (1, "450"), (2, "789"), (3, "11")]
     none_len = load_config(None, "cpu", {"n_models": 1, "vote": "none", "gate_threshold": 0.0})
-    assert filter_labels(task, none_len, prompts, a[1:2]) == [(0, "123"), (1, "450")]
+    assert filter_labels(task, none_len, prompts, a[1:2]).kept == [(0, "123"), (1, "450")]
+
+
+def test_confidence_filter_drops_unsure_votes_but_the_gate_counts_them():
+    task = get_task("copy")
+    prompts = ["123=", "456=", "789="]
+    a = [[("123", True, 0.95), ("456", True, 0.95), ("789", True, 0.40)],
+         [("123", True, 0.91), ("456", True, 0.85), ("780", True, 0.99)],
+         [("123", True, 0.99), ("456", True, 0.99), ("789", True, 0.99)]]
+    cfg = load_config(None, "cpu", {"n_models": 3, "vote": "majority", "min_confidence": 0.9})
+    out = filter_labels(task, cfg, prompts, a)
+    # 456 has a voter at 0.85; 789's voters are model 0 (0.40) and model 2: the dissenter's 0.99 does not count
+    assert out.voted == 3 and out.kept == [(0, "123")]
+    off = load_config(None, "cpu", {"n_models": 3, "vote": "majority"})
+    assert filter_labels(task, off, prompts, a).kept == [(0, "123"), (1, "456"), (2, "789")]
+    with pytest.raises(ConfigError, match="min_confidence"):
+        load_config(None, "cpu", {"min_confidence": 1.0})
 
 
 def test_frontier_is_contiguous_from_one():
@@ -112,16 +128,20 @@ def test_cached_greedy_decoding_equals_full_recompute(positions):
     shape = ModelShape(vocab_size=len(VOCAB), n_layer=2, n_head=2, d_model=16, d_ff=32, positions=positions, max_seq_len=32)
     model = CharTransformer(shape).eval()
     prompts = torch.randint(1, len(VOCAB), (5, 7))
-    fast, n = model.generate(prompts, 9, END_ID)
-    seq = prompts
+    fast, n, confidence = model.generate(prompts, 9, END_ID)
+    seq, probs = prompts, []
     with torch.no_grad():
         for _ in range(n):
             logits, _ = model(seq)
+            p = logits[:, -1].softmax(-1)
+            probs.append(p.max(-1).values)
             seq = torch.cat((seq, logits[:, -1].argmax(-1, keepdim=True)), dim=1)
-    slow = seq[:, 7:]
-    for row_fast, row_slow in zip(fast.tolist(), slow.tolist()):
+    slow, probs = seq[:, 7:], torch.stack(probs, 1)  # (B, n) each
+    for row_fast, row_slow, c, p in zip(fast.tolist(), slow.tolist(), confidence.tolist(), probs.tolist()):
         stop = row_slow.index(END_ID) + 1 if END_ID in row_slow else len(row_slow)
         assert row_fast[:stop] == row_slow[:stop]
+        # confidence: the lowest chosen-token probability up to and including the end token
+        assert c == pytest.approx(min(p[:stop]), rel=1e-5)
 
 
 def test_learned_positions_refuse_beyond_their_length():
@@ -207,9 +227,9 @@ def test_filtering_keeps_label_precision_above_no_filtering(reference):
     prompts = loop._instances(task, 99, d, 200, stream=9)
     job = {"shape": model_shape(cfg), "task": cfg.task, "device": "cpu", "prompts": prompts}
     answers = [loop.label_job(dict(job, weights=w))["answers"] for w in weights]
-    filtered = filter_labels(task, cfg, prompts, answers)
+    filtered = filter_labels(task, cfg, prompts, answers).kept
     raw_cfg = load_config(None, "mini", {"n_models": 1, "vote": "none", "length_filter": False, "gate_threshold": 0.0})
-    raw = filter_labels(task, raw_cfg, prompts, answers[:1])
+    raw = filter_labels(task, raw_cfg, prompts, answers[:1]).kept
 
     def precision(kept):
         return sum(task.verify(prompts[i], label) for i, label in kept) / len(kept)

@@ -41,7 +41,8 @@ class SelfTrainingConfig:
     n_models: int = 2                       # independently trained models (seeds) that label together
     vote: str = "agreement"                 # agreement (all equal) | majority (> half) | none (model 0 alone)
     length_filter: bool = True              # drop outputs without the end token or of the wrong length
-    gate_threshold: float = 0.5             # advance only if this fraction of candidates survive the filters; 0 = no gate
+    gate_threshold: float = 0.5             # advance only if this fraction of candidates pass the length filter and the vote; 0 = no gate
+    min_confidence: float = 0.0             # of those, label only answers every voting model chose each token of with at least this probability; 0 = off
     # training
     steps_round0: int = 5000
     steps_per_round: int = 250
@@ -84,6 +85,8 @@ class SelfTrainingConfig:
             raise ConfigError("d_model", self.d_model, "d_model / n_head must be even for rope")
         if not 0.0 <= self.gate_threshold <= 1.0:
             raise ConfigError("gate_threshold", self.gate_threshold, "a fraction in [0, 1] (0 turns the gate off)")
+        if not 0.0 <= self.min_confidence < 1.0:
+            raise ConfigError("min_confidence", self.min_confidence, "a probability in [0, 1) (0 turns the filter off)")
         if not 0.0 < self.horizon_accuracy < 1.0:
             raise ConfigError("horizon_accuracy", self.horizon_accuracy, "a fraction in (0, 1)")
         if not self.fast_growth > 0.0:

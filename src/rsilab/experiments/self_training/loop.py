@@ -4,7 +4,8 @@ Owns the rounds: round 0 trains ``n_models`` models on labelled easy instances (
 1..n0); each later round draws unlabelled prompts one difficulty past what the models have
 labelled (or, in fast mode, several), has every model answer them greedily, filters the
 answers (length/end filter; agreement or majority vote across models; a gate that advances
-only if enough candidates survive) and trains on old and new data together. Ground truth
+only if enough candidates pass the vote; a confidence filter on what the vote passed) and trains
+on old and new data together. Ground truth
 measures, never trains: it scores the kept labels (label precision) and the held-out accuracy,
 and no decision of the loop reads it.
 
@@ -26,6 +27,7 @@ import io
 import math
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ from rsilab.experiments.self_training import horizon as hz
 from rsilab.experiments.self_training.config import SelfTrainingConfig, load_config
 from rsilab.experiments.self_training.model import ModelShape
 from rsilab.experiments.self_training.tasks import VOCAB, Task, get_task
-from rsilab.experiments.self_training.training import Pool, TrainSpec, label_job, train_eval_job
+from rsilab.experiments.self_training.training import Answer, Pool, TrainSpec, label_job, train_eval_job
 
 NAME = "self-training"
 # Seed streams: each random choice has its own, so that no change in one shifts another.
@@ -114,32 +116,42 @@ def measure(cfg: SelfTrainingConfig, correct: list[list[list[bool]]], previous: 
     return out
 
 
-def filter_labels(task: Task, cfg: SelfTrainingConfig, prompts: list[str],
-                  answers: list[list[tuple[str, bool]]]) -> list[tuple[int, str]]:
-    """(prompt index, label) for the candidates the filters keep; answers[model][prompt].
+@dataclass(frozen=True)
+class Filtered:
+    """What the filters made of one difficulty's candidates."""
 
-    Uses only the prompts and the models' answers, never the true answers.
+    voted: int                    # candidates that passed the length filter and the vote: what the gate reads
+    kept: list[tuple[int, str]]   # of those, (prompt index, label) for each confident enough to train on
+
+
+def filter_labels(task: Task, cfg: SelfTrainingConfig, prompts: list[str], answers: list[list[Answer]]) -> Filtered:
+    """Apply the length filter, the vote and the confidence filter; answers[model][prompt].
+
+    The gate reads how many candidates the models agree on (``voted``); the confidence filter
+    then drops agreed answers that some voting model was unsure of, so it raises the labels'
+    precision without making the gate stricter. Uses only the prompts and the models' answers,
+    never the true answers.
     """
-    kept = []
+    voted, kept = 0, []
     for i, prompt in enumerate(prompts):
         outs = [answers[m][i] for m in range(len(answers))]
-        if cfg.length_filter:
-            want = task.answer_length(prompt)
-            valid = [text for text, ended in outs if ended and len(text) == want]
-        else:
-            valid = [text for text, _ in outs]
+        want = task.answer_length(prompt) if cfg.length_filter else None
+        valid = [(text, conf) for text, ended, conf in outs if want is None or (ended and len(text) == want)]
         if cfg.vote == "none":
-            first = outs[0][0]
-            if first in valid:
-                kept.append((i, first))
-            continue
-        if not valid:
-            continue
-        label, votes = Counter(valid).most_common(1)[0]
-        need = len(outs) if cfg.vote == "agreement" else len(outs) // 2 + 1
-        if votes >= need:
+            label, votes = outs[0][0], [outs[0][2]]
+            if not any(text == label for text, _ in valid):
+                continue
+        else:
+            if not valid:
+                continue
+            label, n = Counter(text for text, _ in valid).most_common(1)[0]
+            if n < (len(outs) if cfg.vote == "agreement" else len(outs) // 2 + 1):
+                continue
+            votes = [conf for text, conf in valid if text == label]
+        voted += 1
+        if min(votes) >= cfg.min_confidence:
             kept.append((i, label))
-    return kept
+    return Filtered(voted, kept)
 
 
 def _save_checkpoint(handle: RunHandle, state: dict[str, Any]) -> None:
@@ -249,14 +261,15 @@ def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, progress: boo
                     n = len(prompts[d])
                     answers = [o["answers"][k: k + n] for o in outs]
                     k += n
-                    kept = filter_labels(task, cfg, prompts[d], answers)
-                    fraction = len(kept) / n
-                    advanced = open_ and bool(kept) and fraction >= cfg.gate_threshold
+                    filtered = filter_labels(task, cfg, prompts[d], answers)
+                    kept, fraction = filtered.kept, len(filtered.kept) / n
+                    advanced = open_ and bool(kept) and filtered.voted / n >= cfg.gate_threshold
                     open_ = advanced  # fast mode stops at the first difficulty the gate refuses
                     # Truth scores what was kept, after every decision has been made.
                     correct = sum(task.verify(prompts[d][i], label) for i, label in kept)
                     raw = sum(task.verify(p, a[0]) and a[1] for p, a in zip(prompts[d], answers[0]))
-                    candidates.append({"difficulty": d, "n": n, "kept": len(kept), "kept_fraction": fraction,
+                    candidates.append({"difficulty": d, "n": n, "voted": filtered.voted, "kept": len(kept),
+                                       "kept_fraction": fraction,
                                        "precision": correct / len(kept) if kept else None,
                                        "correct_kept": correct, "raw_precision": raw / n, "advanced": advanced})
                     if advanced:

@@ -114,18 +114,24 @@ class CharTransformer(nn.Module):
         return self.head(self.ln_f(x)), new_caches
 
     @torch.no_grad()
-    def generate(self, prompts: torch.Tensor, max_new: int, end_id: int) -> tuple[torch.Tensor, int]:
+    def generate(self, prompts: torch.Tensor, max_new: int, end_id: int) -> tuple[torch.Tensor, int, torch.Tensor]:
         """Greedy decoding of prompts of one length: (B, Tp) -> (B, max_new) new token ids.
 
         Stops early once every row has produced ``end_id``; rows that finished are padded with
-        ``end_id``. Also returns how many tokens were generated (for the FLOP count).
+        ``end_id``. Also returns how many tokens were generated (for the FLOP count) and each
+        row's confidence: the lowest probability the model gave a token it chose, up to and
+        including the end token, (B,).
         """
         logits, caches = self(prompts)  # (B, Tp, V)
         out = []
         done = torch.zeros(prompts.shape[0], dtype=torch.bool, device=prompts.device)
+        confidence = torch.ones(prompts.shape[0], device=prompts.device)
         offset = prompts.shape[1]
         for _ in range(max_new):
-            nxt = logits[:, -1].argmax(-1)  # (B,)
+            last = logits[:, -1].float()  # (B, V)
+            nxt = last.argmax(-1)  # (B,)
+            chosen = last.softmax(-1).gather(1, nxt[:, None])[:, 0]  # (B,)
+            confidence = torch.where(done, confidence, torch.minimum(confidence, chosen))
             nxt = torch.where(done, torch.full_like(nxt, end_id), nxt)
             out.append(nxt)
             done |= nxt == end_id
@@ -137,7 +143,7 @@ class CharTransformer(nn.Module):
         if res.shape[1] < max_new:
             res = torch.cat((res, torch.full((res.shape[0], max_new - res.shape[1]), end_id,
                                              dtype=res.dtype, device=res.device)), dim=1)
-        return res, len(out)
+        return res, len(out), confidence
 
 
 def count_params(shape: ModelShape) -> int:

@@ -22,6 +22,7 @@ from rsilab.experiments.self_training.model import CharTransformer, ModelShape, 
 from rsilab.experiments.self_training.tasks import DECODE_SLACK, END, END_ID, PAD_ID, decode, encode, get_task
 
 Pool = dict[int, list[tuple[str, str]]]  # difficulty -> [(prompt, answer without end token)]
+Answer = tuple[str, bool, float]  # (text before the end token, whether the end token came, confidence)
 DECODE_BATCH = 512
 
 
@@ -107,14 +108,18 @@ def train(model: CharTransformer, pool: Pool, spec: TrainSpec, device: str, dtyp
 
 
 @torch.no_grad()
-def greedy_answers(model: CharTransformer, task_name: str, prompts: list[str], device: str) -> tuple[list[tuple[str, bool]], float]:
-    """Greedy answers as (text before the end token, whether the end token came); and FLOP.
+def greedy_answers(model: CharTransformer, task_name: str, prompts: list[str],
+                   device: str) -> tuple[list[Answer], float]:
+    """Greedy answers as (text before the end token, whether the end token came, confidence); and FLOP.
+
+    The confidence is the lowest probability the model gave any token it chose (see
+    ``CharTransformer.generate``).
 
     Prompts are decoded in groups of equal length (the tasks' prompts at one difficulty are).
     """
     task, n_params = get_task(task_name), count_params(model.shape)
     model.eval()
-    out: list[tuple[str, bool] | None] = [None] * len(prompts)
+    out: list[Answer | None] = [None] * len(prompts)
     by_len: dict[int, list[int]] = {}
     for i, p in enumerate(prompts):
         by_len.setdefault(len(p), []).append(i)
@@ -124,14 +129,14 @@ def greedy_answers(model: CharTransformer, task_name: str, prompts: list[str], d
         for lo in range(0, len(idxs), DECODE_BATCH):
             chunk = idxs[lo: lo + DECODE_BATCH]
             x = torch.tensor([encode(prompts[i]) for i in chunk], device=device)  # (B, Tp)
-            gen, n_new = model.generate(x, max_new, END_ID)  # (B, max_new)
+            gen, n_new, conf = model.generate(x, max_new, END_ID)  # (B, max_new), (B,)
             ctx_sum = length * length / 2 + sum(length + s for s in range(1, n_new))
             flop += len(chunk) * (forward_flop_per_token(model.shape, n_params, 0) * (length + n_new - 1)
                                   + 4.0 * model.shape.n_layer * model.shape.d_model * ctx_sum)
-            for i, row in zip(chunk, gen.tolist()):
+            for i, row, c in zip(chunk, gen.tolist(), conf.tolist()):
                 text = decode(row)
                 cut = text.find(END)
-                out[i] = (text, False) if cut < 0 else (text[:cut], True)
+                out[i] = (text, False, c) if cut < 0 else (text[:cut], True, c)
     return out, flop  # type: ignore[return-value]
 
 
@@ -146,7 +151,7 @@ def accuracy(model: CharTransformer, task_name: str, eval_set: Pool,
     acc, right, k = {}, {}, 0
     for d in sorted(eval_set):
         n = len(eval_set[d])
-        right[d] = [ended and text == truth for (text, ended), (_, truth) in zip(answers[k: k + n], eval_set[d])]
+        right[d] = [ended and text == truth for (text, ended, _), (_, truth) in zip(answers[k: k + n], eval_set[d])]
         acc[d] = sum(right[d]) / n
         k += n
     return acc, right, flop
