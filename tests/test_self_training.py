@@ -109,7 +109,7 @@ def test_confidence_filter_drops_unsure_votes_but_the_gate_counts_them():
     out = filter_labels(task, cfg, prompts, a)
     # 456 has a voter at 0.85; 789's voters are model 0 (0.40) and model 2: the dissenter's 0.99 does not count
     assert out.voted == 3 and out.kept == [(0, "123")]
-    off = load_config(None, "cpu", {"n_models": 3, "vote": "majority"})
+    off = load_config(None, "cpu", {"n_models": 3, "vote": "majority", "min_confidence": 0.0})
     assert filter_labels(task, off, prompts, a).kept == [(0, "123"), (1, "456"), (2, "789")]
     with pytest.raises(ConfigError, match="min_confidence"):
         load_config(None, "cpu", {"min_confidence": 1.0})
@@ -195,6 +195,17 @@ def test_without_filters_every_round_advances_and_precision_is_measured(tmp_path
         assert cand["kept"] == cand["n"] and r["kept_fraction"] == 1.0
         assert 0.0 <= r["label_precision"] <= 1.0
         assert r["label_precision"] == cand["raw_precision"]  # no filter: kept labels are the raw answers
+
+
+def test_the_gate_reads_the_vote_and_the_confidence_filter_only_thins_the_labels(tmp_path):
+    with Store(tmp_path / "s.sqlite") as s:
+        rid = run_experiment(profile="mini", store=s, overrides={"min_confidence": 0.5, "gate_threshold": 0.2})
+        rounds = s.rounds(rid)
+    cands = [c for r in rounds[1:] for c in r["detail"]["candidates"]]
+    assert cands
+    for c in cands:
+        assert c["kept"] <= c["voted"] <= c["n"]
+        assert c["advanced"] == (c["kept"] > 0 and c["voted"] / c["n"] >= 0.2)
 
 
 def test_fast_mode_tries_several_difficulties_and_stops_at_the_first_refusal(tmp_path):
