@@ -5,7 +5,7 @@ their own outputs). numpy only; imports nothing of ours.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
@@ -51,3 +51,7 @@ class Solution:
     early_gain_ratio: np.ndarray | None = None  # gain maps: ratio of the first two generations' gains
     extras: dict | None = None            # per-sample model outputs a compiled kernel computed on the way
     threshold_states: np.ndarray | None = None  # ODE solvers: (m, n_state, n) state at each threshold time (nan if never)
+    # Values a model derives from this solution that more than one of its outputs hooks read,
+    # computed once: kept with the solution, not the model, so chunks solved in parallel
+    # threads never see each other's.
+    derived: dict = field(default_factory=dict)

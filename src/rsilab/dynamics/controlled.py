@@ -47,7 +47,6 @@ class Controlled(OdeModel):
         Param("requirement_exponent", "dimensionless", 0.0, 5.0, 1.0, "eta: how the alignment needed scales with capability"),
     )
 
-    _last = None   # (solution, (margin, its slope, its first crossing)): see _grid
 
     def initial(self, p: Params) -> np.ndarray:
         return np.stack([np.log(p["I0"]), np.log(p["alignment_ratio"])])
@@ -66,10 +65,9 @@ class Controlled(OdeModel):
 
     def _grid(self, sol, p: Params):
         """Margin and its time derivative on the grid, held at the stop value after a stop, and
-        the time the margin is first crossed. Both outputs hooks need them for the same chunk,
-        so the last result is kept."""
-        if self._last is not None and self._last[0] is sol:
-            return self._last[1]
+        the time the margin is first crossed. Both outputs hooks need them: kept with ``sol``."""
+        if "controlled.grid" in sol.derived:
+            return sol.derived["controlled.grid"]
         after = sol.t_grid[None, :] > sol.t_stop[:, None]
         ln_i = np.where(after, sol.y_stop[N_LN][:, None], sol.y_grid[N_LN])
         ln_a = held(sol, N_ALIGN)
@@ -79,7 +77,7 @@ class Controlled(OdeModel):
         d_ln_i = free_rate(x, p["c"][:, None], p["p"][:, None])
         dm = np.where(after, 0.0, d_ln_a - p["requirement_exponent"][:, None] * d_ln_i)
         t_cross = first_crossing_down(sol.t_grid, m, dm)
-        self._last = (sol, (m, dm, t_cross))
+        sol.derived["controlled.grid"] = (m, dm, t_cross)
         return m, dm, t_cross
 
     def sample_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:

@@ -76,7 +76,6 @@ class Multipolar(OdeModel):
         total = _logsumexp(np.where(act, ln_i, -np.inf))
         return np.concatenate([total[None, :], ln_i, np.zeros((slots, n))])
 
-    _last = None      # (solution, (capability shares on its grid, largest share, leader)): see _shares
     _derived = None   # (the parameter arrays it was built from, slots, per-sample arrays): see _fixed
 
     def _fixed(self, p: Params, slots: int):
@@ -123,39 +122,46 @@ class Multipolar(OdeModel):
                               f"at least speed_min ({float(p['speed_min'][bad][0]):g}): system 1 is the most careful")
 
     # -- outputs -----------------------------------------------------------------------------
-    def _shares(self, sol, p: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Capability shares on the grid, (slots, n, g), held after a stop; the largest share
-        and the first slot holding it, (n, g). Both outputs hooks need them for the same
-        chunk, so the last result is kept."""
-        if self._last is not None and self._last[0] is sol:
-            return self._last[1]
+    def _leading(self, sol, p: Params) -> tuple[np.ndarray, np.ndarray]:
+        """The largest capability share on the grid and the first slot at the largest
+        capability, (n, g) each, with every slot held at its stop value after a stop. Both
+        outputs hooks need them: kept with ``sol``. Slot by slot, so no (slots, n, g) array is
+        built: the largest share is 1 / sum_i I_i / I_max."""
+        if "multipolar.leading" in sol.derived:
+            return sol.derived["multipolar.leading"]
         slots = (sol.y_grid.shape[0] - 1) // 2
-        ln_i = sol.y_grid[1:1 + slots].copy()
-        # hold each slot's value after a stop (only samples stopped before the horizon have
-        # grid times past their stop, or non-finite values)
+        act = self.active(p, slots)
+        # only samples stopped before the horizon have grid times past their stop, or non-finite values
         early = np.nonzero(sol.t_stop < sol.t_grid[-1])[0]
-        if early.size:
-            sub = ln_i[:, early]
-            after = sol.t_grid[None, :] > sol.t_stop[early][:, None]
-            ln_i[:, early] = np.where(after[None] | ~np.isfinite(sub), sol.y_stop[1:1 + slots, early][:, :, None], sub)
-        ln_i[~self.active(p, slots)] = -np.inf
-        # shares relative to the largest (system 1 is always active, so it is finite): one exp, in place
-        ln_i -= ln_i.max(axis=0)[None]
-        shares = np.exp(ln_i, out=ln_i)
-        shares /= shares.sum(axis=0)[None]
-        top = shares.max(axis=0)
-        leader = np.zeros(top.shape, dtype=np.intp)        # np.argmax over slots: the first maximum
-        for slot in range(slots - 1, 0, -1):
-            leader[shares[slot] == top] = slot
-        leader[shares[0] == top] = 0
-        self._last = (sol, (shares, top, leader))
-        return shares, top, leader
+        after = sol.t_grid[None, :] > sol.t_stop[early][:, None]
+
+        def ln_capability(s: int) -> np.ndarray:
+            ln = sol.y_grid[1 + s]
+            if early.size:
+                ln = ln.copy()
+                sub = ln[early]
+                ln[early] = np.where(after | ~np.isfinite(sub), sol.y_stop[1 + s, early][:, None], sub)
+            return np.where(act[s][:, None], ln, -np.inf)
+
+        top = ln_capability(0)        # system 1 is always active, so the largest is finite
+        for s in range(1, slots):
+            np.maximum(top, ln_capability(s), out=top)
+        total = np.zeros(top.shape)
+        leader = np.full(top.shape, -1, dtype=np.intp)
+        for s in range(slots):
+            z = ln_capability(s)
+            z -= top
+            leader[(leader < 0) & (z == 0)] = s
+            total += np.exp(z, out=z)
+        leader[leader < 0] = 0        # rows where the largest is not finite
+        sol.derived["multipolar.leading"] = (1.0 / total, leader)
+        return sol.derived["multipolar.leading"]
 
     def sample_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
         slots = (sol.y_grid.shape[0] - 1) // 2
         n = sol.status.shape[0]
         rows = np.arange(n)
-        _, top, _ = self._shares(sol, p)                                # (n, g)
+        top, _ = self._leading(sol, p)                                  # (n, g)
         t_dom = _first_at_or_above(sol.t_grid, top, p["dominance_share"])
         act = self.active(p, slots)
         ln_end = np.where(act, sol.y_stop[1:1 + slots], -np.inf)
@@ -176,7 +182,7 @@ class Multipolar(OdeModel):
 
     def grid_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
         slots = (sol.y_grid.shape[0] - 1) // 2
-        _, top, leader = self._shares(sol, p)                           # (n, g)
+        top, leader = self._leading(sol, p)                             # (n, g)
         dom = np.maximum.accumulate(top >= p["dominance_share"][:, None], axis=1)
         var_leader = np.empty(top.shape)
         for slot in range(slots):

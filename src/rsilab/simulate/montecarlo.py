@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any, Callable
@@ -202,23 +202,33 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     args = [(scenario.model, {k: v[s:s + chunk] for k, v in params.items()}, t_grid, ln_mult,
              scenario.solver_settings, sim["regime_tolerance"], sim["ceiling_factor"], sim["regime_phase"], keep, compiled)
             for s, keep in zip(starts, rows_per_chunk)]
+    kernel = kernel_for(scenario.model) if compiled else None
     if workers is None:
         # a compiled kernel spreads each chunk over the cores itself
-        threaded = compiled and kernel_for(scenario.model) is not None
-        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM and not threaded else 1
+        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM and kernel is None else 1
     results: list[ChunkResult] = []
     t1 = time.perf_counter()
     if workers > 1 and len(args) > 1:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            for i, res in enumerate(pool.map(_run_chunk_star, args)):
-                results.append(res)
-                if progress:
-                    progress(min((i + 1) * chunk, n), n)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"))
+    elif kernel is not None and scenario.model.kind == "ode" and len(args) > 1:
+        # The compiled ODE integrator releases the GIL and so do numpy's array operations:
+        # chunks in threads overlap one chunk's outputs (numpy, one core) with the next one's
+        # integration. Not for the map kernel, whose numba thread pool takes one caller at a time.
+        pool = ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="rsilab-chunk")
     else:
-        for i, a in enumerate(args):
-            results.append(_run_chunk(*a))
+        pool = None
+    if pool is None:
+        chunks = (_run_chunk(*a) for a in args)
+    else:
+        chunks = pool.map(_run_chunk_star, args)
+    try:
+        for i, res in enumerate(chunks):
+            results.append(res)
             if progress:
                 progress(min((i + 1) * chunk, n), n)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     t_solve = time.perf_counter() - t1
 
     def cat(field: Callable[[ChunkResult], np.ndarray]) -> np.ndarray:
@@ -256,6 +266,10 @@ def chunk_size(model: Model, n_grid: int, compiled: bool = True) -> int:
 
 def _run_chunk_star(a: tuple) -> ChunkResult:
     return _run_chunk(*a)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 __all__ = ["Ensemble", "run_scenario", "draw_parameters", "REGIME_LABELS"]

@@ -408,33 +408,35 @@ def _pack_controlled(model, p, y0):
 
 def _rhs_multipolar(t, y, par, out):
     # par: p - 1, kappa, lambda, sigma^2 step, ln_i0, then per slot: speed v, c v (0 when
-    # inactive), active (1/0), mask (0 active, -inf inactive)
+    # inactive), active (1/0), mask (0 active, -inf inactive); last, the number of active slots.
+    # Active slots come first, and an inactive one adds exactly 0 to every sum and has
+    # derivative 0, so the loops stop at the active ones (what the numpy rhs gives, to the bit).
     slots = (y.shape[0] - 1) // 2
     pm1, kappa, lam, drift, ln_i0 = par[0], par[1], par[2], par[3], par[4]
+    n_act = int(par[5 + 4 * slots])
     top = y[1]
-    if slots > 1:
-        top = y[1] + par[5 + 3 * slots]
-        for s in range(1, slots):
-            v = y[1 + s] + par[5 + 3 * slots + s]
-            top = _nmax(top, v)
+    for s in range(1, n_act):
+        top = _nmax(top, y[1 + s])
     rel_sum = 0.0
     weight_sum = 0.0
-    for s in range(slots):
+    for s in range(n_act):
         z = y[1 + s] - top
-        act = par[5 + 2 * slots + s]
-        rel = math.exp(z) * act
+        rel = math.exp(z)
         out[1 + slots + s] = rel   # kept until the second pass overwrites it
         rel_sum += rel
-        weight_sum += math.exp(lam * z) * act
+        weight_sum += math.exp(lam * z)
     ln_weight_sum = math.log(weight_sum)
     total = 0.0
-    for s in range(slots):
+    for s in range(n_act):
         ln_i = y[1 + s]
         z = ln_i - top
         g = par[5 + slots + s] * math.exp(pm1 * (ln_i - ln_i0) + kappa * (lam * z - ln_weight_sum))
         total += (out[1 + slots + s] / rel_sum) * g
         out[1 + s] = g
         out[1 + slots + s] = drift * par[5 + s] * g
+    for s in range(n_act, slots):
+        out[1 + s] = 0.0
+        out[1 + slots + s] = 0.0
     out[0] = total
 
 
@@ -444,7 +446,7 @@ def _pack_multipolar(model, p, y0):
     act = model.active(p, slots).astype(float)
     cols = [p["p"] - 1.0, p["compute_elasticity"], p["compute_attraction"], p["drift_sigma"] ** 2 * p["step_efolds"],
             np.log(p["I0"])]
-    cols += list(v) + list(p["c"] * v * act) + list(act) + list(np.where(act > 0, 0.0, -np.inf))
+    cols += list(v) + list(p["c"] * v * act) + list(act) + list(np.where(act > 0, 0.0, -np.inf)) + [act.sum(axis=0)]
     return _rows(n, *cols)
 
 
