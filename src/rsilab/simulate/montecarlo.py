@@ -2,7 +2,8 @@
 
 Samples are drawn once in the parent (so results do not depend on how many workers ran), then
 integrated in chunks (``chunk_size``: cache-sized for maps, as large as the grid's memory budget
-allows for ODEs, whose slowest sample sets the number of steps); large runs spread the chunks
+allows for ODEs, whose slowest sample sets the number of steps). Chunks of a compiled ODE
+kernel run in threads, one per core; large runs without a compiled kernel spread the chunks
 over worker processes. Only a fixed subsample of trajectories is kept for
 the fan chart; everything else is reduced per sample as each chunk finishes.
 """
@@ -251,13 +252,19 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
 
 
 def chunk_size(model: Model, n_grid: int, compiled: bool = True) -> int:
-    """Samples per chunk. An ODE step costs a fixed overhead per numpy call plus work per
-    sample, and the slowest sample sets the number of steps, so ODE chunks are as large as
-    the output grid's memory budget allows; maps keep cache-sized chunks."""
-    if compiled and kernel_for(model) is not None and model.kind == "map":
-        # a compiled map kernel keeps its per-sample state in registers: larger chunks only
-        # cut the per-chunk overhead (ODE chunks stay within the grid's memory budget)
-        return 4 * CHUNK
+    """Samples per chunk. A numpy ODE step costs a fixed overhead per numpy call plus work per
+    sample, and the slowest sample sets the number of steps, so numpy ODE chunks are as large as
+    the output grid's memory budget allows; maps and compiled ODE kernels keep cache-sized chunks."""
+    if compiled and kernel_for(model) is not None:
+        if model.kind == "map":
+            # a compiled map kernel keeps its per-sample state in registers: larger chunks only
+            # cut the per-chunk overhead
+            return 4 * CHUNK
+        # the compiled ODE integrator takes one sample at a time, so chunk size costs it
+        # nothing; what it sets is the size of the outputs' numpy temporaries, (n, g) each:
+        # at 8,192 rows and 51 grid times, 3.3 MB, reused from the heap instead of freshly
+        # faulted-in pages (10^5 samples of boxing: 0.87 s against 0.98 s at 20,560 rows)
+        return CHUNK // 2
     if model.kind == "map":
         return CHUNK
     per_sample = len(model.state) * n_grid

@@ -42,7 +42,7 @@ class SelfTrainingConfig:
     vote: str = "agreement"                 # agreement (all equal) | majority (> half) | none (model 0 alone)
     length_filter: bool = True              # drop outputs without the end token or of the wrong length
     gate_threshold: float = 0.5             # advance only if this fraction of candidates pass the length filter and the vote; 0 = no gate
-    min_confidence: float = 0.9             # of those, label only answers every voting model chose each token of with at least this probability; 0 = off
+    min_confidence: float = 0.9             # of those, label only answers each voting model gave every token of at this probability or more; 0 = off
     # training
     steps_round0: int = 5000
     steps_per_round: int = 500
