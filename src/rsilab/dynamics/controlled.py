@@ -47,7 +47,6 @@ class Controlled(OdeModel):
         Param("requirement_exponent", "dimensionless", 0.0, 5.0, 1.0, "eta: how the alignment needed scales with capability"),
     )
 
-
     def initial(self, p: Params) -> np.ndarray:
         return np.stack([np.log(p["I0"]), np.log(p["alignment_ratio"])])
 

@@ -407,13 +407,13 @@ def _pack_controlled(model, p, y0):
 
 
 def _rhs_multipolar(t, y, par, out):
-    # par: p - 1, kappa, lambda, sigma^2 step, ln_i0, then per slot: speed v, c v (0 when
-    # inactive), active (1/0), mask (0 active, -inf inactive); last, the number of active slots.
-    # Active slots come first, and an inactive one adds exactly 0 to every sum and has
-    # derivative 0, so the loops stop at the active ones (what the numpy rhs gives, to the bit).
+    # par: p - 1, kappa, lambda, sigma^2 step, ln_i0, then per slot: speed v, c v; last, the
+    # number of active slots. Active slots come first, and in the numpy rhs an inactive one adds
+    # exactly 0 to every sum and has derivative 0, so the loops stop at the active ones (the
+    # same numbers, to the bit).
     slots = (y.shape[0] - 1) // 2
     pm1, kappa, lam, drift, ln_i0 = par[0], par[1], par[2], par[3], par[4]
-    n_act = int(par[5 + 4 * slots])
+    n_act = int(par[5 + 2 * slots])
     top = y[1]
     for s in range(1, n_act):
         top = _nmax(top, y[1 + s])
@@ -446,7 +446,7 @@ def _pack_multipolar(model, p, y0):
     act = model.active(p, slots).astype(float)
     cols = [p["p"] - 1.0, p["compute_elasticity"], p["compute_attraction"], p["drift_sigma"] ** 2 * p["step_efolds"],
             np.log(p["I0"])]
-    cols += list(v) + list(p["c"] * v * act) + list(act) + list(np.where(act > 0, 0.0, -np.inf)) + [act.sum(axis=0)]
+    cols += list(v) + list(p["c"] * v * act) + [act.sum(axis=0)]
     return _rows(n, *cols)
 
 
