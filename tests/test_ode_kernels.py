@@ -116,3 +116,25 @@ def test_states_at_the_thresholds_agree_with_integrating_from_the_grid(name):
             ok = ~np.isnan(ref)
             assert ok.any()
             np.testing.assert_allclose(sol.threshold_states[k][ok], ref[ok], rtol=REL, atol=REL, err_msg=f"{name}, threshold {k}")
+
+
+def test_a_fresh_process_runs_compiled_chunks_in_threads_with_numbas_fallback_threading_layer():
+    """The first run of a process with several chunks: the chunk threads ask for the compiled
+    kernels at once (each must be compiled once), and launch the parallel summary kernel at
+    once, which numba's workqueue layer (used where no OpenMP or TBB is installed) turns into an
+    abort unless launches are serialised. A fresh interpreter, so nothing is compiled yet."""
+    import subprocess
+    import sys
+
+    code = ("from rsilab.simulate.montecarlo import run_scenario, chunk_size\n"
+            "from rsilab.simulate.scenario import load_preset\n"
+            "for name in ('controlled', 'multipolar'):\n"
+            "    sc = load_preset(name)\n"
+            "    n = 4 * chunk_size(sc.model, sc.simulation['n_grid'])\n"
+            "    e = run_scenario(sc.with_simulation(n_samples=n))\n"
+            "    assert e.n == n\n"
+            "import numba; print(numba.threading_layer())\n")
+    env = {**__import__("os").environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "workqueue"

@@ -21,6 +21,7 @@ commands which never simulate start fast.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Callable
 
 import numpy as np
@@ -72,10 +73,12 @@ def solve_sie_doublings(model: SoftwareRnd, p, t_grid: np.ndarray, ln_multiples:
     n_steps = np.empty(n, dtype=np.int64)
     hits = np.empty((len(windows), n), dtype=np.bool_)
     years = np.empty(n)
-    _compiled()(par, model.opt("retraining") == "on", model.opt("boost") == "gradual",
-                float(t_grid[-1]), int(settings.max_steps), max_doublings, float(np.log(settings.cap_multiple)),
-                np.ascontiguousarray(t_grid, dtype=np.float64), np.ascontiguousarray(ln_multiples, dtype=np.float64),
-                windows, multiples, y_grid[0], rate_grid, status, t_stop, y_stop, rate_stop, thr, n_steps, hits, years)
+    kernel = _compiled()
+    with PARALLEL_LAUNCH:
+        kernel(par, model.opt("retraining") == "on", model.opt("boost") == "gradual",
+               float(t_grid[-1]), int(settings.max_steps), max_doublings, float(np.log(settings.cap_multiple)),
+               np.ascontiguousarray(t_grid, dtype=np.float64), np.ascontiguousarray(ln_multiples, dtype=np.float64),
+               windows, multiples, y_grid[0], rate_grid, status, t_stop, y_stop, rate_stop, thr, n_steps, hits, years)
     extras = {f"p_compress_{c[0]}": hits[k] for k, c in enumerate(COMPRESSION_CONDITIONS)}
     extras["years_compressed_in_1y"] = years
     # the grid holds capability only (the map's other states are not needed along the path)
@@ -209,16 +212,23 @@ def _sie_record(i, times, nd, code, dt, r, f_cur, most_in_1y, pr, horizon, tg, l
 BLOCK = 256
 _kernel = None
 _prange = range
+# Held by every launch of a numba parallel kernel (this one and rsilab.simulate.takeoff's):
+# chunks are summarised in threads and the web server runs requests in threads, and numba's
+# fallback threading layer (workqueue, used where no OpenMP or TBB is installed) aborts the
+# process when two threads launch parallel kernels at once. Each launch uses every core itself.
+PARALLEL_LAUNCH = threading.Lock()
 
 
 def _compiled():
-    """The compiled SIE kernel (compiled on first use, cached on disk by numba)."""
+    """The compiled SIE kernel (compiled on first use, cached on disk by numba; under the lock,
+    so that two threads asking at once compile it once)."""
     global _kernel, _prange, _sie_walk, _sie_record
-    if _kernel is None:
-        import numba
+    with PARALLEL_LAUNCH:
+        if _kernel is None:
+            import numba
 
-        _prange = numba.prange
-        _sie_walk = numba.njit(cache=True, inline="always")(_sie_walk)
-        _sie_record = numba.njit(cache=True, inline="always")(_sie_record)
-        _kernel = numba.njit(parallel=True, cache=True)(_sie_kernel)
+            _prange = numba.prange
+            _sie_walk = numba.njit(cache=True, inline="always")(_sie_walk)
+            _sie_record = numba.njit(cache=True, inline="always")(_sie_record)
+            _kernel = numba.njit(parallel=True, cache=True)(_sie_kernel)
     return _kernel

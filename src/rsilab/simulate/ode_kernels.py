@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -513,6 +514,7 @@ _PACK = {"criticality": _pack_criticality, "returns": _pack_returns, "boxing": _
          "controlled": _pack_controlled, "multipolar": _pack_multipolar}
 _RUNNERS: dict = {}
 _POOL: list = []
+_COMPILING = threading.Lock()
 
 
 def _in_threads(work, n: int) -> None:
@@ -522,8 +524,9 @@ def _in_threads(work, n: int) -> None:
     if threads <= 1 or n <= BLOCK:
         work(0, n)
         return
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rsilab-ode"))
+    with _COMPILING:   # chunks in threads may get here together: one pool
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rsilab-ode"))
     list(_POOL[0].map(lambda lo: work(lo, min(n, lo + BLOCK)), range(0, n, BLOCK)))
 
 
@@ -531,7 +534,18 @@ _SHARED = ("_nmin", "_nmax", "_clip", "_logaddexp", "_dense", "_root")
 
 
 def _compiled(name: str):
-    """The compiled loop for model ``name`` (compiled on first use, cached on disk)."""
+    """The compiled loop for model ``name`` (compiled on first use, cached on disk).
+
+    Chunks are solved in threads, so two may ask at once: the lock makes one compile and the
+    other wait (jitting a function twice is an error)."""
+    runner = _RUNNERS.get(name)
+    if runner is not None:
+        return runner
+    with _COMPILING:
+        return _compile(name)
+
+
+def _compile(name: str):
     runner = _RUNNERS.get(name)
     if runner is None:
         import numba

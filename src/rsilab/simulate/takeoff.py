@@ -22,6 +22,7 @@ only (never the CLI or report/).
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -76,10 +77,14 @@ def interval_stretch(t_grid: np.ndarray, ln_cap: np.ndarray, rate: np.ndarray, t
     n = ln_cap.shape[0]
     hot = np.zeros(n, dtype=np.bool_)
     ooms, years = np.zeros(n), np.zeros(n)
-    _compiled()(np.ascontiguousarray(t_grid, dtype=np.float64), np.ascontiguousarray(ln_cap, dtype=np.float64),
-                np.ascontiguousarray(rate, dtype=np.float64), np.ascontiguousarray(t_stop, dtype=np.float64),
-                np.ascontiguousarray(ln_cap_stop, dtype=np.float64), np.ascontiguousarray(rate_stop, dtype=np.float64),
-                float(tol), MIN_LN_GROWTH, hot, ooms, years)
+    from rsilab.simulate.kernels import PARALLEL_LAUNCH
+
+    kernel = _compiled()
+    with PARALLEL_LAUNCH:   # a parallel kernel: one launch at a time (see PARALLEL_LAUNCH)
+        kernel(np.ascontiguousarray(t_grid, dtype=np.float64), np.ascontiguousarray(ln_cap, dtype=np.float64),
+               np.ascontiguousarray(rate, dtype=np.float64), np.ascontiguousarray(t_stop, dtype=np.float64),
+               np.ascontiguousarray(ln_cap_stop, dtype=np.float64), np.ascontiguousarray(rate_stop, dtype=np.float64),
+               float(tol), MIN_LN_GROWTH, hot, ooms, years)
     return {"explosive_any": hot, "ooms_explosive": ooms / np.log(10.0), "years_explosive": years}
 
 
@@ -116,16 +121,19 @@ def _stretch_rows(t_grid, ln_cap, rate, t_stop, ln_cap_stop, rate_stop, tol, min
 
 _prange = range
 _kernel = None
+_COMPILING = threading.Lock()
 
 
 def _compiled():
-    """``_stretch_rows`` compiled on first use (numba, imported lazily; cached on disk)."""
+    """``_stretch_rows`` compiled on first use (numba, imported lazily; cached on disk). Chunks
+    are summarised in threads, so the lock lets one of them compile it."""
     global _kernel, _prange
-    if _kernel is None:
-        import numba
+    with _COMPILING:
+        if _kernel is None:
+            import numba
 
-        _prange = numba.prange
-        _kernel = numba.njit(parallel=True, cache=True)(_stretch_rows)
+            _prange = numba.prange
+            _kernel = numba.njit(parallel=True, cache=True)(_stretch_rows)
     return _kernel
 
 
