@@ -212,7 +212,8 @@ def _sie_record(i, times, nd, code, dt, r, f_cur, most_in_1y, pr, horizon, tg, l
 BLOCK = 256
 _kernel = None
 _prange = range
-# Held by every launch of a numba parallel kernel (this one and rsilab.simulate.takeoff's):
+# Held by every launch of a numba parallel kernel (this one and rsilab.simulate.takeoff's), and
+# while either is compiled on first use (so that two threads asking at once compile it once):
 # chunks are summarised in threads and the web server runs requests in threads, and numba's
 # fallback threading layer (workqueue, used where no OpenMP or TBB is installed) aborts the
 # process when two threads launch parallel kernels at once. Each launch uses every core itself.

@@ -23,6 +23,7 @@ from rsilab.simulate.priors import as_rng, correlated_uniforms
 from rsilab.simulate.regimes import REGIME_LABELS, Regime, classify
 from rsilab.simulate.scenario import Scenario
 from rsilab.simulate.kernels import kernel_for
+from rsilab.simulate.ode_kernels import cores
 from rsilab.simulate.solver import Solution, SolverSettings, Status, solve_prepared
 from rsilab.simulate.takeoff import explosive_stretch, takeoff_summary
 
@@ -216,7 +217,7 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
         # do numpy's array operations, so one chunk's numpy work overlaps another's (10^5
         # samples of the numpy map criticality-discrete: 0.55-0.66 s against 1.02-1.08 s in one
         # thread). Not for the compiled map kernel, which spreads each chunk over the cores itself.
-        pool = ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="rsilab-chunk")
+        pool = ThreadPoolExecutor(max_workers=cores(), thread_name_prefix="rsilab-chunk")
     else:
         pool = None
     if pool is None:
@@ -274,10 +275,6 @@ def chunk_size(model: Model, n_grid: int, compiled: bool = True) -> int:
 
 def _run_chunk_star(a: tuple) -> ChunkResult:
     return _run_chunk(*a)
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 __all__ = ["Ensemble", "run_scenario", "draw_parameters", "REGIME_LABELS"]

@@ -517,10 +517,15 @@ _POOL: list = []
 _COMPILING = threading.Lock()
 
 
+def cores() -> int:
+    """The cores this process may run on (its affinity where the OS tells it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _in_threads(work, n: int) -> None:
     """``work(lo, hi)`` over 0..n in blocks, on one thread per core (the compiled loop releases
     the GIL). Each sample's result depends on that sample alone, so the split changes nothing."""
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = cores()
     if threads <= 1 or n <= BLOCK:
         work(0, n)
         return

@@ -22,7 +22,6 @@ only (never the CLI or report/).
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import numpy as np
@@ -121,14 +120,15 @@ def _stretch_rows(t_grid, ln_cap, rate, t_stop, ln_cap_stop, rate_stop, tol, min
 
 _prange = range
 _kernel = None
-_COMPILING = threading.Lock()
 
 
 def _compiled():
     """``_stretch_rows`` compiled on first use (numba, imported lazily; cached on disk). Chunks
-    are summarised in threads, so the lock lets one of them compile it."""
+    are summarised in threads, so the parallel kernels' lock lets one of them compile it."""
+    from rsilab.simulate.kernels import PARALLEL_LAUNCH
+
     global _kernel, _prange
-    with _COMPILING:
+    with PARALLEL_LAUNCH:
         if _kernel is None:
             import numba
 
