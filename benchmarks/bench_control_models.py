@@ -66,7 +66,7 @@ def main() -> None:
         sol = solve(sc.model, sub, np.linspace(0.0, sc.horizon_years, int(sc.simulation["n_grid"])),
                     np.log(np.asarray(sc.capability_multiples)), sc.solver_settings)
         err = np.max(np.abs(sol.y_stop[0] - ref_final) / (1.0 + np.abs(ref_final)))
-        n_state = sc.model.initial(params).shape[0]   # multipolar: 1 + 2 max(n_systems)
+        n_state = sc.model.initial(params).shape[0]   # multipolar: 1 + max(n_systems)
         per_ours, per_ref = ours / args.samples, ref_s / max(len(finished), 1)
         blown = float(np.mean(ens.status == Status.BLOWUP))
         print(f"{name:<11} {args.samples:>9,} samples in {ours:7.2f} s = {per_ours * 1e6:7.2f} us/sample "

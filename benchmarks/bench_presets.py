@@ -1,5 +1,6 @@
 """Every shipped preset, 10^5 samples, warm and in-process (as a long-running server would run
-them), and 10^6 samples of `sie` as a whole CLI process against a lean per-sample Python loop.
+them), and 10^6 samples of `sie` as a whole CLI process against a lean per-sample Python loop,
+with the floor no such process can go below on this machine.
 
 Per preset it prints the wall time of `run_scenario` at 10^5 samples after a warm-up run
 (imports done, kernels compiled), the median of three runs, the same with the numpy solvers forced
@@ -64,6 +65,31 @@ def after_simulating(sc, store_path: Path) -> float:
     return time.perf_counter() - t0
 
 
+def floor_seconds(n: int, doublings: float) -> tuple[float, float, float]:
+    """What no `sie` process of ``n`` samples can go below on this machine, whatever its code:
+    starting the interpreter with numpy imported (best of 5), plus one exponential per doubling
+    (each doubling's time is the last one's times 2^e) on every core at once, at the cost of one
+    libm exponential in a compiled loop (the kernel's path). Returns (import s, ns per exp, s)."""
+    import math
+
+    import numba
+    import numpy as np
+
+    importing = min(timed(lambda: subprocess.run([sys.executable, "-c", "import numpy"], check=True)) for _ in range(5))
+
+    @numba.njit
+    def exps(x):
+        total = 0.0
+        for v in x:
+            total += math.exp(v)
+        return total
+
+    x = np.random.default_rng(0).uniform(-5.0, 5.0, 2_000_000)
+    exps(x[:10])
+    per_exp = min(timed(lambda: exps(x)) for _ in range(5)) / x.size
+    return importing, per_exp * 1e9, importing + n * doublings * per_exp / len(os.sched_getaffinity(0))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=100_000)
@@ -112,6 +138,9 @@ def main() -> None:
         for window, needed in CONDITIONS.values():
             compressed(times, window, needed)
     per_loop = (time.perf_counter() - t0) / args.loop_samples
+    doublings = sum(len(one_sample(params["f"][i], params["r0"][i], params["limit_years"][i], params["p"][i])) - 1
+                    for i in range(args.loop_samples)) / args.loop_samples
+    importing, exp_ns, floor = floor_seconds(args.cli_samples, doublings)
     print(f"sie, {args.cli_samples:,} samples as a whole CLI process (best of 3): {cli:.2f} s "
           f"(load: {os.getloadavg()[0]:.1f}); lean Python loop {per_loop * 1e6:.2f} us/sample "
           f"-> ratio {per_loop * args.cli_samples / cli:,.0f}x")
@@ -119,6 +148,9 @@ def main() -> None:
           f"(beyond the kernels' load, {loading:.2f} s, in the fixed part) + summary, store and JSON {after:.2f} s "
           f"(in-process) = {fixed + simulating - loading + after:.2f} s; "
           f"the fixed part alone allows at most {per_loop * args.cli_samples / fixed:,.0f}x")
+    print(f"  floor: the interpreter with numpy imported {importing:.3f} s + {doublings:.1f} doublings a sample at "
+          f"{exp_ns:.1f} ns an exponential on {len(os.sched_getaffinity(0))} cores = {floor:.3f} s: "
+          f"no process can exceed {per_loop * args.cli_samples / floor:,.0f}x the lean loop here")
 
 
 if __name__ == "__main__":

@@ -167,6 +167,13 @@ class OdeModel(Model):
         """d y / dt, shape (n_state, n); ``t`` is a scalar or one time per sample."""
         raise NotImplementedError
 
+    def live_states(self, p: Params) -> np.ndarray | None:
+        """How many leading states each sample integrates, (n,) integers, where a sample's
+        later states have derivative exactly 0 throughout (padding, as when samples of one
+        chunk have different numbers of systems); None: every state. A solver may skip the
+        held states, and must give the same numbers as integrating them."""
+        return None
+
 
 class MapModel(Model):
     """A discrete-step map: from ``initial``, each live sample takes ``step`` after ``step``.

@@ -12,12 +12,16 @@ capability), and its growth scales with its share^kappa (kappa = ``compute_elast
     d ln I_i / dt = c v_i (I_i / I0)^(p - 1) s_i^kappa
     dD_i / dt     = sigma^2 step v_i d ln I_i / dt
 
-State: (ln of total capability, ln I_1..ln I_N, D_1..D_N); the total is what thresholds and
-regimes read. With N = 1 (s_1 = 1) this is exactly the single-system law with c v and a drift
+State: (ln of total capability, ln I_1..ln I_N); the total is what thresholds and regimes read.
+D_i is not integrated: dD_i/dt is a constant multiple of d ln I_i/dt, so
+D_i(t) = sigma^2 step v_i (ln I_i(t) - ln I_i(0)) exactly (``drift_variance``), and as states
+the N drift variances would only enlarge the integration (and, through the error norm, steer
+its step size). With N = 1 (s_1 = 1) this is exactly the single-system law with c v and a drift
 step v times larger, which the tests check against the ``drift`` model (race, nothing
 verified) and the unconstrained closed form. A system dominates when it holds more than
 ``dominance_share`` of total capability. ``n_systems`` may vary across samples (whole numbers
-up to 8); a chunk carries as many slots as its largest N.
+up to 8); a chunk carries as many slots as its largest N, and a sample's inactive slots have
+derivative 0 (the compiled integrator skips them: ``live_states``).
 
 numpy (and scipy.special.erfc, via the drift model).
 """
@@ -26,7 +30,6 @@ from __future__ import annotations
 import numpy as np
 
 from rsilab.dynamics.base import OdeModel, Param, Params
-from rsilab.dynamics.control_common import held
 from rsilab.dynamics.drift import p_beyond
 
 N_MAX = 8
@@ -35,7 +38,7 @@ N_MAX = 8
 class Multipolar(OdeModel):
     name = "multipolar"
     summary = "N self-improving systems share compute; each trades speed against value stability."
-    state = ("ln_total_capability", "ln_capability[1..N]", "drift_variance[1..N]")
+    state = ("ln_total_capability", "ln_capability[1..N]")
     returns_param = "p"
     params = (
         Param("n_systems", "systems", 1.0, float(N_MAX), 3.0, "number of competing systems (a whole number)"),
@@ -70,11 +73,31 @@ class Multipolar(OdeModel):
     def initial(self, p: Params) -> np.ndarray:
         n = len(p["I0"])
         slots = int(np.round(p["n_systems"]).max()) if n else 1
+        ln_i = self.ln_start(p, slots)
+        total = _logsumexp(np.where(self.active(p, slots), ln_i, -np.inf))
+        return np.concatenate([total[None, :], ln_i])
+
+    @classmethod
+    def ln_start(cls, p: Params, slots: int) -> np.ndarray:
+        """ln I_i at t = 0, (slots, n); inactive slots are held at ln I0 (and masked out)."""
         ln_i = np.log(p["I0"]) - np.where(np.arange(slots)[:, None] > 0, p["head_start"], 0.0)
-        act = self.active(p, slots)
-        ln_i = np.where(act, ln_i, np.log(p["I0"]))   # inactive slots: held at ln I0, masked out
-        total = _logsumexp(np.where(act, ln_i, -np.inf))
-        return np.concatenate([total[None, :], ln_i, np.zeros((slots, n))])
+        return np.where(cls.active(p, slots), ln_i, np.log(p["I0"]))
+
+    def live_states(self, p: Params) -> np.ndarray:
+        """The total and the sample's active slots (the first ones): its inactive slots are
+        padding, with derivative 0."""
+        return 1 + np.round(p["n_systems"]).astype(np.int64)
+
+    @classmethod
+    def drift_variance(cls, p: Params, slots: int, slot: np.ndarray, ln_i: np.ndarray) -> np.ndarray:
+        """D of system ``slot`` when its ln capability is ``ln_i`` (both (n,), or (n, g) for a
+        system that may change along the row): sigma^2 step v (ln I - ln I(0)). Held at >= 0:
+        ln I never falls, but the solver's continuous extension may undershoot the start by a
+        rounding error."""
+        rows = np.arange(slot.shape[0]).reshape((-1,) + (1,) * (slot.ndim - 1))
+        coef = ((p["drift_sigma"] ** 2 * p["step_efolds"]) * cls.speeds(p, slots)).T     # (n, slots)
+        start = cls.ln_start(p, slots).T
+        return coef[rows, slot] * np.maximum(ln_i - start[rows, slot], 0.0)
 
     _derived = None   # (the parameter arrays it was built from, slots, per-sample arrays): see _fixed
 
@@ -85,15 +108,14 @@ class Multipolar(OdeModel):
         d = self._derived
         if d is not None and d[1] == slots and all(a is b for a, b in zip(d[0], key)):
             return d[2]
-        v = self.speeds(p, slots)
         act = self.active(p, slots).astype(float)
-        fixed = (v, act, p["c"] * v * act, np.log(p["I0"]), np.where(act > 0, 0.0, -np.inf))
+        fixed = (act, p["c"] * self.speeds(p, slots) * act, np.log(p["I0"]), np.where(act > 0, 0.0, -np.inf))
         self._derived = (key, slots, fixed)
         return fixed
 
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:
-        slots = (y.shape[0] - 1) // 2
-        v, act, cv, ln_i0, off = self._fixed(p, slots)            # act: 1.0 / 0.0; off: 0 / -inf
+        slots = y.shape[0] - 1
+        act, cv, ln_i0, off = self._fixed(p, slots)            # act: 1.0 / 0.0; off: 0 / -inf
         ln_i = y[1:1 + slots]                                      # inactive slots sit at ln I0
         top = ln_i[0] if slots == 1 else np.max(ln_i + off, axis=0)
         z = ln_i - top                                             # <= 0 for every slot
@@ -105,8 +127,7 @@ class Multipolar(OdeModel):
         g = cv * np.exp((p["p"] - 1.0) * (ln_i - ln_i0) + p["compute_elasticity"] * (lam_z - ln_weight_sum))
         out = np.empty_like(y)
         out[0] = np.sum(cap_share * g, axis=0)
-        out[1:1 + slots] = g
-        out[1 + slots:] = (p["drift_sigma"] ** 2 * p["step_efolds"]) * v * g
+        out[1:] = g
         return out
 
     def check_params(self, p: Params) -> None:
@@ -122,52 +143,44 @@ class Multipolar(OdeModel):
                               f"at least speed_min ({float(p['speed_min'][bad][0]):g}): system 1 is the most careful")
 
     # -- outputs -----------------------------------------------------------------------------
-    def _leading(self, sol, p: Params) -> tuple[np.ndarray, np.ndarray]:
-        """The largest capability share on the grid and the first slot at the largest
-        capability, (n, g) each, with every slot held at its stop value after a stop. Both
-        outputs hooks need them: kept with ``sol``. Slot by slot, so no (slots, n, g) array is
-        built: the largest share is 1 / sum_i I_i / I_max."""
+    def _leading(self, sol, p: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """On the grid, (n, g) each: the largest capability share, the first slot at the largest
+        capability and its ln capability (after a stop every slot holds its stop value: the
+        solvers' contract). Both outputs hooks need them: kept with ``sol``. Slot by slot, so
+        no (slots, n, g) array is built: the largest share is 1 / sum_i I_i / I_max."""
         if "multipolar.leading" in sol.derived:
             return sol.derived["multipolar.leading"]
-        slots = (sol.y_grid.shape[0] - 1) // 2
+        slots = sol.y_grid.shape[0] - 1
         act = self.active(p, slots)
-        # only samples stopped before the horizon have grid times past their stop, or non-finite values
-        early = np.nonzero(sol.t_stop < sol.t_grid[-1])[0]
-        after = sol.t_grid[None, :] > sol.t_stop[early][:, None]
-
-        def ln_capability(s: int) -> np.ndarray:
-            ln = sol.y_grid[1 + s]
-            if early.size:
-                ln = ln.copy()
-                sub = ln[early]
-                ln[early] = np.where(after | ~np.isfinite(sub), sol.y_stop[1 + s, early][:, None], sub)
-            return np.where(act[s][:, None], ln, -np.inf)
-
-        top = ln_capability(0)        # system 1 is always active, so the largest is finite
+        # inactive slots sit at ln I0, which a slot that started there may undershoot by a
+        # rounding error: they are kept out of the largest and of the sum
+        top = sol.y_grid[1].copy()    # system 1 is always active
+        leader = np.zeros(top.shape, dtype=np.intp)
         for s in range(1, slots):
-            np.maximum(top, ln_capability(s), out=top)
+            ln, on = sol.y_grid[1 + s], act[s][:, None]
+            leader[(ln > top) & on] = s
+            np.maximum(top, ln, out=top, where=on)
         total = np.zeros(top.shape)
-        leader = np.full(top.shape, -1, dtype=np.intp)
+        z = np.empty(top.shape)
         for s in range(slots):
-            z = ln_capability(s)
-            z -= top
-            leader[(leader < 0) & (z == 0)] = s
-            total += np.exp(z, out=z)
-        leader[leader < 0] = 0        # rows where the largest is not finite
-        sol.derived["multipolar.leading"] = (1.0 / total, leader)
+            np.exp(np.subtract(sol.y_grid[1 + s], top, out=z), out=z)
+            if not act[s].all():
+                z[~act[s]] = 0.0
+            total += z
+        sol.derived["multipolar.leading"] = (1.0 / total, leader, top)
         return sol.derived["multipolar.leading"]
 
     def sample_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
-        slots = (sol.y_grid.shape[0] - 1) // 2
+        slots = sol.y_grid.shape[0] - 1
         n = sol.status.shape[0]
         rows = np.arange(n)
-        top, _ = self._leading(sol, p)                                  # (n, g)
-        t_dom = _first_at_or_above(sol.t_grid, top, p["dominance_share"])
+        share, _, _ = self._leading(sol, p)                             # (n, g)
+        t_dom = _first_at_or_above(sol.t_grid, share, p["dominance_share"])
         act = self.active(p, slots)
-        ln_end = np.where(act, sol.y_stop[1:1 + slots], -np.inf)
+        ln_end = np.where(act, sol.y_stop[1:], -np.inf)
         leader = np.argmax(ln_end, axis=0)
         end_share = np.exp(ln_end - _logsumexp(ln_end)[None])
-        var_leader = sol.y_stop[1 + slots + leader, rows]
+        var_leader = self.drift_variance(p, slots, leader, ln_end[leader, rows])
         prob = p_beyond(p["tolerance"], var_leader)
         return {
             "p_dominance": np.isfinite(t_dom),
@@ -181,14 +194,10 @@ class Multipolar(OdeModel):
         }
 
     def grid_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:
-        slots = (sol.y_grid.shape[0] - 1) // 2
-        top, leader = self._leading(sol, p)                             # (n, g)
-        dom = np.maximum.accumulate(top >= p["dominance_share"][:, None], axis=1)
-        var_leader = np.empty(top.shape)
-        for slot in range(slots):
-            at = leader == slot
-            var_leader[at] = held(sol, 1 + slots + slot)[at]
-        return {"P(dominance so far)": dom.astype(float), "leader's share of capability": top,
+        share, leader, top = self._leading(sol, p)                      # (n, g)
+        dom = np.maximum.accumulate(share >= p["dominance_share"][:, None], axis=1)
+        var_leader = self.drift_variance(p, sol.y_grid.shape[0] - 1, leader, top)
+        return {"P(dominance so far)": dom.astype(float), "leader's share of capability": share,
                 "P(leader drift > tolerance)": p_beyond(p["tolerance"][:, None], var_leader)}
 
 

@@ -113,10 +113,11 @@ def _root(y0, q1, q2, q3, q4, h, level):
     return x
 
 
-def _integrate(rhs, lo, hi, par_all, y0, tg, lvl, st, out):
+def _integrate(rhs, lo, hi, par_all, y0, live, tg, lvl, st, out):
     """Integrate samples lo .. hi - 1 over ``tg`` and write their results
     (``st``: horizon, rtol, atol, max_steps, ln cap multiple, fixed step or nan; ``out``: the
-    Solution's arrays). ``lvl`` holds the thresholds' ln multiples (relative to the start)."""
+    Solution's arrays). ``lvl`` holds the thresholds' ln multiples (relative to the start);
+    ``live`` how many leading states each sample integrates (the rest hold their start)."""
     ns = y0.shape[0]
     k1, k2, k3, k4, k5, k6, k7 = (np.empty(ns), np.empty(ns), np.empty(ns), np.empty(ns), np.empty(ns),
                                   np.empty(ns), np.empty(ns))
@@ -127,23 +128,27 @@ def _integrate(rhs, lo, hi, par_all, y0, tg, lvl, st, out):
     for i in range(lo, hi):
         for s in range(ns):
             y[s] = y0[s, i]
-        _integrate_one(rhs, i, par_all[i], y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7, ys, y_new, qs)
+        _integrate_one(rhs, i, par_all[i], live[i], y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7, ys, y_new, qs)
 
 
-def _integrate_one(rhs, i, par, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7, ys, y_new, qs):
-    """One sample, from the state in ``y``."""
+def _integrate_one(rhs, i, par, nl, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7, ys, y_new, qs):
+    """One sample, from the state in ``y``; states nl.. have derivative 0 and are skipped
+    (they add exactly 0 to every sum, and the error norm still counts them, as numpy's does)."""
     horizon, rtol, atol, max_steps, ln_cap_mult, fixed_step = st
     y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, thr_state, n_steps = out
     ns = y.shape[0]
     g = tg.shape[0]
     m = lvl.shape[0]
     span = horizon if horizon > 1.0 else 1.0
+    for s in range(nl, ns):   # the held states, as the rhs reads them at every stage
+        ys[s] = y[s]
+        y_new[s] = y[s]
     t = 0.0
     rhs(t, y, par, k1)
     for s in range(ns):
         y_grid[s, i, 0] = y[s]
         for j in range(1, g):
-            y_grid[s, i, j] = math.nan
+            y_grid[s, i, j] = math.nan if s < nl else y[s]
     rate_grid[i, 0] = k1[0]
     for j in range(1, g):
         rate_grid[i, j] = math.nan
@@ -162,7 +167,7 @@ def _integrate_one(rhs, i, par, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7,
         for s in range(ns):
             sc = atol + rtol * abs(y[s])
             d0 += (y[s] / sc) ** 2
-            d1 += (k1[s] / sc) ** 2
+            d1 += (k1[s] / sc) ** 2   # 0 past nl: the rhs writes every state
         d0 = math.sqrt(d0 / ns)
         d1 = math.sqrt(d1 / ns)
         if d0 < 1e-5 or d1 < 1e-5:
@@ -176,23 +181,23 @@ def _integrate_one(rhs, i, par, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7,
     while True:
         hh = _nmin(h, horizon - t)
         # the stages (zero coefficients skipped, sums in the numpy solver's order)
-        for s in range(ns):
+        for s in range(nl):
             ys[s] = y[s] + hh * (A21 * k1[s])
         rhs(t + C2 * hh, ys, par, k2)
-        for s in range(ns):
+        for s in range(nl):
             ys[s] = y[s] + hh * (A31 * k1[s] + A32 * k2[s])
         rhs(t + C3 * hh, ys, par, k3)
-        for s in range(ns):
+        for s in range(nl):
             ys[s] = y[s] + hh * (A41 * k1[s] + A42 * k2[s] + A43 * k3[s])
         rhs(t + C4 * hh, ys, par, k4)
-        for s in range(ns):
+        for s in range(nl):
             ys[s] = y[s] + hh * (A51 * k1[s] + A52 * k2[s] + A53 * k3[s] + A54 * k4[s])
         rhs(t + C5 * hh, ys, par, k5)
-        for s in range(ns):
+        for s in range(nl):
             ys[s] = y[s] + hh * (A61 * k1[s] + A62 * k2[s] + A63 * k3[s] + A64 * k4[s] + A65 * k5[s])
         rhs(t + hh, ys, par, k6)
         finite = True
-        for s in range(ns):
+        for s in range(nl):
             y_new[s] = y[s] + hh * (B1 * k1[s] + B3 * k3[s] + B4 * k4[s] + B5 * k5[s] + B6 * k6[s])
             if not math.isfinite(y_new[s]):
                 finite = False
@@ -201,7 +206,7 @@ def _integrate_one(rhs, i, par, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7,
             accept = finite
         else:
             err = 0.0
-            for s in range(ns):
+            for s in range(nl):
                 ev = hh * (E1 * k1[s] + E3 * k3[s] + E4 * k4[s] + E5 * k5[s] + E6 * k6[s] + E7 * k7[s])
                 sc = atol + rtol * _nmax(abs(y[s]), abs(y_new[s]))
                 err += (ev / sc) ** 2
@@ -225,38 +230,38 @@ def _integrate_one(rhs, i, par, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7,
             for r in range(m):
                 level = y00 + lvl[r]
                 if y0_new >= level and y0_old < level and not math.isfinite(thr_time[r, i]):
-                    for s in range(ns):
+                    for s in range(nl):
                         _dense(k1, k3, k4, k5, k6, k7, s, qs)
                     frac = _root(y0_old, qs[0, 0], qs[0, 1], qs[0, 2], qs[0, 3], hh, level)
                     thr_time[r, i] = t + frac * hh
                     for s in range(ns):
-                        thr_state[r, s, i] = y[s] + hh * frac * (qs[s, 0] + frac * (qs[s, 1] + frac * (qs[s, 2] + frac * qs[s, 3])))
+                        thr_state[r, s, i] = y[s] + hh * frac * (qs[s, 0] + frac * (qs[s, 1] + frac * (qs[s, 2] + frac * qs[s, 3]))) if s < nl else y[s]
             steps += 1
             blow = y0_new >= ln_cap
             t_new = t + hh
             t_until = t_new
             if blow or (next_g < g and tg[next_g] <= t_new + 1e-12 * span):
-                for s in range(ns):
+                for s in range(nl):
                     _dense(k1, k3, k4, k5, k6, k7, s, qs)
             if blow:
                 frac = _root(y0_old, qs[0, 0], qs[0, 1], qs[0, 2], qs[0, 3], hh, ln_cap)
                 t_cross = t + frac * hh
                 t_until = t_cross
-                for s in range(ns):
+                for s in range(nl):
                     y_new[s] = y[s] + hh * frac * (qs[s, 0] + frac * (qs[s, 1] + frac * (qs[s, 2] + frac * qs[s, 3])))
             # every grid time the step passed, from the continuous extension
             while next_g < g and tg[next_g] <= t_until + 1e-12 * span:
                 x = _clip((tg[next_g] - t) / hh, 0.0, 1.0)
-                for s in range(ns):
+                for s in range(nl):
                     y_grid[s, i, next_g] = y[s] + hh * x * (qs[s, 0] + x * (qs[s, 1] + x * (qs[s, 2] + x * qs[s, 3])))
                 rate_grid[i, next_g] = qs[0, 0] + x * (2 * qs[0, 1] + x * (3 * qs[0, 2] + x * 4 * qs[0, 3]))
                 next_g += 1
-            for s in range(ns):
+            for s in range(nl):
                 y[s] = y_new[s]
             if blow:
                 rhs(t_cross, y, par, k1)
             else:
-                for s in range(ns):
+                for s in range(nl):
                     k1[s] = k7[s]
             t = t_new
         done = accept and t >= horizon * (1 - 1e-15)
@@ -264,7 +269,7 @@ def _integrate_one(rhs, i, par, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7,
         stalled = steps >= max_steps
         invalid = False
         if not accept:
-            for s in range(ns):
+            for s in range(nl):
                 if not math.isfinite(k1[s]):
                     invalid = True
         if done or blow or collapsed or stalled or invalid:
@@ -286,7 +291,7 @@ def _integrate_one(rhs, i, par, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6, k7,
     n_steps[i] = steps
     # after a stop every state holds its value at the stop; beyond a blow-up capability is +inf
     for j in range(next_g, g):
-        for s in range(ns):
+        for s in range(nl):
             y_grid[s, i, j] = y[s]
     if code == BLOWUP:
         for j in range(g):
@@ -408,13 +413,12 @@ def _pack_controlled(model, p, y0):
 
 
 def _rhs_multipolar(t, y, par, out):
-    # par: p - 1, kappa, lambda, sigma^2 step, ln_i0, then per slot: speed v, c v; last, the
-    # number of active slots. Active slots come first, and in the numpy rhs an inactive one adds
-    # exactly 0 to every sum and has derivative 0, so the loops stop at the active ones (the
-    # same numbers, to the bit).
-    slots = (y.shape[0] - 1) // 2
-    pm1, kappa, lam, drift, ln_i0 = par[0], par[1], par[2], par[3], par[4]
-    n_act = int(par[5 + 2 * slots])
+    # par: p - 1, kappa, lambda, ln_i0, then c v per slot; last, the number of active slots.
+    # Active slots come first, and in the numpy rhs an inactive one adds exactly 0 to every sum
+    # and has derivative 0, so the loops stop at the active ones (the same numbers, to the bit).
+    slots = y.shape[0] - 1
+    pm1, kappa, lam, ln_i0 = par[0], par[1], par[2], par[3]
+    n_act = int(par[4 + slots])
     top = y[1]
     for s in range(1, n_act):
         top = _nmax(top, y[1 + s])
@@ -422,32 +426,32 @@ def _rhs_multipolar(t, y, par, out):
     weight_sum = 0.0
     for s in range(n_act):
         z = y[1 + s] - top
-        rel = math.exp(z)
-        out[1 + slots + s] = rel   # kept until the second pass overwrites it
+        if z == 0.0:       # the largest (exp(0) and exp(lam 0) are exactly 1: two exponentials saved)
+            rel = 1.0
+            weight_sum += 1.0
+        else:
+            rel = math.exp(z)
+            weight_sum += math.exp(lam * z)
+        out[1 + s] = rel   # kept until the second pass overwrites it
         rel_sum += rel
-        weight_sum += math.exp(lam * z)
     ln_weight_sum = math.log(weight_sum)
     total = 0.0
     for s in range(n_act):
         ln_i = y[1 + s]
         z = ln_i - top
-        g = par[5 + slots + s] * math.exp(pm1 * (ln_i - ln_i0) + kappa * (lam * z - ln_weight_sum))
-        total += (out[1 + slots + s] / rel_sum) * g
+        g = par[4 + s] * math.exp(pm1 * (ln_i - ln_i0) + kappa * (lam * z - ln_weight_sum))
+        total += (out[1 + s] / rel_sum) * g
         out[1 + s] = g
-        out[1 + slots + s] = drift * par[5 + s] * g
     for s in range(n_act, slots):
         out[1 + s] = 0.0
-        out[1 + slots + s] = 0.0
     out[0] = total
 
 
 def _pack_multipolar(model, p, y0):
-    n, slots = y0.shape[1], (y0.shape[0] - 1) // 2   # state: total, then ln I and D per slot
-    v = model.speeds(p, slots)
+    n, slots = y0.shape[1], y0.shape[0] - 1   # state: total, then ln I per slot
     act = model.active(p, slots).astype(float)
-    cols = [p["p"] - 1.0, p["compute_elasticity"], p["compute_attraction"], p["drift_sigma"] ** 2 * p["step_efolds"],
-            np.log(p["I0"])]
-    cols += list(v) + list(p["c"] * v * act) + [act.sum(axis=0)]
+    cols = [p["p"] - 1.0, p["compute_elasticity"], p["compute_attraction"], np.log(p["I0"])]
+    cols += list(p["c"] * model.speeds(p, slots) * act) + [act.sum(axis=0)]
     return _rows(n, *cols)
 
 
@@ -461,28 +465,28 @@ def _rows(n, *columns) -> np.ndarray:
 
 # One compiled loop per model: numba caches a compiled function on disk only when the rhs it
 # calls is one of its globals, not an argument.
-def _run_criticality(lo, hi, par, y0, tg, lvl, st, out):
-    _integrate(_rhs_criticality, lo, hi, par, y0, tg, lvl, st, out)
+def _run_criticality(lo, hi, par, y0, live, tg, lvl, st, out):
+    _integrate(_rhs_criticality, lo, hi, par, y0, live, tg, lvl, st, out)
 
 
-def _run_returns(lo, hi, par, y0, tg, lvl, st, out):
-    _integrate(_rhs_returns, lo, hi, par, y0, tg, lvl, st, out)
+def _run_returns(lo, hi, par, y0, live, tg, lvl, st, out):
+    _integrate(_rhs_returns, lo, hi, par, y0, live, tg, lvl, st, out)
 
 
-def _run_boxing(lo, hi, par, y0, tg, lvl, st, out):
-    _integrate(_rhs_boxing, lo, hi, par, y0, tg, lvl, st, out)
+def _run_boxing(lo, hi, par, y0, live, tg, lvl, st, out):
+    _integrate(_rhs_boxing, lo, hi, par, y0, live, tg, lvl, st, out)
 
 
-def _run_drift(lo, hi, par, y0, tg, lvl, st, out):
-    _integrate(_rhs_drift, lo, hi, par, y0, tg, lvl, st, out)
+def _run_drift(lo, hi, par, y0, live, tg, lvl, st, out):
+    _integrate(_rhs_drift, lo, hi, par, y0, live, tg, lvl, st, out)
 
 
-def _run_controlled(lo, hi, par, y0, tg, lvl, st, out):
-    _integrate(_rhs_controlled, lo, hi, par, y0, tg, lvl, st, out)
+def _run_controlled(lo, hi, par, y0, live, tg, lvl, st, out):
+    _integrate(_rhs_controlled, lo, hi, par, y0, live, tg, lvl, st, out)
 
 
-def _run_multipolar(lo, hi, par, y0, tg, lvl, st, out):
-    _integrate(_rhs_multipolar, lo, hi, par, y0, tg, lvl, st, out)
+def _run_multipolar(lo, hi, par, y0, live, tg, lvl, st, out):
+    _integrate(_rhs_multipolar, lo, hi, par, y0, live, tg, lvl, st, out)
 
 
 # -- entry points --------------------------------------------------------------------------------
@@ -500,9 +504,11 @@ def solve_ode_compiled(name: str, model: OdeModel, p: dict[str, np.ndarray], t_g
     fixed = math.nan if settings.fixed_step is None else float(settings.fixed_step)
     st = (float(tg[-1]), float(settings.rtol), float(settings.atol), int(settings.max_steps),
           float(np.log(settings.cap_multiple)), fixed)
+    live = model.live_states(p)
+    live = np.full(n, ns, dtype=np.int64) if live is None else np.ascontiguousarray(live, dtype=np.int64)
     if n:
         runner = _compiled(name)
-        _in_threads(lambda lo, hi: runner(lo, hi, par, y0, tg, lvl, st, out), n)
+        _in_threads(lambda lo, hi: runner(lo, hi, par, y0, live, tg, lvl, st, out), n)
     y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, thr_state, n_steps = out
     return Solution(tg, y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps,
                     threshold_states=thr_state)
