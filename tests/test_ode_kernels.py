@@ -87,6 +87,22 @@ def test_preset_summaries_agree_between_the_paths(name):
             np.testing.assert_allclose(values, b.outputs[key], rtol=REL, atol=REL, err_msg=key)
 
 
+@pytest.mark.parametrize("name", ["multipolar", "boxing"])
+def test_after_a_stop_every_state_holds_its_stop_value_on_both_paths(name):
+    # the Solution's contract, which multipolar's outputs read without re-holding
+    sc, fused, plain = _pair(name, n=1500)
+    for sol in (fused, plain):
+        early = np.nonzero(sol.t_stop < sol.t_grid[-1])[0]
+        assert early.size > 50, f"{name}: too few early stops to check"
+        after = sol.t_grid[None, :] > sol.t_stop[early][:, None]
+        for s in range(1, sol.y_grid.shape[0]):
+            held = np.broadcast_to(sol.y_stop[s, early][:, None], after.shape)
+            np.testing.assert_array_equal(sol.y_grid[s, early][after], held[after], err_msg=f"{name}: state {s}")
+        blown = sol.status[early] == 1
+        assert blown.any()
+        assert np.all(np.isposinf(sol.y_grid[0, early][after & blown[:, None]]))
+
+
 def test_skipping_held_states_gives_the_same_numbers_to_the_bit(monkeypatch):
     # multipolar's samples with fewer systems than their chunk's largest carry padding slots
     # with derivative 0: the compiled integrator skips them (``live_states``), which must give

@@ -37,7 +37,8 @@ class Solution:
     """What the solver returns for a batch of samples (n samples, g grid times, m thresholds)."""
 
     t_grid: np.ndarray          # (g,)
-    y_grid: np.ndarray          # (n_state, n, g); after a blow-up ln capability is +inf
+    y_grid: np.ndarray          # (n_state, n, g); after a stop every state holds its stop value,
+                                # except ln capability, +inf after a blow-up
     rate_grid: np.ndarray       # (n, g): d ln I / dt at the grid times (nan after a stop)
     status: np.ndarray          # (n,) Status values
     t_stop: np.ndarray          # (n,) time the sample stopped (horizon when finished)

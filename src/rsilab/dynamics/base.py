@@ -1,7 +1,8 @@
 """The model contract: a model is declared data (parameters, state, options) plus pure functions.
 
 Two kinds, and a solver reads only what a kind declares (it never probes for methods):
-- ``OdeModel``: ``rhs(t, y, p)``, the time derivative of the state;
+- ``OdeModel``: ``rhs(t, y, p)``, the time derivative of the state, and ``live_states(p)``
+  when a sample's trailing states are padding with derivative 0;
 - ``MapModel``: a discrete-step map, ``step``, ``step_years`` and ``alive``, and
   ``gain_state`` when the map carries each step's gain as a state.
 A model with both forms (chosen by an option) derives from both and says which applies
