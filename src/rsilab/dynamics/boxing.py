@@ -12,6 +12,9 @@ step / g + 1 / R years:
     escape hazard   dH/dt      = nu * -ln(1 - p_i)
     shots           dS/dt      = nu exp(-H)
 
+The state is (ln I, H, S): n is not integrated, since d ln I/dt = step dn/dt gives
+n = (ln I - ln I0) / step exactly (``reviewed_iterations``).
+
 Per-iteration escape probability p_i, as odds: odds_i = odds0 (I / O)^s u^q, where
 odds0 = p_escape / (1 - p_escape); O(t) = O0 exp(overseer_growth t) is the overseers'
 capability (O0 = overseer_ratio I0), s = gap_sensitivity, so the odds grow with the capability
@@ -43,13 +46,13 @@ import numpy as np
 from rsilab.dynamics.base import OdeModel, Param, Params
 from rsilab.dynamics.control_common import free_rate, free_time, held, threshold_state
 
-N_LN, N_ITER, N_HAZARD, N_SHOTS = 0, 1, 2, 3
+N_LN, N_HAZARD, N_SHOTS = 0, 1, 2
 
 
 class Boxing(OdeModel):
     name = "boxing"
     summary = "Human-in-the-loop containment: review caps the rate of self-modification; escape odds grow with the capability gap."
-    state = ("ln_capability", "reviewed_iterations", "escape_hazard", "shots")
+    state = ("ln_capability", "escape_hazard", "shots")
     returns_param = "p"
     params = (
         Param("I0", "capability units", 1e-12, 1e12, 1.0, "capability at t = 0"),
@@ -69,7 +72,7 @@ class Boxing(OdeModel):
     def initial(self, p: Params) -> np.ndarray:
         n = len(p["I0"])
         z = np.zeros(n)
-        return np.stack([np.log(p["I0"]), z, z, z])
+        return np.stack([np.log(p["I0"]), z, z])
 
     def _rates(self, t: np.ndarray, y: np.ndarray, p: Params):
         """Unboxed rate g, boxed iteration rate nu and per-iteration hazard -ln(1 - p_i)."""
@@ -89,7 +92,7 @@ class Boxing(OdeModel):
 
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:
         _, nu, per_iteration = self._rates(t, y, p)
-        return np.stack([nu * p["step_efolds"], nu, nu * per_iteration, nu * np.exp(-y[N_HAZARD])])
+        return np.stack([nu * p["step_efolds"], nu * per_iteration, nu * np.exp(-y[N_HAZARD])])
 
     def check_params(self, p: Params) -> None:
         from rsilab.errors import ConfigError
@@ -107,7 +110,7 @@ class Boxing(OdeModel):
         out = {
             "p_escape": p["u_escape"] < prob,
             "escape_probability": prob,
-            "reviewed_iterations": sol.y_stop[N_ITER],
+            "reviewed_iterations": reviewed_iterations(sol.y_stop[N_LN], p),
             "expected_shots": sol.y_stop[N_SHOTS],
             "box_slowdown": slowdown,
         }
@@ -131,6 +134,12 @@ class Boxing(OdeModel):
         # after a stop (blow-up) hold the ratio at the stop, so the mean is not pulled to 0
         speed = np.where(np.isnan(speed), speed_stop[:, None], speed)
         return {"P(escape by t)": -np.expm1(-hazard), "boxed speed / unboxed speed": speed}
+
+
+def reviewed_iterations(ln_i: np.ndarray, p: Params) -> np.ndarray:
+    """Iterations reviewed by the time capability is ``ln_i``: (ln I - ln I0) / step, since
+    every iteration adds ``step_efolds`` e-folds."""
+    return (ln_i - np.log(p["I0"])) / p["step_efolds"]
 
 
 def escape_probability(n: np.ndarray | float, p_escape: float) -> np.ndarray:

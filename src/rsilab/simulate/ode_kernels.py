@@ -369,9 +369,8 @@ def _rhs_boxing(t, y, par, out):
     ln_odds = par[6] + par[7] * gap + par[10] * math.log(_nmax(load, 1e-300))
     per_iteration = _logaddexp(0.0, ln_odds)
     out[0] = nu * par[3]
-    out[1] = nu
-    out[2] = nu * per_iteration
-    out[3] = nu * math.exp(-y[2])
+    out[1] = nu * per_iteration
+    out[2] = nu * math.exp(-y[1])
 
 
 def _pack_boxing(model, p, y0):
