@@ -102,6 +102,29 @@ def test_dormand_prince_converges_at_fifth_order(fused):
 
 
 @pytest.mark.parametrize("fused", [True, False], ids=["compiled", "numpy"])
+def test_a_fixed_step_that_overflows_stops_the_sample(fused):
+    # p = 5, c = 1: blow-up at t = 0.25; the second step of 0.2 overflows (a stage's exp) to a
+    # non-finite trial before the capability cap is crossed. A fixed step cannot shrink, so
+    # the sample stops as a blow-up; both paths used to retry the same step for ever, hence a
+    # subprocess with a time limit
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "from rsilab.dynamics.criticality import Criticality\n"
+            "from rsilab.simulate.solver import SolverSettings, solve\n"
+            "m = Criticality()\n"
+            "p = {k: np.array([v]) for k, v in m.defaults().items()}\n"
+            "p.update(c=np.array([1.0]), p=np.array([5.0]))\n"
+            f"sol = solve(m, m.prepare(p), np.linspace(0, 2, 11), np.log([10.0]), SolverSettings(fixed_step=0.2, cap_multiple=1e300), fused={fused})\n"
+            "print(int(sol.status[0]), float(sol.t_stop[0]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    status, t_stop = out.stdout.split()
+    assert int(status) == Status.BLOWUP and float(t_stop) == pytest.approx(0.2), out.stdout
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["compiled", "numpy"])
 def test_one_sample_blowup_does_not_kill_the_ensemble(fused):
     model = Criticality()
     p = params(model, n=3, c=[0.5, 0.5, 0.5], p=[1.0, 3.0, float("nan")])

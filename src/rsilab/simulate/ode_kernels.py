@@ -265,7 +265,7 @@ def _integrate_one(rhs, i, par, nl, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6,
                     k1[s] = k7[s]
             t = t_new
         done = accept and t >= horizon * (1 - 1e-15)
-        collapsed = (not accept) and h < 1e-12 * span
+        collapsed = (not accept) and (fixed or h < 1e-12 * span)   # a fixed step cannot shrink
         stalled = steps >= max_steps
         invalid = False
         if not accept:

@@ -250,7 +250,8 @@ def _stop(w: _Working, out: _OdeOut, p_all: dict[str, np.ndarray], accept: np.nd
     """Marks the samples that stop now with their status and final values; compacts the
     working arrays once enough have stopped."""
     done = accept & (w.t >= horizon * (1 - 1e-15))
-    collapsed = (~accept) & (w.h < 1e-12 * max(horizon, 1.0))
+    # a fixed step cannot shrink: a rejected one (non-finite) ends the sample as a collapsed step would
+    collapsed = (~accept) & ((w.h < 1e-12 * max(horizon, 1.0)) | (st.fixed_step is not None))
     stalled = w.steps >= st.max_steps
     invalid = (~accept) & ~np.isfinite(w.f).all(axis=0)
     stop = (done | blow | collapsed | stalled | invalid) & w.alive
