@@ -171,9 +171,25 @@ def _integrate_one(rhs, i, par, nl, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6,
         d0 = math.sqrt(d0 / ns)
         d1 = math.sqrt(d1 / ns)
         if d0 < 1e-5 or d1 < 1e-5:
-            h = 1e-6
+            h0 = 1e-6
         else:
-            h = 0.01 * d0 / _nmax(d1, 1e-300)
+            h0 = 0.01 * d0 / _nmax(d1, 1e-300)
+        h0 = _nmin(h0, horizon)
+        # the second estimate (solver._ode_init): an Euler step of h0 and the slope's change
+        for s in range(nl):
+            ys[s] = y[s] + h0 * k1[s]
+        rhs(t + h0, ys, par, k2)
+        d2 = 0.0
+        for s in range(ns):
+            sc = atol + rtol * abs(y[s])
+            d2 += ((k2[s] - k1[s]) / sc) ** 2
+        d2 = math.sqrt(d2 / ns) / h0
+        if math.isfinite(d2):
+            big = _nmax(d1, d2)
+            h1 = _nmax(1e-6, h0 * 1e-3) if big <= 1e-15 else (0.01 / big) ** 0.2
+            h = _nmin(100 * h0, h1)
+        else:
+            h = h0
         h = _clip(h, 1e-9 * span, horizon / 10)
     next_g = 1
     steps = 0

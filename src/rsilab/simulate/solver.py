@@ -146,7 +146,8 @@ def _solve_ode(model: OdeModel, p_all: dict[str, np.ndarray], t_grid: np.ndarray
 
 def _ode_init(model: OdeModel, p: dict[str, np.ndarray], tg: np.ndarray, ln_multiples: np.ndarray,
               st: SolverSettings) -> tuple[_OdeOut, _Working]:
-    """Outputs, the first grid point, and the initial step size (Hairer's heuristic)."""
+    """Outputs, the first grid point, and the initial step size (Hairer, Norsett & Wanner,
+    Solving ODEs I, II.4: the starting step algorithm, as scipy's ``select_initial_step``)."""
     y = np.asarray(model.initial(p), dtype=float)
     n_state, n = y.shape
     g_count, m = len(tg), len(ln_multiples)
@@ -167,7 +168,16 @@ def _ode_init(model: OdeModel, p: dict[str, np.ndarray], tg: np.ndarray, ln_mult
         scale = st.atol + st.rtol * np.abs(y)
         d0 = np.sqrt(np.mean((y / scale) ** 2, axis=0))
         d1 = np.sqrt(np.mean((f / scale) ** 2, axis=0))
-        h = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
+        h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
+        h0 = np.minimum(h0, horizon)
+        # the second estimate: an Euler step of h0 and how much the slope changed over it (a
+        # state starting at 0 has scale atol, which makes h0 tiny: 6 steps of ramp-up without it)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            f1 = model.rhs(t + h0, y + h0 * f, p)
+            d2 = np.sqrt(np.mean(((f1 - f) / scale) ** 2, axis=0)) / h0
+            big = np.maximum(d1, d2)
+            h1 = np.where(big <= 1e-15, np.maximum(1e-6, h0 * 1e-3), (0.01 / big) ** 0.2)
+        h = np.where(np.isfinite(d2), np.minimum(100 * h0, h1), h0)
         h = np.clip(h, 1e-9 * max(horizon, 1.0), horizon / 10)
     w = _Working(idx=np.arange(n), p=p, t=t, y=y, f=f, h=h, next_g=np.ones(n, dtype=np.int64),
                  steps=np.zeros(n, dtype=np.int64), alive=np.ones(n, dtype=bool))
