@@ -264,9 +264,10 @@ def chunk_size(model: Model, n_grid: int, compiled: bool = True) -> int:
             return 4 * CHUNK
         # the compiled ODE integrator takes one sample at a time, so chunk size costs it
         # nothing; what it sets is the size of the outputs' numpy temporaries, (n, g) each:
-        # at 8,192 rows and 51 grid times, 3.3 MB, reused from the heap instead of freshly
-        # faulted-in pages (10^5 samples of boxing: 0.87 s against 0.98 s at 20,560 rows)
-        return CHUNK // 2
+        # at 4,096 rows and 51 grid times, 1.7 MB, reused from the heap instead of freshly
+        # faulted-in pages and mostly within the caches (10^5 samples of boxing: 0.87 s
+        # against 0.98 s at 20,560 rows; of multipolar: 1.18 s against 1.29-1.31 s at 8,192)
+        return CHUNK // 4
     if model.kind == "map":
         return CHUNK
     per_sample = len(model.state) * n_grid
