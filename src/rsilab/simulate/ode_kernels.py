@@ -194,6 +194,7 @@ def _integrate_one(rhs, i, par, nl, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6,
     next_g = 1
     steps = 0
     t_cross = 0.0
+    rejected = False
     while True:
         hh = _nmin(h, horizon - t)
         # the stages (zero coefficients skipped, sums in the numpy solver's order)
@@ -237,6 +238,9 @@ def _integrate_one(rhs, i, par, nl, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6,
             if not accept:
                 factor = _nmin(factor, 0.5)
             h_next = hh * factor if math.isfinite(err) else hh * 0.2
+            if accept and rejected:   # the step after a rejection may not grow
+                h_next = _nmin(h_next, hh)
+            rejected = not accept
             # a last step shortened to end on the horizon says nothing against the longer one
             h = _nmax(h, h_next) if accept and hh < h else h_next
         blow = False

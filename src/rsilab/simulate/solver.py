@@ -119,6 +119,7 @@ class _Working:
     next_g: np.ndarray      # next grid index to record
     steps: np.ndarray       # accepted steps
     alive: np.ndarray
+    rejected: np.ndarray    # the last trial step was rejected
 
 
 @dataclass
@@ -180,7 +181,7 @@ def _ode_init(model: OdeModel, p: dict[str, np.ndarray], tg: np.ndarray, ln_mult
         h = np.where(np.isfinite(d2), np.minimum(100 * h0, h1), h0)
         h = np.clip(h, 1e-9 * max(horizon, 1.0), horizon / 10)
     w = _Working(idx=np.arange(n), p=p, t=t, y=y, f=f, h=h, next_g=np.ones(n, dtype=np.int64),
-                 steps=np.zeros(n, dtype=np.int64), alive=np.ones(n, dtype=bool))
+                 steps=np.zeros(n, dtype=np.int64), alive=np.ones(n, dtype=bool), rejected=np.zeros(n, dtype=bool))
     return out, w
 
 
@@ -215,6 +216,10 @@ def _accept_or_reject(w: _Working, trial: _Trial, st: SolverSettings) -> np.ndar
         factor = np.where(err == 0, 5.0, np.clip(0.9 * err ** -0.2, 0.2, 5.0))
     factor = np.where(accept, factor, np.minimum(factor, 0.5))
     h_next = np.where(np.isfinite(err), trial.h * factor, trial.h * 0.2)
+    # the step after a rejection may not grow (as in Hairer's DOPRI5): growing straight back to
+    # the rejected size is what makes a step approaching a blow-up fail again and again
+    h_next = np.where(accept & w.rejected, np.minimum(h_next, trial.h), h_next)
+    w.rejected = ~accept
     # a last step shortened to end on the horizon says nothing against the longer one
     w.h = np.where(accept & (trial.h < w.h), np.maximum(w.h, h_next), h_next)
     return accept
@@ -284,7 +289,7 @@ def _stop(w: _Working, out: _OdeOut, p_all: dict[str, np.ndarray], accept: np.nd
         keep = w.alive
         idx = w.idx[keep]
         w = _Working(idx=idx, p=_take(p_all, idx), t=w.t[keep], y=w.y[:, keep], f=w.f[:, keep], h=w.h[keep],
-                     next_g=w.next_g[keep], steps=w.steps[keep], alive=w.alive[keep])
+                     next_g=w.next_g[keep], steps=w.steps[keep], alive=w.alive[keep], rejected=w.rejected[keep])
     return w
 
 
