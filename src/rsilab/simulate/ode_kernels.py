@@ -235,8 +235,6 @@ def _integrate_one(rhs, i, par, nl, y, tg, lvl, st, out, k1, k2, k3, k4, k5, k6,
                 factor = 5.0
             else:
                 factor = _clip(0.9 * err ** -0.2, 0.2, 5.0)
-            if not accept:
-                factor = _nmin(factor, 0.5)
             h_next = hh * factor if math.isfinite(err) else hh * 0.2
             if accept and rejected:   # the step after a rejection may not grow
                 h_next = _nmin(h_next, hh)

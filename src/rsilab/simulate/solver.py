@@ -214,7 +214,6 @@ def _accept_or_reject(w: _Working, trial: _Trial, st: SolverSettings) -> np.ndar
     accept = (err <= 1.0) & w.alive
     with np.errstate(divide="ignore"):
         factor = np.where(err == 0, 5.0, np.clip(0.9 * err ** -0.2, 0.2, 5.0))
-    factor = np.where(accept, factor, np.minimum(factor, 0.5))
     h_next = np.where(np.isfinite(err), trial.h * factor, trial.h * 0.2)
     # the step after a rejection may not grow (as in Hairer's DOPRI5): growing straight back to
     # the rejected size is what makes a step approaching a blow-up fail again and again
