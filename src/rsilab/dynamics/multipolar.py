@@ -156,10 +156,14 @@ class Multipolar(OdeModel):
         # rounding error: they are kept out of the largest and of the sum
         top = sol.y_grid[1].copy()    # system 1 is always active
         leader = np.zeros(top.shape, dtype=np.intp)
+        better = np.empty(top.shape, dtype=bool)
         for s in range(1, slots):
-            ln, on = sol.y_grid[1 + s], act[s][:, None]
-            leader[(ln > top) & on] = s
-            np.maximum(top, ln, out=top, where=on)
+            ln = sol.y_grid[1 + s]
+            np.greater(ln, top, out=better)
+            if not act[s].all():
+                better[~act[s]] = False
+            np.copyto(leader, s, where=better)
+            np.copyto(top, ln, where=better)
         total = np.zeros(top.shape)
         z = np.empty(top.shape)
         for s in range(slots):
