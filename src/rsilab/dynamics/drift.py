@@ -36,12 +36,10 @@ N_LN, N_ALIGN, N_DRIFT = 0, 1, 2
 
 
 def p_beyond(tolerance: np.ndarray, variance: np.ndarray) -> np.ndarray:
-    """P(|X| > tolerance) for X ~ Normal(0, variance): erfc(tol / sqrt(2 var)); 0 where var = 0."""
-    tol = np.broadcast_to(np.asarray(tolerance, dtype=float), np.shape(variance))
-    var = np.asarray(variance, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(var > 0, tol / np.sqrt(2.0 * np.where(var > 0, var, 1.0)), np.inf)
-    z = np.where(np.isnan(var), np.nan, z)   # not reached: unknown, not zero
+    """P(|X| > tolerance) for X ~ Normal(0, variance): erfc(tol / sqrt(2 var)) for tolerance > 0;
+    0 where var <= 0 (tol / 0 = inf), NaN where var is NaN (not reached: unknown, not zero)."""
+    with np.errstate(divide="ignore"):
+        z = tolerance / np.sqrt(2.0 * np.maximum(variance, 0.0))
     # scipy's vectorised erfc (NaN stays NaN, erfc(inf) = 0): per grid point this is the costliest
     # output of the drift and multipolar models, and a mapped scalar erfc took ~0.6 s per 10^5
     # samples. Imported here, not at module level, so that commands that never draw on it start
