@@ -172,7 +172,8 @@ def _ode_init(model: OdeModel, p: dict[str, np.ndarray], tg: np.ndarray, ln_mult
         h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
         h0 = np.minimum(h0, horizon)
         # the second estimate: an Euler step of h0 and how much the slope changed over it (a
-        # state starting at 0 has scale atol, which makes h0 tiny: 6 steps of ramp-up without it)
+        # state starting at 0 has scale atol, which makes h0 tiny: about 3 steps more a sample
+        # without it, on every ODE preset)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             f1 = model.rhs(t + h0, y + h0 * f, p)
             d2 = np.sqrt(np.mean(((f1 - f) / scale) ** 2, axis=0)) / h0
@@ -212,6 +213,8 @@ def _accept_or_reject(w: _Working, trial: _Trial, st: SolverSettings) -> np.ndar
     finite = np.isfinite(trial.err) & np.isfinite(trial.y_new).all(axis=0)
     err = np.where(finite, trial.err, np.inf)
     accept = (err <= 1.0) & w.alive
+    # accepted or not, the next trial is the size the error asks for (a rejected one is retried
+    # at 0.9 err^(-1/5) of its size, as in DOPRI5 and scipy)
     with np.errstate(divide="ignore"):
         factor = np.where(err == 0, 5.0, np.clip(0.9 * err ** -0.2, 0.2, 5.0))
     h_next = np.where(np.isfinite(err), trial.h * factor, trial.h * 0.2)
