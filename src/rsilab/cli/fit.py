@@ -13,8 +13,7 @@ from typing import Any
 
 import click
 
-from rsilab.cli.common import (ESTIMATE_HEADER, echo_json, friendly_errors, jsonable, print_table, record_fit,
-                               store_option)
+from rsilab.cli.common import ESTIMATE_HEADER, echo_json, friendly_errors, print_table, record_fit, store_option
 
 _PLOT = click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Write the data and the fit as a PNG here.")

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from rsilab.cli.common import (ESTIMATE_HEADER, echo_json, friendly_errors, jsonable, print_table, record_fit,
-                               store_option)
+from rsilab.cli.common import ESTIMATE_HEADER, echo_json, friendly_errors, print_table, record_fit, store_option
 
 
 @click.command("scale", short_help="k against model size across series, and its extrapolation.")
@@ -67,7 +66,7 @@ def scale(csv_path: Path | None, sweep_id: int | None, scale_kind: str, scale_co
     out["prior"] = est.to_prior(source=f"k across scale ({source}), extrapolated to {est.target_:.3g}")
     out["run_id"] = record_fit(store_path, "scale", name, {"at": at, "bootstrap": n_bootstrap, "seed": seed,
                             "min_rounds": min_rounds, "scale": scale_kind if sweep_id is not None else scale_col},
-                            jsonable({k: v for k, v in out.items() if k != "prior"}), seed)
+                            {k: v for k, v in out.items() if k != "prior"}, seed)
     if plot_path is not None:
         from rsilab.report.scale import scale_chart
 
