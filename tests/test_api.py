@@ -121,6 +121,10 @@ def test_sensitivity_matches_the_cli(tmp_path):
     cli_rows = json.loads(res.output)["indices"]
     api_rows = rsilab.sensitivity(PRESET, base_samples=32, seed=1)["indices"]
     assert api_rows == cli_rows
+    res = CliRunner().invoke(cli, ["sensitivity", "--preset", PRESET, "--base-samples", "20", "--seed", "1", "--method",
+                                   "shapley", "--json", "--store", str(tmp_path / "s.sqlite")], catch_exceptions=False)
+    api = rsilab.sensitivity(PRESET, base_samples=20, seed=1, method="shapley")
+    assert api["method"] == "shapley" and api["indices"] == json.loads(res.output)["indices"]
 
 
 def test_readme_example_runs(tmp_path, monkeypatch):

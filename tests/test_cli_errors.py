@@ -26,6 +26,8 @@ BAD = [
     (["forecast", "--preset", "sie", "--scenario", "boxing"], "--scenario = 'boxing'"),
     (["sensitivity", "--preset", "default", "--phase", "middle"], "--phase = 'middle' is not allowed"),
     (["sensitivity", "--preset", "default", "--base-samples", "10"], "--base-samples = 10"),
+    (["sensitivity", "--preset", "default", "--method", "shapley", "--base-samples", "10"], "--base-samples = 10"),
+    (["sensitivity", "--preset", "default", "--method", "kucherenko"], "--method = 'kucherenko' is not allowed"),
     (["fit", "rounds"], "missing argument 'ROUNDS.csv'"),
     (["fit", "scaling", "a.csv", "--form", "cubic"], "--form = 'cubic' is not allowed: one of"),
     (["experiment", "run", "nope"], "NAME = 'nope' is not allowed"),

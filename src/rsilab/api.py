@@ -121,12 +121,14 @@ def simulate(scenario: Any = "default", *, n_samples: int | None = None, seed: i
 
 
 def sensitivity(scenario: Any = "default", *, output: str = "p_explosion", base_samples: int = 1024,
-                seed: int | None = None, phase: str | None = None) -> dict[str, Any]:
-    """First- and total-order Sobol indices of ``output``: the dict ``rsilab sensitivity --json`` prints."""
-    from rsilab.simulate.sensitivity import sobol_indices
+                seed: int | None = None, phase: str | None = None, method: str = "auto") -> dict[str, Any]:
+    """Sensitivity of ``output`` to the parameters: the dict ``rsilab sensitivity --json`` prints
+    (less its run id). ``method``: ``"auto"`` (Shapley effects when the scenario has correlations,
+    first- and total-order Sobol indices otherwise), ``"sobol"`` or ``"shapley"``."""
+    from rsilab.simulate.sensitivity import sensitivity_indices
 
     sc = load(scenario).with_simulation(seed=seed, regime_phase=phase)
-    return sobol_indices(sc, output=output, base_samples=base_samples)
+    return sensitivity_indices(sc, output=output, base_samples=base_samples, method=method)
 
 
 def fit_rounds(data: Any, *, transform: str | None = None, ceiling: float | None = 100.0, tolerance: float | None = None,

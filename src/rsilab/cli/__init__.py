@@ -35,7 +35,7 @@ COMMANDS: dict[str, str] = {
 HELP_LINES: dict[str, str] = {
     "forecast": "Forecast a takeoff: the story, the tables, the charts (--out).",
     "simulate": "Monte Carlo a scenario file or preset; print its summary.",
-    "sensitivity": "Sobol sensitivity of an outcome to a scenario's parameters.",
+    "sensitivity": "Sensitivity of an outcome to a scenario's parameters (Sobol or Shapley).",
     "presets": "List the shipped scenarios.",
     "runs": "List the runs recorded in the store.",
     "report": "Write a run's self-contained HTML report (offline; charts and data).",

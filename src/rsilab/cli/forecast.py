@@ -274,39 +274,80 @@ def simulate(scenario_file, preset, scenario_alias, as_json, n_samples, seed, ho
         print_summary(summary)
 
 
-@click.command(short_help="Sobol sensitivity of an outcome to a scenario's parameters.")
+@click.command(short_help="Sensitivity of an outcome to a scenario's parameters (Sobol or Shapley).")
 @click.argument("scenario_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @preset_option("Analyse a shipped scenario (see `rsilab presets`) instead of a file.")
 @click.option("--output", "output", default="p_explosion", show_default=True,
               help="What to explain: p_explosion, p_fizzle, p_ceiling, p_combustion, log_growth, or t_<multiple> (e.g. t_10).")
+@click.option("--method", type=click.Choice(["auto", "sobol", "shapley"]), default="auto", show_default=True,
+              help="auto: Shapley effects when the scenario has [[correlations]], Sobol indices otherwise.")
 @click.option("--base-samples", type=int, default=1024, show_default=True,
-              help="Saltelli base sample size N, a power of two (runs N (D + 2) simulations for D free parameters).")
+              help="N. Sobol: Saltelli base sample size, a power of two (N (D + 2) simulations for D free "
+                   "parameters). Shapley: outer samples per subset of parameters for D up to 8 (3 N (2^D - 2) "
+                   "simulations), random orderings of the parameters above (3 N (D - 1)).")
 @click.option("--phase", type=click.Choice(["late", "early"]), default=None,
               help="Which half of the path the regime outputs read (default: the scenario's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the indices as JSON.")
 @click.option("--seed", type=int, default=None, help="Random seed (overrides simulation.seed).")
 @store_option
 @friendly_errors
-def sensitivity(scenario_file, preset, scenario_alias, output, base_samples, phase, as_json, seed, store_path) -> None:
-    """Sobol indices (first and total order) of an outcome with respect to the parameters."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from rsilab.simulate.sensitivity import sobol_indices
+def sensitivity(scenario_file, preset, scenario_alias, output, method, base_samples, phase, as_json, seed,
+                store_path) -> None:
+    """Sobol indices (first and total order) of an outcome with respect to the parameters, or
+    Shapley effects when the priors are correlated (--method)."""
+    from rsilab.simulate.sensitivity import sensitivity_indices
 
     scenario = _apply_overrides(_scenario(scenario_file, _preset(preset, scenario_alias), command="analyse"),
                                 seed=seed, regime_phase=phase)
-    result = sobol_indices(scenario, output=output, base_samples=base_samples)
-    _record(store_path, "sensitivity", scenario, result, {"total": result["seconds"]})
     if as_json:
-        echo_json(result)
+        result = sensitivity_indices(scenario, output=output, base_samples=base_samples, method=method)
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} simulations"),
+                      TimeElapsedColumn(), transient=True) as bar:
+            task = bar.add_task(f"analysing {scenario.name}", total=None)
+            result = sensitivity_indices(scenario, output=output, base_samples=base_samples, method=method,
+                                         progress=lambda done, total: bar.update(task, completed=done, total=total))
+    run_id = _record(store_path, "sensitivity", scenario, result, {"total": result["seconds"]})
+    if as_json:
+        echo_json(dict(result, run_id=run_id))
         return
-    table = Table(title=f"Sobol indices of {output} ({scenario.name}, {result['n_evaluations']:,} simulations)")
-    for col in ("parameter", "S1", "S1 95% ±", "ST", "ST 95% ±"):
+    print_sensitivity(result, scenario.name)
+    click.echo(f"recorded as run {run_id} (rsilab runs)")
+
+
+def print_sensitivity(result: dict[str, Any], name: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    output, shapley = result["output"], result["method"] == "shapley"
+    what = "Shapley effects" if shapley else "Sobol indices"
+    table = Table(title=f"{what} of {output} ({name}, {result['n_evaluations']:,} simulations)", title_justify="left")
+    cols = ("parameter", "Shapley", "95% ±", "S1", "95% ±", "ST", "95% ±") if shapley else \
+        ("parameter", "S1", "S1 95% ±", "ST", "ST 95% ±")
+    for col in cols:
         table.add_column(col, justify="right" if col != "parameter" else "left")
+    fmt = (lambda v: "-" if v is None else f"{v:.3f}")
     for row in result["indices"]:
-        table.add_row(row["parameter"], f"{row['S1']:.3f}", f"{row['S1_conf']:.3f}", f"{row['ST']:.3f}", f"{row['ST_conf']:.3f}")
-    Console().print(table)
+        cells = [row["parameter"]] + ([fmt(row["shapley"]), fmt(row["shapley_conf"])] if shapley else [])
+        table.add_row(*cells, fmt(row["S1"]), fmt(row["S1_conf"]), fmt(row["ST"]), fmt(row["ST_conf"]))
+    console = Console()
+    console.print(table)
+    why = "the scenario has correlations" if result["correlated_priors"] else "independent priors"
+    how = "auto, " + why if result["method_requested"] == "auto" else f"--method {result['method_requested']}"
+    if shapley:
+        detail = (f"{result['estimator']} estimator over {result['cost_estimates']:,} "
+                  f"{'subsets' if result['estimator'] == 'exact' else 'orderings'}, "
+                  f"{result['inner_samples']} inner samples each; the effects share Var({output}) and sum to "
+                  f"{result['shapley_sum']:.3f}")
+        if result["estimator"] == "exact":
+            detail += "; S1, ST: Kucherenko's first-order and total indices (Sobol's when the priors are independent)"
+    else:
+        detail = "Saltelli design, SALib's estimator"
+        if result["correlations_ignored"]:
+            detail += "; the scenario's correlations are NOT applied: Sobol indices assume independent inputs"
+    console.print(f"method: {result['method']} ({how}); {detail}.", highlight=False, markup=False)
 
 
 @click.command(short_help="List the shipped scenarios.")

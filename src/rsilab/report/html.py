@@ -139,7 +139,7 @@ def report_data(store, run_id: int) -> dict[str, Any]:
                            "created_at": run["created_at"]}}
     if rec.kind == "sensitivity":
         return dict(base, kind="sensitivity", parameters=parameter_table(rec.config),
-                    charts={"sobol": rec.summary.get("indices", [])})
+                    charts={rec.summary.get("method", "sobol"): rec.summary.get("indices", [])})
     if rec.kind.startswith("experiment:"):
         return dict(base, kind="experiment", charts=experiment_charts(store.rounds(run_id)))
     if rec.kind.startswith("fit:"):
