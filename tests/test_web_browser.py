@@ -266,3 +266,29 @@ def test_each_chart_downloads_as_png(page, tmp_path):
         saved[chart["id"]] = data
     # each button saves its own chart, not one image for all
     assert len(set(saved.values())) == len(saved), list(saved)
+
+
+def test_a_shapley_run_is_labelled_in_the_runs_list_and_drawn_in_its_report(page, server, tmp_path):
+    scenario = tmp_path / "correlated.toml"
+    scenario.write_text("[model]\nname = 'criticality'\n[params]\nc = { dist = 'uniform', low = 0.2, high = 1.0 }\n"
+                        "p = { dist = 'uniform', low = 0.8, high = 1.2 }\n[[correlations]]\nparams = ['c', 'p']\n"
+                        "rho = 0.5\n[simulation]\nhorizon_years = 5\nn_grid = 11\n", encoding="utf-8")
+    printed = json.loads(subprocess.run(
+        [sys.executable, "-m", "rsilab.cli", "sensitivity", str(scenario), "--output", "log_growth",
+         "--base-samples", "64", "--json", "--store", str(server.store)], capture_output=True, text=True, check=True).stdout)
+    assert printed["method"] == "shapley"
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_selector(f"#runs a[href='/api/runs/{printed['run_id']}/report']")
+    row = page.locator(f"#runs tr:has(a[href='/api/runs/{printed['run_id']}/report'])").inner_text()
+    assert "sensitivity (shapley)" in row, row
+    page.goto(f"{server.url}/api/runs/{printed['run_id']}/report")
+    page.wait_for_function("document.getElementById('rsi-shapley') && document.getElementById('rsi-shapley').data")
+    title = page.inner_text("#rsi-shapley-section h2")
+    traces = page.evaluate("document.getElementById('rsi-shapley').data.map(t => [t.name, t.x, t.y])")
+    assert title == "Shapley effects of log_growth (method: shapley, exact estimator)", title
+    rows = printed["indices"]
+    assert traces == [["Shapley effect", [r["parameter"] for r in rows], [r["shapley"] for r in rows]],
+                      ["first order S1", [r["parameter"] for r in rows], [r["S1"] for r in rows]],
+                      ["total ST", [r["parameter"] for r in rows], [r["ST"] for r in rows]]]
+    assert page.locator("#rsi-sobol").count() == 0

@@ -107,6 +107,17 @@ var RsilabCharts = (function () {
        error_y: {type: "data", array: rows.map(function (r) { return r.ST_conf; })}}
     ], {barmode: "group", yaxis: {title: {text: "Sobol index (95% interval)"}}});
   }
+  /* Shapley effects, with Kucherenko's first-order and total indices where the exact estimator gave them */
+  function shapley(el, rows) {
+    var names = rows.map(function (r) { return r.parameter; });
+    var bar = function (name, key) {
+      return {type: "bar", name: name, x: names, y: rows.map(function (r) { return r[key]; }),
+              error_y: {type: "data", array: rows.map(function (r) { return r[key + "_conf"]; })}};
+    };
+    var traces = [bar("Shapley effect", "shapley")];
+    if (rows.length && rows[0].S1 !== null) traces.push(bar("first order S1", "S1"), bar("total ST", "ST"));
+    return plot(el, traces, {barmode: "group", yaxis: {title: {text: "share of the variance (95% interval)"}}});
+  }
 
   function takeoffTable(root, p, s) {
     var tk = s.takeoff;
@@ -233,7 +244,11 @@ var RsilabCharts = (function () {
     p = p || "rsi-";
     if (d.kind === "forecast") drawForecast(root, p, d);
     else if (d.kind === "sensitivity") {
-      sobol(section(root, p + "sobol", "Sobol indices of " + d.summary.output), d.charts.sobol);
+      var s = d.summary;
+      if (d.charts.shapley) shapley(section(root, p + "shapley", "Shapley effects of " + s.output + " (method: shapley, " +
+                                            s.estimator + " estimator)"), d.charts.shapley);
+      else sobol(section(root, p + "sobol", "Sobol indices of " + s.output + " (method: sobol" +
+                         (s.correlations_ignored ? "; the scenario's correlations are not applied)" : ")")), d.charts.sobol);
     } else if (d.kind === "experiment") drawExperiment(root, p, d);
     else if (d.kind === "fit") drawFit(root, p, d);
     if (d.kind === "forecast" || d.kind === "sensitivity") parameters(root, p, d);

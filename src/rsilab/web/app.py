@@ -152,7 +152,7 @@ def create_app(store_path: str | Path | None = None) -> Starlette:
             records = st.list_runs(limit=200)
         return JSONResponse([{"id": r.id, "kind": r.kind, "name": r.name, "seed": r.seed, "status": r.status,
                               "created_at": time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.created_at)),
-                              "n_samples": r.summary.get("n_samples"),
+                              "n_samples": r.summary.get("n_samples"), "method": r.summary.get("method"),
                               "regime_probabilities": r.summary.get("regime_probabilities")} for r in records])
 
     async def run_report(request: Request) -> Response:

@@ -232,7 +232,8 @@
       r.body.forEach(function (x) {
         var rp = x.regime_probabilities ? Object.keys(x.regime_probabilities).map(function (k) {
           return k.slice(0, 4) + " " + x.regime_probabilities[k].toFixed(2); }).join(" ") : "";
-        h += "<tr><td><a href='/api/runs/" + x.id + "/report' target='_blank'>" + x.id + "</a></td><td>" + esc(x.kind) +
+        var kind = x.kind + (x.method ? " (" + x.method + ")" : "");  /* a sensitivity run names its method */
+        h += "<tr><td><a href='/api/runs/" + x.id + "/report' target='_blank'>" + x.id + "</a></td><td>" + esc(kind) +
              "</td><td>" + esc(x.name) + "</td><td>" + esc(x.created_at) + "</td><td>" + fmt(x.seed) + "</td><td>" +
              fmt(x.n_samples) + "</td><td>" + esc(rp) + "</td></tr>";
       });
