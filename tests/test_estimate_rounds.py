@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rsilab.errors import ConfigError, EstimationError
-from rsilab.dynamics.base import RETURNS_TOLERANCE
+from rsilab.core.tolerances import RETURNS_TOLERANCE
 from rsilab.estimate.rounds import RoundsFit, classify, gain_ratio
 
 

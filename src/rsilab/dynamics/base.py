@@ -12,7 +12,7 @@ Every model integrates the natural log of capability as its first state variable
 trajectories spanning dozens of orders of magnitude stay well conditioned and thresholds are
 simple comparisons. ``rhs`` works on whole arrays of samples at once: ``y`` has shape
 ``(n_state, n)`` and each parameter is an array of shape ``(n,)``. Models never do I/O and
-never choose a solver. Imports nothing of ours but errors.
+never choose a solver. Imports nothing of ours but errors and core.
 """
 from __future__ import annotations
 
@@ -22,17 +22,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
+# re-exported: the estimators read it from here until they import it from rsilab.core
+from rsilab.core.tolerances import RETURNS_TOLERANCE  # noqa: F401
 from rsilab.errors import ConfigError
 
 Params = Mapping[str, np.ndarray]
-
-# "Returns about 1": |returns - 1| <= RETURNS_TOLERANCE counts as steady (combustion), above as
-# explosion, below as fizzle. Every returns quantity here (k, p, r, p_eff, k_eff) has its
-# critical value at 1, and the forecast's regime rule and the estimators' verdicts share this
-# one band, so a fitted k and a forecast drawn from its prior use the same word for the same
-# value. 0.02: a gain ratio within 2% of 1 changes gains by at most 1.02^10 - 1 = 22% over ten
-# rounds, and a path's growth rate by at most 2% per e-fold of capability.
-RETURNS_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)

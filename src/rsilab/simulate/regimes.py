@@ -30,7 +30,8 @@ from typing import NamedTuple
 import numpy as np
 
 from rsilab.core.solution import Solution, Status
-from rsilab.dynamics.base import RETURNS_TOLERANCE, Model
+from rsilab.core.tolerances import RETURNS_TOLERANCE
+from rsilab.dynamics.base import Model
 
 
 class Regime(IntEnum):

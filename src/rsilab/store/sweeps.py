@@ -3,7 +3,7 @@
 Owns every SQL statement about ``sweeps`` and ``sweep_cells`` (migration 0040). A cell that
 finishes is written as one run of kind ``experiment:<name>`` with its rounds, and the cell is
 marked finished, all in one transaction: a driver killed at any point leaves each cell either
-recorded once or still to run. Imports nothing of ours but the store and errors.
+recorded once or still to run. Imports nothing of ours but the store, errors and core.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from rsilab.core.version import __version__
 from rsilab.errors import StoreError
 from rsilab.store.db import Store
 
@@ -121,8 +122,6 @@ def release_driver(store: Store, sweep_id: int, driver: str) -> None:
 
 def _insert_run(store: Store, kind: str, name: str, config: dict, summary: dict, timings: dict,
                 seed: int | None, status: str) -> int:
-    from rsilab import __version__
-
     cur = store.conn.execute(
         "INSERT INTO runs(kind, name, created_at, seed, version, config_json, summary_json, timings_json, status)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

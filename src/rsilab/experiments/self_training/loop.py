@@ -229,7 +229,7 @@ def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, progress: bool) -> None:
-    from rsilab import __version__
+    from rsilab.core.version import __version__
 
     task, shape = get_task(cfg.task), model_shape(cfg)
     eval_set: Pool = {d: [(p, task.solve(p)) for p in _instances(task, cfg.seed, d, cfg.eval_per_difficulty, _EVAL)]
