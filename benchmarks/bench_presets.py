@@ -53,7 +53,7 @@ def timed(fn) -> float:
 def after_simulating(sc, store_path: Path) -> float:
     """Seconds of what `rsilab simulate --json` does after the simulation: the summary, the
     run and its arrays recorded in the store, the JSON text."""
-    from rsilab.report.html_data import record_ensemble
+    from rsilab.store.ensembles import record_ensemble
     from rsilab.store import Store
 
     ens = run_scenario(sc)

@@ -1,7 +1,7 @@
 """How much the store grows per recorded Monte Carlo run: the arrays a report needs.
 
 Runs a preset once, records it into a fresh store (summary row plus the compressed per-sample
-blob, ``rsilab.report.html_data``) and prints the blob's size, the store file's growth and the
+blob, ``rsilab.store.ensembles``) and prints the blob's size, the store file's growth and the
 bytes per sample, beside the summary row's size; then times writing the HTML report from the
 store against the run itself (a report never re-runs, so it should cost a small fraction).
 
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from rsilab.report.html import write_run_report
-from rsilab.report.html_data import encode_ensemble, record_ensemble
+from rsilab.store.ensembles import encode_ensemble, record_ensemble
 from rsilab.simulate.montecarlo import run_scenario
 from rsilab.simulate.scenario import load_preset
 from rsilab.store import Store

@@ -9,10 +9,13 @@ rsilab`` imports no numpy-heavy module, and never torch)::
 
     import rsilab
     ens = rsilab.simulate("sie", n_samples=100_000, seed=1)   # preset, TOML path or Scenario
+    print(ens)             # the headline, the regimes, the threshold times
     ens.summary()          # the dict `rsilab simulate --json` prints
     ens.to_pandas()        # one row per sample (needs pandas)
     ens.report("sie.html") # the self-contained HTML report (rsilab.report_run(RUN, path) for a stored run)
-    rsilab.sensitivity("default", output="p_explosion", base_samples=256)
+    rsilab.forecast("default", overrides={"n_samples": 20_000}, returns_prior="fit.json", record=True)
+                           # what `rsilab forecast` runs: the same call, recorded (.run_id)
+    rsilab.sensitivity("default", output="p_explosion", base_samples=256)   # .to_pandas(), print()
     rsilab.fit_rounds(df)  # returns per round k from a table of rounds
     rsilab.track(...)      # log the rounds of your own loop (rsilab.experiments.track)
 """
@@ -22,10 +25,11 @@ import importlib
 import types
 from typing import Any
 
-__version__ = "0.1.0"
+from rsilab.core.version import __version__
 
 # public name -> "module:attribute"
 _LAZY: dict[str, str] = {
+    "forecast": "rsilab.api:forecast",
     "sensitivity": "rsilab.api:sensitivity",
     "track": "rsilab.experiments.track:track",
     "fit_rounds": "rsilab.api:fit_rounds",
@@ -33,6 +37,7 @@ _LAZY: dict[str, str] = {
     "load_scenario": "rsilab.api:load",
     "presets": "rsilab.api:presets",
     "Forecast": "rsilab.api:Forecast",
+    "Sensitivity": "rsilab.api:Sensitivity",
     "Scenario": "rsilab.simulate.scenario:Scenario",
     "Store": "rsilab.store:Store",
     "RsilabError": "rsilab.errors:RsilabError",

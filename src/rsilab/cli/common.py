@@ -23,14 +23,24 @@ import click
 from rsilab.errors import RsilabError
 
 
+def _store_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A mistyped ``--store`` is one line naming the flag, before the command does any work."""
+    from rsilab.store.db import check_store_path
+
+    return None if value is None else check_store_path(value, "--store")
+
+
 def store_option(func: Callable) -> Callable:
-    """``--store PATH``: which store file to use (default: $RSILAB_STORE or the user data dir)."""
+    """``--store PATH``: which store file to use (default: $RSILAB_STORE or the user data dir).
+    A missing file is created; a missing directory is an error (``rsilab.store.db``)."""
     return click.option(
         "--store",
         "store_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="Store file (SQLite). Default: $RSILAB_STORE or the user data directory.",
+        callback=_store_path,
+        help="Store file (SQLite); created if missing, in an existing directory. "
+             "Default: $RSILAB_STORE or the user data directory.",
     )(func)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +10,10 @@ import click
 
 from rsilab.cli.common import echo_json, friendly_errors, store_option
 
-DEFAULT_SCENARIO = "default"
 
-
-def _scenario(scenario_file: Path | None, preset: str | None, default: str | None = None, *, command: str = "simulate"):
+def _scenario(scenario_file: Path | None, preset: str | None, *, required: bool = True, command: str = "simulate"):
+    """The scenario the user named (a file or a preset), or None where none is needed and none
+    was named (the library then takes the default)."""
     from rsilab.errors import ConfigError
     from rsilab.simulate.scenario import load_preset, load_scenario, preset_names
 
@@ -25,68 +26,57 @@ def _scenario(scenario_file: Path | None, preset: str | None, default: str | Non
             if exc.field == "scenario":  # the file itself: name the argument the user typed
                 raise ConfigError("SCENARIO_FILE", exc.value, exc.allowed) from None
             raise
-    if preset is None and default is None:
+    if preset is None:
+        if not required:
+            return None
         raise click.UsageError(f"nothing to {command}: give a scenario TOML file (rsilab {command} my.toml) or "
                                f"--preset NAME, one of {', '.join(preset_names())}")
     try:
-        return load_preset(preset or default)
+        return load_preset(preset)
     except ConfigError as exc:
         if exc.field == "preset":
             raise ConfigError("--preset", exc.value, exc.allowed) from None
         raise
 
 
-# simulation field -> the flag that overrides it, so that errors name what the user typed
+# an override as the library names it -> the flag that sets it, so that errors name what the user typed
 OVERRIDE_FLAGS = {"n_samples": "--samples", "seed": "--seed", "horizon_years": "--horizon", "regime_phase": "--phase"}
 
 
-def _apply_overrides(scenario, n_samples: int | None = None, seed: int | None = None, horizon: float | None = None,
-                     **more):
+@contextmanager
+def _errors_name_flags():
+    """Errors about an override name its flag (``--samples``), not the library's keyword."""
     from rsilab.errors import ConfigError
 
-    changes = dict(n_samples=n_samples, seed=seed, horizon_years=horizon, **more)
-    for key, value in changes.items():
-        try:
-            scenario = scenario.with_simulation(**{key: value})
-        except ConfigError as exc:
-            raise ConfigError(OVERRIDE_FLAGS.get(key, exc.field), exc.value, exc.allowed) from None
-    return scenario
+    try:
+        yield
+    except ConfigError as exc:
+        if exc.field in OVERRIDE_FLAGS:
+            raise ConfigError(OVERRIDE_FLAGS[exc.field], exc.value, exc.allowed) from None
+        raise
 
 
-def _run_with_progress(scenario, quiet: bool):
-    from rsilab.simulate.montecarlo import run_scenario
-
+@contextmanager
+def _progress(description: str, unit: str, quiet: bool):
+    """A progress bar (none with --json): yields the library's ``progress(done, total)``."""
     if quiet:
-        return run_scenario(scenario)
+        yield None
+        return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} samples"),
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
                   TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task(f"simulating {scenario.name}", total=scenario.n_samples)
-        return run_scenario(scenario, progress=lambda done, total: bar.update(task, completed=done))
+        task = bar.add_task(description, total=None, count="")
+        yield lambda done, total: bar.update(task, completed=done, total=total, count=f"{done:,}/{total:,} {unit}")
 
 
-def _record(store_path: Path | None, kind: str, scenario, summary: dict[str, Any], timings: dict[str, Any]) -> int:
-    from rsilab.store import Store
+def _forecast(scenario, *, as_json: bool, store_path: Path | None, **kwargs):
+    """The library's one forecast call (recorded), with the CLI's progress bar and flag names."""
+    from rsilab.api import forecast
 
-    with Store(store_path) as store:
-        return store.add_run(kind, scenario.name, config=scenario.to_dict(), summary=summary,
-                             timings=timings, seed=scenario.seed)
-
-
-def _record_ensemble(store_path: Path | None, kind: str, ensemble, summary: dict[str, Any],
-                     timings: dict[str, Any], report_path: Path | None) -> int:
-    """Record a Monte Carlo run with the arrays its report draws; write the report if asked."""
-    from rsilab.report.html_data import record_ensemble
-    from rsilab.store import Store
-
-    with Store(store_path) as store:
-        run_id = record_ensemble(store, kind, ensemble, summary, timings)
-        if report_path is not None:
-            from rsilab.report.html import write_run_report
-
-            write_run_report(store, run_id, report_path)
-    return run_id
+    what = "the default scenario" if scenario is None else scenario.name
+    with _errors_name_flags(), _progress(f"simulating {what}", "samples", as_json) as progress:
+        return forecast(scenario, record=True, store=store_path, progress=progress, **kwargs)
 
 
 def _q(e: dict[str, Any], fmt: str) -> str:
@@ -152,7 +142,13 @@ def print_summary(summary: dict[str, Any]) -> None:
         for k, v in extras.items():
             ex.add_row(k, f"{v:.3f}")
         console.print(ex)
-    console.print("status: " + ", ".join(f"{k} {v:,}" for k, v in summary["status_counts"].items() if v))
+    from rsilab.core.solution import Status
+
+    counts = {k: v for k, v in summary["status_counts"].items() if v}
+    console.print("status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), highlight=False)
+    for k in counts:
+        if k != "finished":
+            console.print(f"  {k}: {Status[k.upper()].message}", highlight=False, markup=False)
 
 
 sim_options = [
@@ -206,48 +202,31 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
     """Forecast a takeoff: simulate a scenario (default: the heterogeneous-returns default) and
     print the story (how likely an explosive takeoff is, how far and how long it runs, where it
     ends), then the regime probabilities and threshold times; with --out, write the charts."""
-    preset = _preset(preset, scenario_alias)
-    scenario = _scenario(scenario_file, preset, DEFAULT_SCENARIO, command="forecast")
-    returns_prior = None
-    if returns_from is not None:
-        from rsilab.estimate.bridge import apply_returns_prior, load_prior
-        from rsilab.simulate.scenario import load_preset
-
-        returns_prior = load_prior(returns_from)
-        scenario, returns_param, clipped = apply_returns_prior(
-            scenario, returns_prior, origin=str(returns_from),
-            explicit=scenario_file is not None or preset is not None, load_preset=load_preset)
-    scenario = _apply_overrides(scenario, n_samples, seed, horizon)
-    ensemble = _run_with_progress(scenario, quiet=as_json)
-    summary = ensemble.summary()
-    if returns_prior is not None:
-        summary["returns_prior"] = {"parameter": returns_param, "quantity": returns_prior["quantity"],
-                                    "source": returns_prior.get("source"), "file": str(returns_from),
-                                    "dist": returns_prior["spec"]["dist"], "draws_moved_into_range": clipped}
-    charts: list[Path] = []
-    timings = dict(ensemble.timings)
-    if out_dir is not None:
-        from rsilab.report.charts import write_charts
-
-        t0 = time.perf_counter()
-        charts = write_charts(ensemble, out_dir, summary)
-        timings["charts"] = time.perf_counter() - t0
-    summary["charts"] = [str(p) for p in charts]
-    run_id = _record_ensemble(store_path, "forecast", ensemble, summary, timings, report_path)
-    summary["run_id"] = run_id
+    scenario = _scenario(scenario_file, _preset(preset, scenario_alias), required=False, command="forecast")
+    result = _forecast(scenario, as_json=as_json, store_path=store_path, kind="forecast", returns_prior=returns_from,
+                       overrides={"n_samples": n_samples, "seed": seed, "horizon_years": horizon},
+                       charts=out_dir, report=report_path)
+    summary = result.summary()
     if as_json:
         echo_json(summary)
         return
-    if returns_prior is not None:
-        click.echo(f"measured returns: {returns_prior['quantity']} from {returns_from} ({returns_prior.get('source')}) "
-                   f"as {scenario.model.name}.{returns_param}")
-        if clipped:
-            declared = scenario.model.param(returns_param)
-            click.echo(f"  {clipped:.1%} of its draws lay outside {returns_param}'s range [{declared.low:g}, "
-                       f"{declared.high:g}] and were set to the nearest bound (the share above any value "
-                       f"inside the range, P({returns_param} > 1) included, is unchanged)")
+    prior = summary.get("returns_prior")
+    if prior is not None:
+        param = prior["parameter"]
+        click.echo(f"measured returns: {prior['quantity']} from {prior['file']} ({prior['source']}) "
+                   f"as {result.scenario.model.name}.{param}")
+        if prior["draws_moved_into_range"]:
+            declared = result.scenario.model.param(param)
+            click.echo(f"  {prior['draws_moved_into_range']:.1%} of its draws lay outside {param}'s range "
+                       f"[{declared.low:g}, {declared.high:g}] and were set to the nearest bound (the share above "
+                       f"any value inside the range, P({param} > 1) included, is unchanged)")
     print_summary(summary)
-    click.echo("charts: " + ", ".join(str(p) for p in charts) if charts else "charts: none written (--out DIR writes them)")
+    charts = summary.get("charts")
+    click.echo("charts: " + ", ".join(charts) if charts else "charts: none written (--out DIR writes them)")
+    _print_recorded(result.run_id, report_path)
+
+
+def _print_recorded(run_id: int, report_path: Path | None) -> None:
     click.echo(f"recorded as run {run_id} (rsilab runs)")
     if report_path is not None:
         click.echo(f"report: {report_path}")
@@ -264,14 +243,14 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
 def simulate(scenario_file, preset, scenario_alias, as_json, n_samples, seed, horizon, report_path,
              store_path) -> None:
     """Monte Carlo a scenario (SCENARIO_FILE or --preset NAME); print its summary (tables, or --json)."""
-    scenario = _apply_overrides(_scenario(scenario_file, _preset(preset, scenario_alias)), n_samples, seed, horizon)
-    ensemble = _run_with_progress(scenario, quiet=as_json)
-    summary = ensemble.summary()
-    summary["run_id"] = _record_ensemble(store_path, "simulate", ensemble, summary, ensemble.timings, report_path)
+    scenario = _scenario(scenario_file, _preset(preset, scenario_alias))
+    result = _forecast(scenario, as_json=as_json, store_path=store_path, kind="simulate", report=report_path,
+                       overrides={"n_samples": n_samples, "seed": seed, "horizon_years": horizon})
     if as_json:
-        echo_json(summary)
-    else:
-        print_summary(summary)
+        echo_json(result.summary())
+        return
+    print_summary(result.summary())
+    _print_recorded(result.run_id, report_path)
 
 
 @click.command(short_help="Sensitivity of an outcome to a scenario's parameters (Sobol or Shapley).")
@@ -287,7 +266,7 @@ def simulate(scenario_file, preset, scenario_alias, as_json, n_samples, seed, ho
                    "simulations), random orderings of the parameters above (3 N (D - 1)).")
 @click.option("--phase", type=click.Choice(["late", "early"]), default=None,
               help="Which half of the path the regime outputs read (default: the scenario's).")
-@click.option("--json", "as_json", is_flag=True, help="Print the indices as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the indices as JSON (with run_id, the store's id).")
 @click.option("--seed", type=int, default=None, help="Random seed (overrides simulation.seed).")
 @store_option
 @friendly_errors
@@ -295,26 +274,17 @@ def sensitivity(scenario_file, preset, scenario_alias, output, method, base_samp
                 store_path) -> None:
     """Sobol indices (first and total order) of an outcome with respect to the parameters, or
     Shapley effects when the priors are correlated (--method)."""
-    from rsilab.simulate.sensitivity import sensitivity_indices
+    from rsilab.api import sensitivity as analyse
 
-    scenario = _apply_overrides(_scenario(scenario_file, _preset(preset, scenario_alias), command="analyse"),
-                                seed=seed, regime_phase=phase)
+    scenario = _scenario(scenario_file, _preset(preset, scenario_alias), command="analyse")
+    with _errors_name_flags(), _progress(f"analysing {scenario.name}", "simulations", as_json) as progress:
+        result = analyse(scenario, output=output, base_samples=base_samples, method=method, seed=seed, phase=phase,
+                         record=True, store=store_path, progress=progress)
     if as_json:
-        result = sensitivity_indices(scenario, output=output, base_samples=base_samples, method=method)
-    else:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} simulations"),
-                      TimeElapsedColumn(), transient=True) as bar:
-            task = bar.add_task(f"analysing {scenario.name}", total=None)
-            result = sensitivity_indices(scenario, output=output, base_samples=base_samples, method=method,
-                                         progress=lambda done, total: bar.update(task, completed=done, total=total))
-    run_id = _record(store_path, "sensitivity", scenario, result, {"total": result["seconds"]})
-    if as_json:
-        echo_json(dict(result, run_id=run_id))
+        echo_json(result.summary())
         return
-    print_sensitivity(result, scenario.name)
-    click.echo(f"recorded as run {run_id} (rsilab runs)")
+    print_sensitivity(result.summary(), scenario.name)
+    _print_recorded(result.run_id, None)
 
 
 def print_sensitivity(result: dict[str, Any], name: str) -> None:
@@ -368,17 +338,45 @@ def presets(as_json: bool) -> None:
         click.echo(f"{r['name']:<24} {r['model']:<14} {r['title']}")
 
 
+# `rsilab runs`: the columns in the order they are dropped when the terminal is too narrow
+# (the last first); id, name and the headline always stay
+RUN_COLUMNS = ("id", "kind", "name", "when", "headline", "seed", "status")
+KEPT_COLUMNS = ("id", "name", "headline")
+DROP_ORDER = ("status", "seed", "when", "kind")
+
+
+def _table_width(rows: list[dict[str, str]], cols: list[str]) -> int:
+    """Terminal columns a table of ``cols`` needs with no value wrapped (rich's default box:
+    a border and one space each side of every cell)."""
+    return sum(max([len(c)] + [len(r[c]) for r in rows]) + 3 for c in cols) + 1
+
+
+def _fit_columns(rows: list[dict[str, str]], width: int) -> list[str]:
+    """The columns shown in ``width`` terminal columns: all of them if no value has to wrap,
+    else without status, seed, when and kind, dropped in that order until it fits."""
+    cols = list(RUN_COLUMNS)
+    for col in DROP_ORDER:
+        if _table_width(rows, cols) <= width:
+            break
+        cols.remove(col)
+    return cols
+
+
 @click.command(short_help="List the runs recorded in the store.")
 @click.option("--kind", default=None, help="Only runs of this kind (forecast, simulate, sensitivity, experiment:..., fit:...).")
 @click.option("--limit", type=int, default=30, show_default=True, help="Show at most this many runs, newest first.")
+@click.option("--wide", is_flag=True, help="Every column (id, kind, name, when, headline, seed, status), whatever the "
+                                           "terminal's width; without it, the columns that fit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 @store_option
 @friendly_errors
-def runs(kind, limit, as_json, store_path) -> None:
-    """List the runs recorded in the store."""
+def runs(kind, limit, wide, as_json, store_path) -> None:
+    """List the runs recorded in the store, newest first: the columns that fit the terminal
+    (--wide: all of them; --json: every field)."""
     from rich.console import Console
     from rich.table import Table
 
+    from rsilab.report.text import headline
     from rsilab.store import Store
 
     with Store(store_path) as store:
@@ -386,16 +384,20 @@ def runs(kind, limit, as_json, store_path) -> None:
     if as_json:
         echo_json([r.__dict__ for r in records])
         return
-    table = Table(title=f"runs in {store_path or 'the default store'}")
-    for col in ("id", "kind", "name", "when", "seed", "status", "headline"):
-        table.add_column(col)
-    for r in records:
-        tk, rp = r.summary.get("takeoff"), r.summary.get("regime_probabilities")
-        if tk:
-            end = tk["ends"]["most_likely"]
-            headline = f"P(explosive) {tk['p_explosive']:.2f}, ends {end} {tk['ends']['late_regime_probabilities'][end]:.2f}"
-        else:
-            headline = " ".join(f"{k[:4]} {v:.2f}" for k, v in rp.items()) if rp else ""
-        table.add_row(str(r.id), r.kind, r.name, time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)),
-                      "" if r.seed is None else str(r.seed), r.status, headline)
-    Console().print(table)
+    rows = [{"id": str(r.id), "kind": r.kind, "name": r.name,
+             "when": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)),
+             "headline": headline(r.summary), "seed": "" if r.seed is None else str(r.seed), "status": r.status}
+            for r in records]
+    console = Console()
+    cols = list(RUN_COLUMNS) if wide else _fit_columns(rows, console.width)
+    table = Table(title=f"runs in {store_path or 'the default store'}", title_justify="left")
+    for col in cols:
+        table.add_column(col, no_wrap=col not in KEPT_COLUMNS[1:])
+    for r in rows:
+        table.add_row(*(r[c] for c in cols))
+    if wide:  # wider than the terminal rather than a value cut or wrapped
+        console = Console(width=max(console.width, _table_width(rows, cols)))
+    console.print(table)
+    hidden = [c for c in RUN_COLUMNS if c not in cols]
+    if hidden:
+        click.echo(f"not shown at this width: {', '.join(hidden)} (--wide or --json shows them)")

@@ -2,8 +2,8 @@
 
 ``report_data`` turns what the store holds into one JSON-ready dict (the run's summary
 unchanged, its config, the model's parameter declarations, provenance and the series each
-chart draws); ``render_html`` embeds that dict as a JSON block, plotly.js from the ``plotly``
-package and the drawing code (``html_charts.js``, shared with the web playground) into one
+chart draws); ``render_html`` embeds that dict as a JSON block, plotly.js (the basic bundle in
+``report/vendor``: scatter and bar traces, all the charts need) and the drawing code (``html_charts.js``, shared with the web playground) into one
 file that opens from ``file://`` with no network request. Nothing here re-runs a simulation:
 a run recorded without the arrays a chart needs gets a StoreError naming what is missing.
 Imports numpy, the store and the model declarations; never the CLI or the web app.
@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from rsilab.errors import ConfigError, StoreError
-from rsilab.report.html_data import ARRAYS_FORMAT, decode_arrays
+from rsilab.report.samples import REGIMES
+from rsilab.store.ensembles import ARRAYS_FORMAT, decode_arrays
 
 REPORT_FORMAT = "rsilab-report/1"
-REGIMES = ("explosion", "combustion", "fizzle", "ceiling")
 ENSEMBLE_KINDS = ("forecast", "simulate", "web")
 CDF_POINTS = 400  # points per threshold CDF: enough for a smooth curve, small in the page
 
@@ -64,9 +64,11 @@ def parameter_table(config: dict[str, Any]) -> list[dict[str, Any]]:
     specs = config.get("params", {})
     rows = []
     for p in model.params:
+        prior = specs.get(p.name, {"dist": "fixed", "value": p.default})
+        if isinstance(prior, dict):  # a stored config keeps an infinite value (no ceiling) as a float
+            prior = {k: _text_if_infinite(v) if isinstance(v, float) else v for k, v in prior.items()}
         rows.append({"name": p.name, "unit": p.unit, "low": _text_if_infinite(p.low), "high": _text_if_infinite(p.high),
-                     "default": _text_if_infinite(p.default), "meaning": p.meaning,
-                     "prior": specs.get(p.name, {"dist": "fixed", "value": _text_if_infinite(p.default)})})
+                     "default": _text_if_infinite(p.default), "meaning": p.meaning, "prior": prior})
     return rows
 
 
@@ -196,8 +198,9 @@ def _asset(name: str) -> str:
 
 
 def plotly_js() -> str:
-    """plotly.js as shipped inside the ``plotly`` Python package (never from a CDN)."""
-    return resources.files("plotly").joinpath("package_data", "plotly.min.js").read_text(encoding="utf-8")
+    """plotly.js as this package ships it (``report/vendor``: the basic bundle, with only the trace
+    types drawn here; never from a CDN)."""
+    return resources.files("rsilab.report").joinpath("vendor", "plotly-basic.min.js").read_text(encoding="utf-8")
 
 
 def json_safe(obj: Any) -> Any:

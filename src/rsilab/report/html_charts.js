@@ -3,9 +3,11 @@
    updates every chart in place (Plotly.react on the same elements). No network access. */
 "use strict";
 var RsilabCharts = (function () {
-  var COLOURS = {explosion: "#d62728", combustion: "#ff7f0e", fizzle: "#1f77b4", ceiling: "#2ca02c"};
   var REGIMES = ["explosion", "combustion", "fizzle", "ceiling"];
-  var CONFIG = {displaylogo: false, responsive: true,
+  /* the two phases' bars: the legend's swatch is a trace's first bar, so each phase has one colour */
+  var PHASE_COLOURS = {early: "#9ecae1", late: "#3f3f3f"};
+  /* no "share" button and no server to send a chart to: a report and the playground stay local */
+  var CONFIG = {displaylogo: false, responsive: true, showSendToCloud: false, plotlyServerURL: "",
                 toImageButtonOptions: {format: "png", width: 900, height: 500, scale: 1}};
 
   function esc(v) {
@@ -84,7 +86,7 @@ var RsilabCharts = (function () {
       return {type: "bar", name: ph + (ph === phase ? " (headline)" : ""), x: REGIMES,
               y: REGIMES.map(function (r) { return pr[r].p; }),
               error_y: {type: "data", array: REGIMES.map(function (r) { return 1.96 * pr[r].se; }), visible: true},
-              marker: {color: REGIMES.map(function (r) { return COLOURS[r]; }), opacity: ph === "early" ? 0.5 : 1}};
+              marker: {color: PHASE_COLOURS[ph]}};
     });
     return plot(el, traces, {barmode: "group", yaxis: {title: {text: "probability (95% interval)"}, range: [0, 1]}});
   }
@@ -254,5 +256,5 @@ var RsilabCharts = (function () {
     if (d.kind === "forecast" || d.kind === "sensitivity") parameters(root, p, d);
     provenance(root, p, d);
   }
-  return {draw: draw, fmt: fmt, esc: esc, priorText: priorText};
+  return {draw: draw, plot: plot, fmt: fmt, esc: esc, priorText: priorText};
 })();

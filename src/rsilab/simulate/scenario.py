@@ -6,7 +6,8 @@
                    regime_tolerance, ceiling_factor, regime_phase ("late" or "early")
     [thresholds]   capability_multiples = [10, 1000]
     [[correlations]] params = ["a", "b"], rho = 0.3
-    [meta]         title, description, sources (free text, kept with the run)
+    [meta]         title, description, sources (free text, kept with the run); name, the
+                   scenario's name (default: the file's name without .toml, or the preset's)
 
 Every problem is a ConfigError naming the field, the value and what is allowed: unknown keys
 and parameter names are errors, never ignored. Imports dynamics, priors, solver settings.
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from rsilab.core.priors import Prior, parse_prior
+from rsilab.core.tolerances import RETURNS_TOLERANCE
 from rsilab.dynamics import MODELS, Model
-from rsilab.dynamics.base import RETURNS_TOLERANCE
 from rsilab.errors import ConfigError
 from rsilab.simulate.solver import SolverSettings
 
@@ -46,7 +47,8 @@ REGIME_PHASES = ("late", "early")
 DEFAULT_SIMULATION = {"n_samples": 100_000, "horizon_years": 20.0, "seed": 0, "n_grid": 101,
                       "rtol": 1e-6, "atol": 1e-9, "max_steps": 20_000, "cap_multiple": 1e15,
                       "regime_tolerance": RETURNS_TOLERANCE, "ceiling_factor": 2.0, "regime_phase": "late"}
-META_FIELDS = {"title", "description", "sources"}
+META_FIELDS = {"name", "title", "description", "sources"}
+MAX_NAME_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,11 @@ def parse_scenario(data: Mapping[str, Any], *, name: str = "scenario", source: s
     if not isinstance(meta, Mapping) or set(meta) - META_FIELDS:
         bad = sorted(set(meta) - META_FIELDS) if isinstance(meta, Mapping) else meta
         raise ConfigError("meta", bad, f"a table with only {', '.join(sorted(META_FIELDS))}", source=source)
+    if "name" in meta:
+        if not isinstance(meta["name"], str) or not 0 < len(meta["name"].strip()) <= MAX_NAME_CHARS:
+            raise ConfigError("meta.name", meta["name"], f"the scenario's name: text of 1 to {MAX_NAME_CHARS} characters",
+                              source=source)
+        name = meta["name"].strip()
     scenario = Scenario(name, model, priors, corr, simulation, tuple(float(m) for m in multiples), dict(meta), source)
     return scenario
 

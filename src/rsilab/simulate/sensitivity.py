@@ -66,13 +66,29 @@ def sensitivity_indices(scenario: Scenario, *, output: str = "p_explosion", base
                         method: str = "auto", progress: Progress | None = None) -> dict[str, Any]:
     """The indices ``method`` asks for (auto: Shapley effects when the scenario has correlations,
     Sobol indices otherwise), as the dict ``rsilab sensitivity --json`` prints."""
-    if method not in METHODS:
-        raise ConfigError("--method", method, f"one of {', '.join(METHODS)}")
-    check_output(scenario, output)  # before any simulation
-    chosen = ("shapley" if scenario.correlations else "sobol") if method == "auto" else method
+    chosen = check_request(scenario, output, base_samples, method)  # before any simulation
     run = shapley_indices if chosen == "shapley" else sobol_indices
     result = run(scenario, output=output, base_samples=base_samples, progress=progress)
     return {"method_requested": method, "correlated_priors": bool(scenario.correlations), **result}
+
+
+def check_request(scenario: Scenario, output: str, base_samples: int, method: str = "auto") -> str:
+    """The method ``sensitivity_indices`` will run, once the request is known to be one it can
+    answer (a ConfigError otherwise): callers check before they start work that keeps files."""
+    if method not in METHODS:
+        raise ConfigError("--method", method, f"one of {', '.join(METHODS)}")
+    check_output(scenario, output)
+    chosen = ("shapley" if scenario.correlations else "sobol") if method == "auto" else method
+    _check_base_samples(chosen, base_samples)
+    _free(scenario)
+    return chosen
+
+
+def _check_base_samples(method: str, base_samples: Any) -> None:
+    if method == "sobol" and (not _whole(base_samples) or base_samples < 16 or base_samples & (base_samples - 1)):
+        raise ConfigError("--base-samples", base_samples, "a power of two, at least 16 (Sobol sequences need it)")
+    if method == "shapley" and (not _whole(base_samples) or base_samples < 16):
+        raise ConfigError("--base-samples", base_samples, "a whole number, at least 16")
 
 
 def _whole(value: Any) -> bool:
@@ -112,8 +128,7 @@ def shapley_indices(scenario: Scenario, *, output: str = "p_explosion", base_sam
     from rsilab.simulate.priors import as_rng
     from rsilab.simulate.shapley import N_INNER, conf95, estimate_shapley
 
-    if not _whole(base_samples) or base_samples < 16:
-        raise ConfigError("--base-samples", base_samples, "a whole number, at least 16")
+    _check_base_samples("shapley", base_samples)
     free = _free(scenario)
     t0 = time.perf_counter()
     runs = []
@@ -152,8 +167,7 @@ def sobol_indices(scenario: Scenario, *, output: str = "p_explosion", base_sampl
     from SALib.analyze import sobol
     from SALib.sample import sobol as sobol_sample
 
-    if not _whole(base_samples) or base_samples < 16 or base_samples & (base_samples - 1):
-        raise ConfigError("--base-samples", base_samples, "a power of two, at least 16 (Sobol sequences need it)")
+    _check_base_samples("sobol", base_samples)
     free = _free(scenario)
     t0 = time.perf_counter()
     problem = {"num_vars": len(free), "names": free, "bounds": [[0.0, 1.0]] * len(free)}

@@ -1,4 +1,10 @@
-"""Opening the store, applying migrations, and the generic run/round records."""
+"""Opening the store, applying migrations, and the generic run/round records.
+
+Where a store is: a path given (``--store``, ``Store(path)``) or ``$RSILAB_STORE``, else
+``rsilab.sqlite`` in the user's data directory. Opening creates a missing store file, never a
+missing directory, except the user data directory of the default location: a mistyped path is
+an error naming it, not a new empty store somewhere unexpected.
+"""
 from __future__ import annotations
 
 import json
@@ -10,7 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
-from rsilab.errors import StoreError
+from rsilab.core.version import __version__
+from rsilab.errors import ConfigError, StoreError
 
 STORE_ENV = "RSILAB_STORE"
 # How long a writer waits for another one to finish before giving up (sweeps and the web server
@@ -25,6 +32,18 @@ def default_store_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("rsilab", appauthor=False)) / "rsilab.sqlite"
+
+
+def check_store_path(path: str | os.PathLike[str], where: str = "store") -> Path:
+    """``path`` if a store can be opened or created there: an existing file, or a new file in an
+    existing directory. Otherwise a ConfigError naming ``where`` (how the caller calls it)."""
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(where, str(p), "a store file (SQLite), not a directory")
+    if not p.exists() and not p.parent.is_dir():
+        raise ConfigError(where, str(p), f"a file in an existing directory ({p.parent} does not exist; "
+                                         "rsilab creates a missing store file, never its directory)")
+    return p
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -58,9 +77,14 @@ class Store:
     """A connection to one store file. Use as a context manager or call ``close()``."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None):
-        self.path = Path(path) if path is not None else default_store_path()
+        chosen = path if path is not None else os.environ.get(STORE_ENV) or None
+        if chosen is not None:
+            self.path = check_store_path(Path(chosen).expanduser(), "store" if path is not None else f"${STORE_ENV}")
+        else:
+            self.path = default_store_path()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if chosen is None:  # the user data directory, made on first use
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from None
@@ -150,8 +174,6 @@ class Store:
         seed: int | None = None,
         status: str = "finished",
     ) -> int:
-        from rsilab import __version__
-
         with self.conn:
             cur = self.conn.execute(
                 "INSERT INTO runs(kind, name, created_at, seed, version, config_json, summary_json,"
@@ -189,6 +211,16 @@ class Store:
         if row is None:
             raise StoreError(f"run {run_id} is not in store {self.path}")
         return _run_record(row)
+
+    def find_run(self, kinds: tuple[str, ...], config: dict[str, Any], *, with_arrays: bool = False) -> int | None:
+        """The newest finished run of one of ``kinds`` recorded by this rsilab version with
+        exactly ``config`` (and, if asked, with arrays kept beside it), or None."""
+        arrays = " AND id IN (SELECT run_id FROM run_arrays)" if with_arrays else ""
+        row = self.conn.execute(
+            f"SELECT id FROM runs WHERE kind IN ({', '.join('?' * len(kinds))}) AND config_json = ? AND version = ?"
+            f" AND status = 'finished'{arrays} ORDER BY id DESC LIMIT 1",
+            (*kinds, json.dumps(config, sort_keys=True), __version__)).fetchone()
+        return None if row is None else int(row["id"])
 
     def list_runs(self, kind: str | None = None, limit: int = 50) -> list[RunRecord]:
         if kind is None:

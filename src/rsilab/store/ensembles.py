@@ -1,4 +1,4 @@
-"""What the store keeps of an ensemble so that a report never re-runs it, and recording it.
+"""What the store keeps of an ensemble, so that a report never re-runs it, and recording it.
 
 One numpy ``.npz`` archive per run (store table ``run_arrays``, format ``ensemble-npz/1``)
 holds:
@@ -12,36 +12,26 @@ holds:
   trajectories, ``FAN_QUANTILES``) and the model's own series (means over samples);
 - provenance that the summary does not hold (git revision).
 
+``sample_arrays`` gives the per-sample part under the same names at full precision (what
+``Forecast.to_pandas`` reads), so the stored and the in-memory table share one layout.
 Drawn values dominate the size and do not compress (random mantissas), so they and the times
 are stored as they are and only the rest is deflated: about 24 bytes per sample for the ``sie``
-preset (benchmarks/bench_report_store.py). Imports numpy,
-the store, and ``rsilab.simulate`` only for the ensemble's types; never the CLI or the web app.
+preset (benchmarks/bench_report_store.py). An ensemble is read by its attributes only (the
+store never imports ``rsilab.simulate``: it holds bytes). Imports numpy, the store and core.
 """
 from __future__ import annotations
 
 import io
 import json
-import subprocess
 import zipfile
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rsilab.core.version import git_revision
+
 ARRAYS_FORMAT = "ensemble-npz/1"
 FAN_QUANTILES = (5, 10, 25, 50, 75, 90, 95)
-
-
-@lru_cache(maxsize=1)
-def git_revision() -> str | None:
-    """The git revision of the installed sources, or None outside a git checkout."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def _float32_if_it_fits(values) -> np.ndarray:
@@ -53,23 +43,48 @@ def _float32_if_it_fits(values) -> np.ndarray:
     return values.astype(np.float32)
 
 
+def sample_arrays(ensemble) -> dict[str, np.ndarray]:
+    """Per sample, at full precision and under the names the blob uses: ``regime``,
+    ``other_regime``, ``status``, ``threshold_times`` (one row per multiple, beside
+    ``capability_multiples``), ``ln_growth``, ``returns_eff``, ``param__NAME`` for every
+    parameter (fixed ones too) and ``output__NAME`` for the model's own outputs."""
+    arrays: dict[str, np.ndarray] = {
+        "regime": ensemble.regime,
+        "other_regime": ensemble.other_regime,
+        "status": ensemble.status,
+        "threshold_times": ensemble.threshold_times,
+        "capability_multiples": np.asarray(ensemble.scenario.capability_multiples, dtype=np.float64),
+        "ln_growth": ensemble.ln_growth,
+        "returns_eff": ensemble.returns_eff,
+    }
+    for name, values in ensemble.params.items():
+        arrays[f"param__{name}"] = np.asarray(values, dtype=np.float64)
+    for name, values in ensemble.outputs.items():
+        arrays[f"output__{name}"] = values
+    return arrays
+
+
 def encode_ensemble(ensemble) -> bytes:
-    """The compact arrays of ``ensemble`` as a compressed .npz blob (no pickles)."""
+    """The compact arrays of ``ensemble`` as a compressed .npz blob (no pickles): the per-sample
+    arrays of ``sample_arrays`` in compact dtypes, without the fixed parameters (the run's config
+    holds them) and the effective returns (the summary's quantiles hold them)."""
     sc = ensemble.scenario
+    full = sample_arrays(ensemble)
     arrays: dict[str, np.ndarray] = {
         "t_grid": np.asarray(ensemble.t_grid, dtype=np.float64),
-        "regime": ensemble.regime.astype(np.int8),
-        "other_regime": ensemble.other_regime.astype(np.int8),
-        "status": ensemble.status.astype(np.int8),
+        "regime": full["regime"].astype(np.int8),
+        "other_regime": full["other_regime"].astype(np.int8),
+        "status": full["status"].astype(np.int8),
         # float16 overflows past 65504: horizons are at most 1e4 years (not reached: inf)
-        "threshold_times": ensemble.threshold_times.astype(np.float16),
-        "capability_multiples": np.asarray(sc.capability_multiples, dtype=np.float64),
-        "ln_growth": _float32_if_it_fits(ensemble.ln_growth),
+        "threshold_times": full["threshold_times"].astype(np.float16),
+        "capability_multiples": full["capability_multiples"],
+        "ln_growth": _float32_if_it_fits(full["ln_growth"]),
     }
     for name, prior in sc.priors.items():
         if not prior.is_fixed:
-            arrays[f"param__{name}"] = _float32_if_it_fits(ensemble.params[name])
-    for name, values in ensemble.outputs.items():
+            arrays[f"param__{name}"] = _float32_if_it_fits(full[f"param__{name}"])
+    for name in ensemble.outputs:
+        values = full[f"output__{name}"]
         arrays[f"output__{name}"] = values if values.dtype == bool else _float32_if_it_fits(values)
     for name, series in ensemble.grid_means.items():
         arrays[f"grid__{name}"] = np.asarray(series, dtype=np.float64)

@@ -3,14 +3,16 @@
 Every request that carries a scenario goes through the engine's parser (``parse_request``); a
 malformed, oversized or invalid request gets HTTP 400 with the engine's one-line message and
 the field it names. Anything else that fails answers 500 with one line and no traceback (the
-traceback goes to the server's log), so the server never dies on a request. Runs are recorded
-in the store exactly as ``rsilab simulate`` records them and run one at a time in a worker
-thread, so the page and the API stay responsive. Imports the library only.
+traceback goes to the server's log), so the server never dies on a request. A run is the
+library's one forecast call (``rsilab.api.forecast``), recorded in the store as ``rsilab
+simulate`` records one, one at a time in a worker thread, so the page and the API stay
+responsive. A scenario edited from a preset is recorded under a name that says so ("default, r
+edited"). Opening a permalink shows the stored run of its scenario where there is one (same
+scenario, same rsilab: the same numbers) instead of recording the run again. Imports the
+library only.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import threading
@@ -26,8 +28,8 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from rsilab.errors import ConfigError, RsilabError
-from rsilab.web.scenarios import (PERMALINK_VERSION, compact, decode_permalink, encode_permalink, parse_request,
-                                  to_toml)
+from rsilab.web.scenarios import (PERMALINK_VERSION, compact, decode_permalink, edited_name, encode_permalink,
+                                  file_name, parse_request, to_toml)
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a scenario with an empirical prior of ~50,000 samples fits
 LOG = logging.getLogger("rsilab.web")
@@ -106,7 +108,9 @@ def create_app(store_path: str | Path | None = None) -> Starlette:
         from rsilab.simulate.priors import DISTRIBUTIONS, OPTIONAL_FIELDS
 
         data = compact(scenario)
-        return json_safe({"name": scenario.name, "scenario": data, "parameters": parameter_table(data),
+        return json_safe({"name": scenario.name, "label": edited_name(scenario), "file_name": file_name(scenario),
+                          "scenario": data,
+                          "parameters": parameter_table(data),
                           "distributions": {k: {"required": list(v), "optional": list(OPTIONAL_FIELDS.get(k, ()))}
                                             for k, v in DISTRIBUTIONS.items()},
                           "permalink": {"v": PERMALINK_VERSION, "s": encode_permalink(scenario.name, data)}})
@@ -122,37 +126,54 @@ def create_app(store_path: str | Path | None = None) -> Starlette:
     async def permalink(request: Request) -> Response:
         return JSONResponse(describe(_scenario_from_query(request)))
 
-    def simulate_and_record(scenario) -> dict[str, Any]:
-        from rsilab.report.html import report_data
-        from rsilab.report.html_data import record_ensemble
-        from rsilab.simulate.montecarlo import run_scenario
+    def simulate_and_record(scenario, reuse: bool) -> dict[str, Any]:
+        """The report dict of a run of ``scenario``: a new recorded run, or with ``reuse`` the
+        newest stored run of exactly this scenario by this rsilab where there is one (the run
+        is deterministic: the same numbers), so that opening a permalink again records nothing."""
+        from dataclasses import replace
 
-        with run_lock:
-            ensemble = run_scenario(scenario)
-        summary = ensemble.summary()
+        from rsilab.api import forecast
+        from rsilab.report.html import ENSEMBLE_KINDS, report_data
+
+        named = replace(scenario, name=edited_name(scenario))
+        run_id = None
+        if reuse:
+            with store() as st:
+                run_id = st.find_run(ENSEMBLE_KINDS, named.to_dict(), with_arrays=True)
+        reused = run_id is not None
+        if run_id is None:
+            with run_lock:
+                run_id = forecast(named, record=True, store=store_path, kind="simulate").run_id
         with store() as st:
-            run_id = record_ensemble(st, "simulate", ensemble, summary, ensemble.timings)
             data = report_data(st, run_id)
+        data["reused"] = reused
         data["permalink"] = {"v": PERMALINK_VERSION, "s": encode_permalink(scenario.name, compact(scenario))}
         return data
 
     async def run(request: Request) -> Response:
         scenario = parse_request(await _body(request))
+        reuse = request.query_params.get("reuse") == "1"
         from rsilab.report.html import json_safe
 
-        return JSONResponse(json_safe(await run_in_threadpool(simulate_and_record, scenario)))
+        return JSONResponse(json_safe(await run_in_threadpool(simulate_and_record, scenario, reuse)))
 
     async def scenario_toml(request: Request) -> Response:
         scenario = _scenario_from_query(request)
-        return PlainTextResponse(to_toml(compact(scenario)), media_type="application/toml",
-                                 headers={"Content-Disposition": f'attachment; filename="{scenario.name}.toml"'})
+        data = compact(scenario)
+        # the file keeps the name the run was recorded under: `rsilab simulate FILE` records it so too
+        data["meta"] = {"name": edited_name(scenario), **{k: v for k, v in data["meta"].items() if k != "name"}}
+        return PlainTextResponse(to_toml(data), media_type="application/toml",
+                                 headers={"Content-Disposition": f'attachment; filename="{file_name(scenario)}.toml"'})
 
     async def runs(request: Request) -> Response:
+        from rsilab.report.text import headline
+
         with store() as st:
             records = st.list_runs(limit=200)
         return JSONResponse([{"id": r.id, "kind": r.kind, "name": r.name, "seed": r.seed, "status": r.status,
                               "created_at": time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.created_at)),
                               "n_samples": r.summary.get("n_samples"), "method": r.summary.get("method"),
+                              "headline": headline(r.summary),
                               "regime_probabilities": r.summary.get("regime_probabilities")} for r in records])
 
     async def run_report(request: Request) -> Response:
@@ -213,46 +234,14 @@ def create_app(store_path: str | Path | None = None) -> Starlette:
 
 
 def results_csv(store, run_id: int) -> str:
-    """One row per sample from the run's stored arrays: drawn parameters, regimes, status,
-    years to each multiple (empty where not reached) and the model's own per-sample outputs;
-    numbers with the digits the store keeps (4 for float16, 7 for float32, 17 for float64), empty for none."""
-    import numpy as np
-
+    """One row per sample from the run's stored arrays (``rsilab.report.samples``: the columns of
+    ``Forecast.to_pandas``); numbers with the digits the store keeps, empty for none."""
     from rsilab.errors import StoreError
-    from rsilab.report.html import REGIMES
-    from rsilab.report.html_data import decode_arrays
-    from rsilab.simulate.solver import Status
+    from rsilab.report.samples import sample_table, table_csv
+    from rsilab.store.ensembles import decode_arrays
 
     rec = store.get_run(run_id)
     kept = store.run_arrays(run_id)
     if kept is None:
         raise StoreError(f"run {run_id} ({rec.kind} {rec.name!r}) has no per-sample outcomes in the store")
-    a = decode_arrays(kept[1])
-    phase = rec.summary.get("regime_phase", "late")
-    other = "early" if phase == "late" else "late"
-    status = {int(s): s.name.lower() for s in Status}
-    cols: dict[str, Any] = {k[len("param__"):]: v for k, v in a.items() if k.startswith("param__")}
-    cols[f"regime_{phase}"] = np.array(REGIMES, dtype=object)[a["regime"]]
-    cols[f"regime_{other}"] = np.array(REGIMES, dtype=object)[a["other_regime"]]
-    cols["status"] = np.array([status[int(s)] for s in range(max(status) + 1)], dtype=object)[a["status"]]
-    for m, times in zip(a["capability_multiples"], a["threshold_times"]):
-        cols[f"years_to_{m:g}x"] = times
-    cols["log10_growth"] = a["ln_growth"] / np.log(10.0)
-    cols.update({k[len("output__"):]: v for k, v in a.items() if k.startswith("output__")})
-    text_cols = [_csv_column(np.asarray(c)) for c in cols.values()]
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(cols)
-    w.writerows(zip(*text_cols))
-    return buf.getvalue()
-
-
-def _csv_column(values) -> list[str]:
-    import numpy as np
-
-    if values.dtype == bool:
-        return ["true" if v else "false" for v in values]
-    if values.dtype.kind == "f":
-        digits = {np.dtype(np.float16): 4, np.dtype(np.float32): 7}.get(values.dtype, 17)
-        return ["" if not np.isfinite(v) else f"{v:.{digits}g}" for v in values.astype(np.float64).tolist()]
-    return [str(v) for v in values.tolist()]
+    return table_csv(sample_table(decode_arrays(kept[1]), rec.summary.get("regime_phase", "late")))

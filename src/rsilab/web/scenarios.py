@@ -5,7 +5,10 @@ dict of ``Scenario.to_dict()``; the engine's own parser (``parse_scenario``) val
 the page shows the engine's messages. A permalink holds the same pair, versioned: ``v=1`` is
 base64url(zlib(JSON)); a later scheme adds a decoder here and keeps this one, so old links
 still open. ``to_toml`` writes what ``rsilab simulate FILE.toml`` reads back unchanged.
-Imports the scenario parser and our errors only.
+A request names the scenario it started from (a preset's name); ``edited_name`` says what was
+changed from that preset ("default, r edited"), the name a run is recorded under, and
+``file_name`` is the same as a file name ("default-r-edited"). Imports the scenario parser and
+our errors only.
 """
 from __future__ import annotations
 
@@ -47,6 +50,42 @@ def parse_request(body: Any):
         raise ConfigError("simulation.n_samples", scenario.n_samples,
                           f"at most {MAX_WEB_SAMPLES:,} in the playground (use `rsilab simulate` for more)")
     return scenario
+
+
+# simulation settings that choose how a run is done, not what is simulated: changing them does
+# not make an edited scenario (the runs list shows samples and seed in columns of their own)
+RUN_SETTINGS = ("n_samples", "seed")
+
+
+def edited_name(scenario) -> str:
+    """``scenario.name``, or, for a scenario that started as a preset and differs from it, that
+    name with what differs: "default, r edited", "sie, r0 and horizon edited",
+    "default, r, c and 2 more edited"."""
+    from rsilab.simulate.scenario import load_preset, preset_names
+
+    if scenario.name not in preset_names():
+        return scenario.name
+    mine, base = scenario.to_dict(), load_preset(scenario.name).to_dict()
+    if mine["model"] != base["model"]:
+        return f"{scenario.name}, model edited"
+    changed = [k for k in mine["params"] if mine["params"][k] != base["params"].get(k)]
+    changed += ["horizon" if k == "horizon_years" else k for k in mine["simulation"]
+                if k not in RUN_SETTINGS and mine["simulation"][k] != base["simulation"].get(k)]
+    changed += [k for k in ("thresholds", "correlations") if mine[k] != base[k]]
+    if not changed:
+        return scenario.name
+    if len(changed) > 3:
+        shown = f"{', '.join(changed[:2])} and {len(changed) - 2} more"
+    elif len(changed) > 1:
+        shown = f"{', '.join(changed[:-1])} and {changed[-1]}"
+    else:
+        shown = changed[0]
+    return f"{scenario.name}, {shown} edited"
+
+
+def file_name(scenario) -> str:
+    """The scenario's name (``edited_name``) as a file name: letters, digits and "_.+-" only."""
+    return re.sub(r"-+", "-", re.sub(r"[^A-Za-z0-9_.+-]", "-", edited_name(scenario))).strip("-") or "scenario"
 
 
 def compact(scenario) -> dict[str, Any]:
