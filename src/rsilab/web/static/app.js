@@ -1,8 +1,10 @@
 /* rsilab playground: edit a scenario, let the engine validate it, run it, compare two runs.
-   Every check is the engine's (POST /api/validate); the page only shows its messages. */
+   Every check is the engine's (POST /api/validate); the page only shows its messages. Run and
+   the links stay disabled until there is something to run or to link to. */
 "use strict";
 (function () {
-  var state = {name: null, scenario: null, parameters: [], distributions: {}, valid: false, last: null, kept: {}};
+  var state = {name: null, scenario: null, parameters: [], distributions: {}, valid: false, last: null, kept: {},
+               fileName: null};
   var $ = function (id) { return document.getElementById(id); };
   var esc = RsilabCharts.esc, fmt = RsilabCharts.fmt;
   var validateTimer = null, validation = null;
@@ -125,40 +127,46 @@
     clearTimeout(validateTimer);
     validation = api("/api/validate", request()).then(function (r) {
       state.valid = r.ok;
-      if (r.ok) { clearErrors(); setLinks(r.body.permalink, null); } else showError(r.body);
+      if (r.ok) { clearErrors(); state.fileName = r.body.file_name; setLinks(r.body.permalink, null); } else showError(r.body);
       return r;
     });
     return validation;
   }
 
   /* -- running -------------------------------------------------------------------------- */
+  function enable(a, href) {
+    a.href = href;
+    a.setAttribute("aria-disabled", "false");
+  }
   function setLinks(link, runId) {
     var q = "?v=" + link.v + "&s=" + encodeURIComponent(link.s);
-    $("permalink").href = "/" + q;
-    $("dl-toml").href = "/api/scenario.toml" + q;
-    $("dl-toml").setAttribute("download", state.name + ".toml");
+    enable($("permalink"), "/" + q);
+    enable($("dl-toml"), "/api/scenario.toml" + q);
+    $("dl-toml").setAttribute("download", state.fileName + ".toml");
     if (runId !== null) {
-      $("dl-csv").href = "/api/runs/" + runId + "/results.csv";
-      $("dl-json").href = "/api/runs/" + runId + "/results.json";
+      enable($("dl-csv"), "/api/runs/" + runId + "/results.csv");
+      enable($("dl-json"), "/api/runs/" + runId + "/results.json");
     }
   }
-  function run() {
+  /* reuse: show the stored run of exactly this scenario if there is one (opening a permalink) */
+  function run(reuse) {
     $("status").textContent = "checking...";
     return validate().then(function (r) {
       if (!r.ok) { $("status").textContent = "not run: see the message beside the field"; return null; }
       $("status").textContent = "running " + Number(state.scenario.simulation.n_samples).toLocaleString("en") + " samples...";
       $("run").disabled = true;
       var t0 = performance.now();
-      return api("/api/run", request()).then(function (res) {
+      return api("/api/run" + (reuse === true ? "?reuse=1" : ""), request()).then(function (res) {
         $("run").disabled = false;
         if (!res.ok) { showError(res.body); $("status").textContent = "not run"; return null; }
         var d = res.body;
-        state.last = {name: state.name, data: d};
+        state.last = {name: d.run.name, data: d};
         RsilabCharts.draw($("results"), d, "rsi-");
         setLinks(d.permalink, d.run.id);
         $("keep-a").disabled = $("keep-b").disabled = false;
-        $("status").textContent = "run " + d.run.id + ": " + d.summary.n_samples.toLocaleString("en") + " samples, seed " +
-          d.summary.seed + ", " + ((performance.now() - t0) / 1000).toFixed(2) + " s";
+        $("status").textContent = (d.reused ? "stored run " : "run ") + d.run.id + " (" + d.run.name + "): " +
+          d.summary.n_samples.toLocaleString("en") + " samples, seed " + d.summary.seed +
+          (d.reused ? ", recorded " + d.run.created_at : ", " + ((performance.now() - t0) / 1000).toFixed(2) + " s");
         $("status").dataset.runId = d.run.id;
         loadRuns();
         return d;
@@ -167,9 +175,20 @@
   }
 
   /* -- A/B comparison --------------------------------------------------------------------- */
+  var REGIMES = ["explosion", "combustion", "fizzle", "ceiling"];
+  /* the headline first (as the CLI and the report tell it), then the regimes by phase */
   function keyOutputs(s) {
-    var rows = [];
-    Object.keys(s.regime_probabilities).forEach(function (r) { rows.push(["P(" + r + ", " + s.regime_phase + ")", s.regime_probabilities[r]]); });
+    var rows = [], tk = s.takeoff;
+    if (tk) {
+      rows.push(["P(explosive at some point)", tk.p_explosive]);
+      rows.push(["orders of magnitude gained while explosive (median)", tk.ooms_while_explosive.median]);
+      rows.push(["years explosive (median)", tk.years_explosive.median]);
+      Object.keys(tk.compression || {}).forEach(function (k) { rows.push(["P(" + tk.compression[k].what + ")", tk.compression[k].p]); });
+    }
+    var other = s.regime_phase === "late" ? "early" : "late";
+    [s.regime_phase, other].forEach(function (ph) {
+      REGIMES.forEach(function (r) { rows.push(["P(" + r + ", " + ph + ")", s.regime_probabilities_by_phase[ph][r]]); });
+    });
     Object.keys(s.threshold_times).forEach(function (m) {
       rows.push(["reached " + m, s.threshold_times[m].fraction_reached]);
       rows.push(["median years to " + m, s.threshold_times[m].median]);
@@ -177,6 +196,19 @@
     Object.keys(s).forEach(function (k) { if (k.indexOf("p_") === 0 && typeof s[k] === "number") rows.push([k, s[k]]); });
     if (s.effective_returns) rows.push(["median effective returns", s.effective_returns.median]);
     return rows;
+  }
+  /* the headline and where it ends: P(explosive at some point), then the late regime's
+     probabilities, each with its 95% interval */
+  function headlineBars(s) {
+    var late = s.regime_probabilities_by_phase.late, n = s.n_samples;
+    var x = REGIMES.map(function (r) { return "ends " + r; }), y = REGIMES.map(function (r) { return late[r]; });
+    var se = y.map(function (p) { return Math.sqrt(p * (1 - p) / n); });
+    if (s.takeoff) {
+      x.unshift("explosive at some point");
+      y.unshift(s.takeoff.p_explosive);
+      se.unshift(s.takeoff.p_explosive_se);
+    }
+    return {x: x, y: y, error_y: {type: "data", array: se.map(function (v) { return 1.96 * v; })}};
   }
   function keep(slot) {
     state.kept[slot] = state.last;
@@ -186,7 +218,7 @@
     var a = state.kept.A, b = state.kept.B;
     if (!a && !b) return;
     $("compare").style.display = "";
-    var label = function (k) { return k ? k.name + " (run " + k.data.run.id + ")" : "-"; };
+    var label = function (k) { return k ? k.data.run.name + " (run " + k.data.run.id + ")" : "-"; };
     var ra = a ? keyOutputs(a.data.summary) : [], rb = b ? keyOutputs(b.data.summary) : [];
     var names = (ra.length ? ra : rb).map(function (r) { return r[0]; });
     var get = function (rows, n) { var f = rows.filter(function (r) { return r[0] === n; })[0]; return f ? f[1] : null; };
@@ -198,21 +230,18 @@
            (diff > 0 ? "pos" : diff < 0 ? "neg" : "") + "'>" + (diff === null ? "-" : (diff > 0 ? "+" : "") + fmt(diff)) + "</td></tr>";
     });
     $("compare-table").innerHTML = h + "</tbody></table>";
-    var regimes = ["explosion", "combustion", "fizzle", "ceiling"], traces = [];
+    var traces = [];
     [["A", a], ["B", b]].forEach(function (x) {
-      if (!x[1]) return;
-      var s = x[1].data.summary;
-      traces.push({type: "bar", name: x[0] + ": " + label(x[1]), x: regimes, y: regimes.map(function (r) { return s.regime_probabilities[r]; }),
-                   error_y: {type: "data", array: regimes.map(function (r) { return 1.96 * s.regime_standard_errors[r]; })}});
+      if (x[1]) traces.push(Object.assign({type: "bar", name: x[0] + ": " + label(x[1])}, headlineBars(x[1].data.summary)));
     });
-    Plotly.react($("compare-chart"), traces, {barmode: "group", height: 320, margin: {t: 20, r: 20, b: 40, l: 60},
-                                              yaxis: {title: {text: "probability (95% interval)"}, range: [0, 1]}},
-                {displaylogo: false, toImageButtonOptions: {filename: "compare-chart"}});
+    RsilabCharts.plot($("compare-chart"), traces, {barmode: "group", height: 320, margin: {t: 20, r: 20, b: 40, l: 60},
+                                                   yaxis: {title: {text: "probability (95% interval)"}, range: [0, 1]}});
   }
 
   /* -- presets, permalinks and the store --------------------------------------------------- */
   function load(desc) {
     state.name = desc.name;
+    state.fileName = desc.file_name;
     state.scenario = desc.scenario;
     state.parameters = desc.parameters;
     state.distributions = desc.distributions;
@@ -220,6 +249,7 @@
     clearErrors();
     setLinks(desc.permalink, null);
     state.valid = true;
+    $("run").disabled = false;
   }
   function loadPreset(name) {
     return api("/api/presets/" + encodeURIComponent(name)).then(function (r) { if (r.ok) load(r.body); else showError(r.body); });
@@ -228,14 +258,12 @@
     return api("/api/runs").then(function (r) {
       if (!r.ok) return;
       var h = "<table class='rsi-table'><thead><tr><th>run</th><th>kind</th><th>name</th><th>when (UTC)</th><th>seed</th>" +
-              "<th>samples</th><th>regimes</th></tr></thead><tbody>";
+              "<th>samples</th><th>headline</th></tr></thead><tbody>";
       r.body.forEach(function (x) {
-        var rp = x.regime_probabilities ? Object.keys(x.regime_probabilities).map(function (k) {
-          return k.slice(0, 4) + " " + x.regime_probabilities[k].toFixed(2); }).join(" ") : "";
         var kind = x.kind + (x.method ? " (" + x.method + ")" : "");  /* a sensitivity run names its method */
         h += "<tr><td><a href='/api/runs/" + x.id + "/report' target='_blank'>" + x.id + "</a></td><td>" + esc(kind) +
              "</td><td>" + esc(x.name) + "</td><td>" + esc(x.created_at) + "</td><td>" + fmt(x.seed) + "</td><td>" +
-             fmt(x.n_samples) + "</td><td>" + esc(rp) + "</td></tr>";
+             fmt(x.n_samples) + "</td><td>" + esc(x.headline) + "</td></tr>";
       });
       $("runs").innerHTML = h + "</tbody></table>";
     });
@@ -244,7 +272,7 @@
     $("params").addEventListener("change", onParamChange);
     $("params").addEventListener("input", function (ev) { if (ev.target.classList.contains("arg")) onParamChange(ev); });
     document.querySelectorAll("[data-sim]").forEach(function (el) { el.addEventListener("input", onSimChange); });
-    $("run").addEventListener("click", run);
+    $("run").addEventListener("click", function () { run(false); });
     $("keep-a").addEventListener("click", function () { keep("A"); });
     $("keep-b").addEventListener("click", function () { keep("B"); });
     $("preset").addEventListener("change", function () { loadPreset($("preset").value); });
@@ -262,7 +290,7 @@
             $("preset").insertBefore(opt, $("preset").firstChild);
             $("preset").value = "";
             load(p.body);
-            return run();
+            return run(true);
           });
       }
       $("preset").value = "default";
