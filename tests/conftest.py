@@ -1,14 +1,17 @@
 """Shared fixtures: every test gets its own store file; nothing touches the user's data dir.
 
-Golden tests (those taking the ``shared_data`` fixture) skip where the published data folder is
-absent, except under CI (``CI=true``) or ``RSILAB_REQUIRE_GOLDEN=1`` (``.ci/run`` sets it),
-where they fail instead: a CI run must not pass by skipping every comparison with published work.
+A test whose prerequisite is missing here (the published data folder, bubblewrap, chromium)
+skips, except where the prerequisite is required (``skip_or_fail``): under CI (``CI=true``),
+or for the published data also with ``RSILAB_REQUIRE_GOLDEN=1`` (``.ci/run`` sets it), it
+fails instead: a CI run must not pass by skipping what it is there to check.
 """
 from __future__ import annotations
 
 import os
 import shutil
+from functools import lru_cache
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -29,22 +32,37 @@ def store(tmp_path):
         yield s
 
 
-@pytest.fixture
-def shared_data() -> Path:
-    """../shared/data beside the project: published datasets we may read but not redistribute."""
-    if not SHARED_DATA.is_dir():
-        message = f"shared data folder not found at {SHARED_DATA}"
-        if golden_required():
-            pytest.fail(f"{message}; golden tests are required here (RSILAB_REQUIRE_GOLDEN=1 or CI=true)")
-        pytest.skip(message)
-    return SHARED_DATA
+def under_ci(environ=os.environ) -> bool:
+    return environ.get("CI", "").lower() == "true"
 
 
 def golden_required(environ=os.environ) -> bool:
     """True under CI or RSILAB_REQUIRE_GOLDEN=1: then missing published data is a failure."""
-    return environ.get("RSILAB_REQUIRE_GOLDEN", "") == "1" or environ.get("CI", "").lower() == "true"
+    return environ.get("RSILAB_REQUIRE_GOLDEN", "") == "1" or under_ci(environ)
 
 
+def skip_or_fail(missing: str, *, required: bool | None = None) -> NoReturn:
+    """Skip the test because ``missing`` is missing here, or fail where it is required
+    (``required``; default: under CI). The one rule for every prerequisite of a test."""
+    if under_ci() if required is None else required:
+        pytest.fail(f"{missing}; it is required here (CI=true, or RSILAB_REQUIRE_GOLDEN=1 for published data)")
+    pytest.skip(missing)
+
+
+def need_shared_data() -> Path:
+    """../shared/data beside the project, or skip_or_fail (required under golden_required)."""
+    if not SHARED_DATA.is_dir():
+        skip_or_fail(f"shared data folder not found at {SHARED_DATA}", required=golden_required())
+    return SHARED_DATA
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data beside the project: published datasets we may read but not redistribute."""
+    return need_shared_data()
+
+
+@lru_cache(maxsize=1)
 def bwrap_works() -> bool:
     import subprocess
 
@@ -59,29 +77,20 @@ def bwrap_works() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-
+    gpu = [item for item in items if "gpu" in item.keywords]
+    if not gpu:
+        return  # importing torch takes seconds: only to know whether CUDA is present for a gpu test
     try:
-        import torch  # noqa: F401 - only to know whether CUDA is present
+        import torch
 
         has_cuda = torch.cuda.is_available()
     except ImportError:
         has_cuda = False
-    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
-    needs_bwrap = any("bwrap" in item.keywords for item in items)
-    skip_bwrap = pytest.mark.skip(reason="bubblewrap cannot create namespaces here")
-    have_bwrap = bwrap_works() if needs_bwrap else True
-    for item in items:
-        if "gpu" in item.keywords and not has_cuda:
-            item.add_marker(skip_gpu)
-        if "bwrap" in item.keywords and not have_bwrap:
-            # under CI the box's tests are required: a CI run must not pass with the red team skipped
-            if os.environ.get("CI", "").lower() == "true":
-                item.user_properties.append(("bwrap_required", True))
-            else:
-                item.add_marker(skip_bwrap)
+    for item in gpu:
+        if not has_cuda:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
 
 
 def pytest_runtest_setup(item):
-    if ("bwrap_required", True) in item.user_properties:
-        pytest.fail("bubblewrap cannot create namespaces here, and CI=true requires the box's tests "
-                    "(.ci/run installs bubblewrap)")
+    if "bwrap" in item.keywords and not bwrap_works():
+        skip_or_fail("bubblewrap cannot create namespaces here (.ci/run installs bubblewrap)")

@@ -133,3 +133,101 @@ def test_readme_example_runs(tmp_path, monkeypatch):
     assert m, "README lacks the API example block"
     monkeypatch.chdir(tmp_path)
     exec(compile(m.group(1), "README.md", "exec"), {})
+
+
+def test_print_of_a_forecast_is_a_short_summary():
+    ens = rsilab.simulate(PRESET, n_samples=2000, seed=1)
+    text = repr(ens)
+    s = ens.summary()
+    lines = text.splitlines()
+    # a summary a person reads at once, not the arrays: at most 15 lines (the SIE's four
+    # compression figures included), none of them an array's repr
+    assert len(lines) <= 15 and "array(" not in text and "Ensemble(" not in text, text
+    assert lines[0].startswith(f"Forecast of {PRESET!r}") and "2,000 samples" in lines[0] and "(not recorded)" in lines[0]
+    assert lines[1].split() == ["P(explosive", "at", "some", "point)", f"{s['takeoff']['p_explosive']:.3f}", "±",
+                                f"{s['takeoff']['p_explosive_se']:.4f}"]
+    # criticality-continuous blows up in some samples: the status is said with what it means
+    from rsilab.core.solution import Status
+
+    assert s["status_counts"]["blowup"] > 0 and Status.BLOWUP.message in text
+
+
+def test_forecast_is_the_call_behind_the_cli(tmp_path):
+    """`rsilab forecast` is api.forecast recorded: same summary, same stored run."""
+    from rsilab.store import Store
+
+    store = tmp_path / "s.sqlite"
+    res = CliRunner().invoke(cli, ["forecast", "--preset", PRESET, "--samples", "1500", "--seed", "3", "--json",
+                                   "--store", str(store)], catch_exceptions=False)
+    from_cli = json.loads(res.output)
+    fc = rsilab.forecast(PRESET, overrides={"n_samples": 1500, "seed": 3}, record=True, store=store)
+    assert fc.run_id == from_cli["run_id"] + 1
+    from_api = json.loads(json.dumps(fc.summary()))
+    for key in VARIES:
+        from_cli.pop(key, None)
+        from_api.pop(key, None)
+    assert from_api == from_cli
+    with Store(store) as st:
+        a, b = st.get_run(fc.run_id), st.get_run(fc.run_id - 1)
+        assert (a.kind, b.kind) == ("forecast", "forecast") and a.config == b.config
+        assert st.run_arrays(fc.run_id) is not None   # the report's arrays are kept by the same call
+
+
+def test_an_override_error_names_what_was_given():
+    with pytest.raises(rsilab.ConfigError) as err:
+        rsilab.forecast(PRESET, overrides={"horizon_years": -1})
+    assert err.value.field == "horizon_years"
+    with pytest.raises(rsilab.ConfigError, match="returns_prior"):
+        rsilab.forecast(PRESET, returns_prior=3)
+
+
+def test_a_fits_prior_feeds_the_forecast_from_python(tmp_path):
+    caps = np.cumsum(1.15 ** np.arange(10))   # every gain 1.15 times the last: k = 1.15
+    fit = rsilab.fit_rounds({"capability": caps}, n_bootstrap=200)
+    fc = rsilab.forecast(returns_prior=fit.to_prior(), overrides={"n_samples": 500})
+    s = fc.summary()
+    # no scenario named: the one built for a fit of k, with k drawn from the fit
+    assert s["model"] == "criticality" and s["returns_prior"]["parameter"] == "k"
+    assert s["regime_probabilities"]["explosion"] == 1.0
+
+
+def test_sensitivity_is_an_object_with_a_table_and_dict_access(tmp_path):
+    res = rsilab.sensitivity(PRESET, base_samples=32, seed=1, record=True, store=tmp_path / "s.sqlite")
+    assert isinstance(res, rsilab.Sensitivity) and res.run_id == 1
+    assert res["indices"] == res.indices and res["output"] == "p_explosion" and "seed" in res
+    assert dict(res)["run_id"] == 1 and json.loads(json.dumps(res.summary()))["indices"] == res.indices
+    df = res.to_pandas()
+    assert list(df.index) == [r["parameter"] for r in res.indices]
+    assert list(df.columns) == ["S1", "S1_conf", "ST", "ST_conf"]
+    assert df.loc["p", "ST"] == res.indices[0]["ST"]
+    text = repr(res)
+    assert text.splitlines()[0].startswith("Sobol indices of p_explosion") and "run 1" in text.splitlines()[0]
+    assert len(text.splitlines()) <= 5 + len(res.indices)
+    from rsilab.store import Store
+
+    with Store(tmp_path / "s.sqlite") as st:
+        stored = st.get_run(1)
+    assert stored.kind == "sensitivity" and stored.summary["indices"] == res.indices
+
+
+def test_to_pandas_and_the_results_csv_are_one_table(tmp_path):
+    """One builder (rsilab.report.samples): the page's CSV, read from the stored arrays, has the
+    to_pandas columns in the same order, less the fixed parameters (the config holds them) and
+    the effective returns (not kept per sample), with the stored precision."""
+    import io
+
+    import pandas as pd
+
+    from rsilab.store import Store
+    from rsilab.web.app import results_csv
+
+    fc = rsilab.simulate("controlled", n_samples=300, seed=2, record=True, store=tmp_path / "s.sqlite")
+    df = fc.to_pandas()
+    with Store(tmp_path / "s.sqlite") as st:
+        csv = pd.read_csv(io.StringIO(results_csv(st, fc.run_id)))
+    fixed = [k for k, p in fc.scenario.priors.items() if p.is_fixed]
+    assert fixed and list(csv.columns) == [c for c in df.columns if c not in fixed and c != "effective_returns"]
+    for col in ("regime_late", "regime_early", "status"):
+        assert list(csv[col]) == list(df[col].astype(str))
+    # float32 drawn values: 7 significant digits kept
+    np.testing.assert_allclose(csv["c"], df["c"], rtol=1e-6)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import SHARED_DATA, golden_required
+from conftest import need_shared_data
 from rsilab.cli import cli
 from rsilab.dynamics import MODELS
 from rsilab.estimate.bridge import DEFAULT_PRESET, RETURNS_QUANTITY
@@ -62,12 +62,7 @@ def fit_files(tmp_path_factory):
     rounds.write_text("\n".join(lines) + "\n")
     files = {"k": tmp / "fit_k.json", "r": tmp / "fit_r.json", "p": tmp / "fit_p.json"}
     files["k"].write_text(_invoke("fit", "rounds", str(rounds), "--json", "--store", store))
-    shared = SHARED_DATA
-    if not shared.is_dir():   # the shared_data fixture's rule, for this module-wide fixture
-        message = f"shared data folder not found at {shared}"
-        if golden_required():
-            pytest.fail(message + " (golden tests are required here)")
-        pytest.skip(message)
+    shared = need_shared_data()   # the shared_data fixture's rule, for this module-wide fixture
     files["r"].write_text(_invoke("fit", "rnd-returns", str(shared / "software_rnd_inputs.csv"),
                                   str(shared / "software_rnd_endpoints.csv"), "--json", "--store", store))
     files["p"].write_text(json.dumps({"prior": {"quantity": "p", "spec": {"dist": "uniform", "low": 1.05, "high": 1.25},
@@ -75,6 +70,7 @@ def fit_files(tmp_path_factory):
     return files
 
 
+@pytest.mark.slow   # a forecast with charts per model: tens of seconds each on a loaded 2-core machine
 @pytest.mark.parametrize("model,param", sorted(TARGETS))
 def test_a_fit_of_the_models_returns_quantity_drives_its_forecast(model, param, fit_files, tmp_path):
     from rsilab.store import Store

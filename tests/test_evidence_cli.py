@@ -65,6 +65,7 @@ def test_fit_reports_both_selections_writes_the_plot_and_feeds_the_forecast(tmp_
     assert summary["regime_probabilities"]["explosion"] < 0.05  # P(k > 1) for a new series is ~0.003
 
 
+@pytest.mark.slow   # several pooled fits with their bootstraps
 def test_family_prior_and_transform_choices(tmp_path):
     out = json.loads(_invoke("evidence", "fit", "--json", "--pure-self", "--prior-family", "self-rewarding",
                              "--transform", "raw", "--plot", tmp_path / "f.png"))

@@ -1,12 +1,14 @@
-"""The house's import layers, read from the source with ``ast`` (every import statement,
-including those inside functions, relative imports resolved):
+"""The house's import rules, declared once as a table (``RULES``) and checked against every
+import statement in the source, read with ``ast`` (imports inside functions too, relative
+imports resolved). DESIGN.md's picture in rules:
 
-- ``rsilab.dynamics`` imports nothing of ours but ``rsilab.errors`` and the shared types
-  (``rsilab.core``, or a ``rsilab.types`` module);
-- ``rsilab.core`` imports nothing of ours but ``rsilab.errors``;
-- ``rsilab.estimate`` never imports ``rsilab.simulate``;
-- nothing outside ``rsilab.cli`` imports ``rsilab.cli``;
-- only ``rsilab.experiments`` imports torch.
+- a package listed in ``ONLY`` imports nothing of ours but what its row allows;
+- ``NEVER``: (importer, imported, why) pairs that may not occur;
+- ``OWNED``: a module that only its owners may import (the CLI, the web app, torch,
+  matplotlib, sqlite3).
+
+Where the code breaks a rule today, ``KNOWN`` names the file and the import, with the reason it
+is allowed to stand; a known exception that no longer occurs fails, so the table stays true.
 """
 from __future__ import annotations
 
@@ -16,6 +18,41 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+
+# package -> the only packages of ours it may import (besides itself)
+ONLY = {
+    "rsilab.errors": (),
+    "rsilab.core": ("rsilab.errors",),
+    "rsilab.dynamics": ("rsilab.errors", "rsilab.core"),
+    "rsilab.store": ("rsilab.errors", "rsilab.core"),
+}
+# (importer, imported, why)
+NEVER = [
+    ("rsilab.estimate", "rsilab.simulate", "estimate never imports simulate: shared formats live in core"),
+    ("rsilab.estimate", "rsilab.store", "estimators take arrays"),
+    ("rsilab.estimate", "rsilab.experiments", "estimators read rounds, not loops"),
+    ("rsilab.experiments", "rsilab.estimate", "loops record rounds, they do not fit"),
+    ("rsilab.simulate", "rsilab.estimate", "the forecast knows no fitting"),
+    ("rsilab.simulate", "rsilab.report", "solvers draw nothing"),
+    ("rsilab.simulate", "rsilab.store", "simulating keeps nothing: the caller records"),
+    ("rsilab.report", "rsilab.simulate", "reports never re-run anything"),
+    ("rsilab.report", "rsilab.api", "the report reads the store"),
+    ("rsilab.box", "rsilab.experiments", "the box knows nothing of what it runs"),
+]
+# imported module -> the only packages that may import it
+OWNED = {
+    "rsilab.cli": ("rsilab.cli",),
+    "rsilab.web": ("rsilab.web", "rsilab.cli.serve"),
+    "torch": ("rsilab.experiments",),
+    "matplotlib": ("rsilab.report",),
+    "sqlite3": ("rsilab.store",),
+}
+# (file, imported module or package): breaks of a rule that stand for now, and why
+KNOWN = {
+    ("rsilab/experiments/track.py", "rsilab.estimate.evidence"):
+        "track turns logged rounds into an evidence series with the estimator's own reader, until one "
+        "shared rounds reader serves export, sweeps, track and evidence",
+}
 
 
 def module_name(path: Path, src: Path = SRC) -> str:
@@ -51,22 +88,27 @@ def under(module: str, package: str) -> bool:
 
 
 def violations(module: str, target: str) -> str | None:
-    ours = under(target, "rsilab")
-    if under(module, "rsilab.dynamics") and ours and not any(
-            under(target, ok) for ok in ("rsilab.dynamics", "rsilab.errors", "rsilab.core", "rsilab.types")):
-        return "dynamics imports nothing of ours but rsilab.errors and rsilab.core"
-    if under(module, "rsilab.core") and ours and not any(under(target, ok) for ok in ("rsilab.core", "rsilab.errors")):
-        return "core imports nothing of ours but rsilab.errors"
-    if under(module, "rsilab.estimate") and under(target, "rsilab.simulate"):
-        return "estimate never imports simulate"
-    if not under(module, "rsilab.cli") and under(target, "rsilab.cli"):
-        return "nothing outside cli imports rsilab.cli"
-    if not under(module, "rsilab.experiments") and under(target, "torch"):
-        return "only experiments imports torch"
+    """Which rule ``module`` importing ``target`` breaks, or None."""
+    for pkg, allowed in ONLY.items():
+        if under(module, pkg) and under(target, "rsilab") and target != "rsilab" and not any(
+                under(target, ok) for ok in (pkg, *allowed)):
+            return f"{pkg} imports nothing of ours but {', '.join(allowed) or 'itself'}"
+        if under(module, pkg) and target == "rsilab":
+            return f"{pkg} imports nothing of ours but {', '.join(allowed) or 'itself'} (not the package root)"
+    for importer, imported, why in NEVER:
+        if under(module, importer) and under(target, imported):
+            return why
+    for imported, owners in OWNED.items():
+        if under(target, imported) and not any(under(module, o) for o in owners):
+            return f"only {', '.join(owners)} imports {imported}"
     return None
 
 
 FILES = sorted(SRC.rglob("*.py"))
+
+
+def known(rel: str, target: str) -> bool:
+    return any(rel == f and under(target, m) for f, m in KNOWN)
 
 
 def test_the_source_tree_is_found():
@@ -75,11 +117,18 @@ def test_the_source_tree_is_found():
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(SRC)))
-def test_imports_follow_the_layers(path):
+def test_imports_follow_the_rules(path):
     module = module_name(path)
-    bad = [f"{path.relative_to(SRC)}:{line} imports {target}: {why}"
-           for line, target in imports_of(path) if (why := violations(module, target))]
+    rel = path.relative_to(SRC).as_posix()
+    bad = [f"{rel}:{line} imports {target}: {why}" for line, target in imports_of(path)
+           if (why := violations(module, target)) and not known(rel, target)]
     assert not bad, "\n".join(bad)
+
+
+def test_every_known_exception_still_occurs():
+    breaks = {(p.relative_to(SRC).as_posix(), t) for p in FILES for _, t in imports_of(p) if violations(module_name(p), t)}
+    gone = [k for k in KNOWN if not any(f == k[0] and under(t, k[1]) for f, t in breaks)]
+    assert not gone, f"these no longer break a rule: remove them from KNOWN: {gone}"
 
 
 @pytest.mark.parametrize("module, target, expected", [
@@ -90,6 +139,17 @@ def test_imports_follow_the_layers(path):
     ("rsilab.report.charts", "rsilab.cli", False),
     ("rsilab.cli.forecast", "rsilab.cli", True),
     ("rsilab.simulate.solver", "torch", False),
+    ("rsilab.experiments.self_training.model", "torch", True),
+    ("rsilab.store.db", "rsilab", False),
+    ("rsilab.store.ensembles", "rsilab.core.version", True),
+    ("rsilab.store.ensembles", "rsilab.simulate.montecarlo", False),
+    ("rsilab.report.html", "rsilab.simulate.regimes", False),
+    ("rsilab.report.html", "rsilab.store.ensembles", True),
+    ("rsilab.cli.forecast", "matplotlib.pyplot", False),
+    ("rsilab.report.figure", "matplotlib.pyplot", True),
+    ("rsilab.web.app", "sqlite3", False),
+    ("rsilab.cli.serve", "rsilab.web.app", True),
+    ("rsilab.api", "rsilab.web.app", False),
 ])
 def test_the_rules_catch_what_they_are_meant_to(module, target, expected):
     assert (violations(module, target) is None) is expected

@@ -1,8 +1,6 @@
-"""All plotting lives in report/: no other module imports matplotlib; the moved charts still draw."""
+"""The charts moved into report/ still draw (that only report/ imports matplotlib is a rule of
+tests/test_import_layers.py)."""
 from __future__ import annotations
-
-import ast
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -10,24 +8,6 @@ from click.testing import CliRunner
 from rsilab.cli import cli
 from rsilab.report.charts import story_line
 from rsilab.report.experiments import ROUND_CHARTS
-
-SRC = Path(__file__).resolve().parents[1] / "src" / "rsilab"
-
-
-def _imports_matplotlib(path: Path) -> bool:
-    for node in ast.walk(ast.parse(path.read_text())):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-        if any(n == "matplotlib" or n.startswith("matplotlib.") for n in names):
-            return True
-    return False
-
-
-def test_only_report_imports_matplotlib():
-    found = {p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py") if _imports_matplotlib(p)}
-    assert "report/figure.py" in found   # the walk sees imports inside functions too
-    outside = {f for f in found if not f.startswith("report/")}
-    assert not outside, f"matplotlib imported outside report/: {sorted(outside)}"
 
 
 ROUNDS = {

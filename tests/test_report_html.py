@@ -142,3 +142,36 @@ def test_fit_rounds_report_has_data_fit_and_band(tmp_path):
     # an exact geometric series: the fit passes through every gain (to float rounding)
     assert g["fit"] == pytest.approx(g["gain"], rel=1e-9)
     assert all(lo <= hi for lo, hi in zip(*g["band"]))
+
+
+def test_the_report_ships_the_basic_plotly_bundle_and_stays_small(tmp_path):
+    """The report inlines the basic plotly.js bundle, byte for byte as npm ships it (the file's
+    sha256 is recorded beside it), and weighs at most 1.5 MB (the target set for it; the full
+    bundle alone was 4.8 MB); the page's own code names no cloud service."""
+    import hashlib
+    from importlib import resources
+
+    vendor = resources.files("rsilab.report").joinpath("vendor")
+    meta = json.loads(vendor.joinpath("plotly.json").read_text())
+    bundle = vendor.joinpath(meta["file"]).read_bytes()
+    assert hashlib.sha256(bundle).hexdigest() == meta["sha256"]
+    assert meta["package"] == "plotly.js-basic-dist-min" and f"v{meta['version']}" in bundle[:200].decode()
+    assert "MIT License" in vendor.joinpath(meta["license_file"]).read_text()
+    sizes = {}
+    for args in (["simulate", "--preset", "controlled", "--samples", "2000"],
+                 ["forecast", "--preset", "default", "--samples", "2000"],
+                 ["sensitivity", "--preset", PRESET, "--base-samples", "32"]):
+        store, out = tmp_path / f"{args[2]}.sqlite", tmp_path / f"{args[2]}.html"
+        run_id = json.loads(run_cli(*args, "--json", "--store", str(store)).output)["run_id"]
+        assert run_cli("report", str(run_id), "--out", str(out), "--store", str(store)).exit_code == 0
+        text = out.read_text(encoding="utf-8")
+        sizes[args[2]] = out.stat().st_size
+        # as render_html inlines it: read as text (line ends as \n), "</script" escaped
+        inlined = vendor.joinpath(meta["file"]).read_text(encoding="utf-8").replace("</script", "<\\/script")
+        assert inlined in text
+        # everything but the bundle: the page's own code, its data and the drawing code
+        own = text.replace(inlined, "")
+        # the only mention of a cloud is the setting that turns its button off
+        assert "showSendToCloud: false" in own and 'plotlyServerURL: ""' in own
+        assert "cloud" not in own.replace("showSendToCloud: false", "").lower() and "plotly.com" not in own
+    assert max(sizes.values()) <= 1_500_000, sizes

@@ -341,6 +341,7 @@ def test_gpu_profile_runs_a_shortened_round_on_cuda(tmp_path):
     assert all(r["detail"]["device"] == "cuda" for r in rounds)
 
 
+@pytest.mark.slow   # starts worker processes that each import torch
 def test_models_in_worker_processes_give_the_same_rounds(tmp_path, reference):
     """The parallel path (spawned workers, one thread each) matches the in-process path exactly."""
     _, want, _ = reference

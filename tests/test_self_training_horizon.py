@@ -39,6 +39,7 @@ def test_certain_answers_give_a_zero_width_interval():
     assert np.all(boot[:, 0] == 4.5) and np.all(boot[:, 1] == pytest.approx(4.2))
 
 
+@pytest.mark.slow   # many repeated draws, each with its bootstrap
 def test_interval_covers_the_true_horizon_about_as_often_as_stated():
     # True accuracy falls linearly; 2 models, 100 instances per length, as in the cpu profile.
     true_acc = np.clip(1.25 - np.arange(1, 21) / 12, 0.0, 1.0)

@@ -180,3 +180,91 @@ def test_browser_tests_fail_rather_than_skip_under_ci(monkeypatch, tmp_path):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         need_browser(absent)
+
+
+def test_an_edited_preset_is_named_for_its_edit_in_the_runs_the_toml_and_the_cli(server, tmp_path):
+    import subprocess
+    import sys
+
+    status, desc = server.json(f"/api/presets/{PRESET}")
+    assert desc["label"] == PRESET and desc["file_name"] == PRESET   # unedited: the preset's own name
+    scenario = desc["scenario"]
+    scenario["params"]["p"] = {"dist": "uniform", "low": 0.9, "high": 1.4}
+    scenario["simulation"].update(n_samples=800, seed=4)   # samples and seed are not edits of the scenario
+    status, data = server.json("/api/run", {"name": PRESET, "scenario": scenario})
+    assert status == 200 and data["run"]["name"] == f"{PRESET}, p edited"
+    assert data["summary"]["scenario"] == f"{PRESET}, p edited"
+    assert server.json("/api/runs")[1][0]["name"] == f"{PRESET}, p edited"
+    link = data["permalink"]
+    status, raw = server.request(f"/api/scenario.toml?v={link['v']}&s={link['s']}")
+    assert status == 200 and tomllib.loads(raw.decode())["meta"]["name"] == f"{PRESET}, p edited"
+    path = tmp_path / f"{PRESET}-p-edited.toml"   # the name the download offers (below)
+    path.write_bytes(raw)
+    store = tmp_path / "cli.sqlite"
+    from_cli = cli_simulate_json(str(path), "--store", str(store))
+    assert from_cli["scenario"] == f"{PRESET}, p edited"
+    assert {k: v for k, v in data["summary"].items() if k not in VARIES} == json.loads(json.dumps(from_cli))
+    listed = json.loads(subprocess.run([sys.executable, "-m", "rsilab.cli", "runs", "--json", "--store", str(store)],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert listed[0]["name"] == f"{PRESET}, p edited"
+
+
+def test_the_toml_download_is_named_after_the_edit(server):
+    import urllib.request
+
+    status, desc = server.json(f"/api/presets/{PRESET}")
+    scenario = desc["scenario"]
+    scenario["params"]["c"] = {"dist": "uniform", "low": 0.2, "high": 0.9}
+    scenario["simulation"]["horizon_years"] = 7
+    status, checked = server.json("/api/validate", {"name": PRESET, "scenario": scenario})
+    assert checked["label"] == f"{PRESET}, c and horizon edited" and checked["file_name"] == f"{PRESET}-c-and-horizon-edited"
+    link = checked["permalink"]
+    req = urllib.request.Request(f"{server.url}/api/scenario.toml?v={link['v']}&s={link['s']}")
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(req, timeout=60) as r:
+        assert r.headers["Content-Disposition"] == f'attachment; filename="{PRESET}-c-and-horizon-edited.toml"'
+
+
+def test_a_permalink_opened_again_shows_the_stored_run(server):
+    request = body(n_samples=700, seed=21)
+    before = len(server.json("/api/runs")[1])
+    status, first = server.json("/api/run?reuse=1", request)      # never run: runs and records it
+    assert status == 200 and first["reused"] is False
+    status, again = server.json("/api/run?reuse=1", request)      # the same scenario: the stored run
+    assert status == 200 and again["reused"] is True and again["run"]["id"] == first["run"]["id"]
+    assert again["summary"] == first["summary"]
+    assert len(server.json("/api/runs")[1]) == before + 1
+    status, fresh = server.json("/api/run", request)              # Run on the page always runs
+    assert fresh["run"]["id"] == first["run"]["id"] + 1 and fresh["reused"] is False
+    other = body(n_samples=700, seed=22)                          # another seed is another run
+    status, third = server.json("/api/run?reuse=1", other)
+    assert third["reused"] is False and third["run"]["id"] == fresh["run"]["id"] + 1
+
+
+def test_edited_names_say_what_changed():
+    from dataclasses import replace
+
+    from rsilab.web.scenarios import edited_name, file_name
+
+    sc = load_preset("default")
+    assert edited_name(sc) == "default" and edited_name(sc.with_simulation(n_samples=10, seed=9)) == "default"
+    one = sc.with_prior("r", {"dist": "uniform", "low": 0.5, "high": 2.0}, origin="x")
+    assert edited_name(one) == "default, r edited" and file_name(one) == "default-r-edited"
+    two = one.with_simulation(horizon_years=7)
+    assert edited_name(two) == "default, r and horizon edited"
+    many = two.with_prior("c", 0.5, origin="x").with_prior("beta", 0.3, origin="x")
+    assert edited_name(many) == "default, c, r and 2 more edited"
+    assert edited_name(replace(many, name="mine")) == "mine"   # not a preset: its own name
+
+
+def test_a_scenario_file_may_name_its_scenario(tmp_path):
+    from rsilab.simulate.scenario import load_scenario
+
+    path = tmp_path / "file-name.toml"
+    path.write_text('[meta]\nname = "default, r edited"\n[model]\nname = "criticality"\nform = "continuous"\n')
+    assert load_scenario(path).name == "default, r edited"
+    path.write_text('[model]\nname = "criticality"\nform = "continuous"\n')
+    assert load_scenario(path).name == "file-name"
+    for bad in ('""', "3", '"' + "x" * 81 + '"'):
+        path.write_text(f'[meta]\nname = {bad}\n[model]\nname = "criticality"\nform = "continuous"\n')
+        with pytest.raises(ConfigError, match="meta.name"):
+            load_scenario(path)

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from web_server import CHROMIUM, VARIES, cli_simulate_json, need_browser, start_server, stop_cleanly
+from web_server import CHROMIUM, VARIES, cli_simulate_json, need_browser, start_server, stop_cleanly, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -118,17 +118,29 @@ def test_out_of_range_shows_the_engines_message_and_nothing_runs(page, server):
     assert server.json("/api/runs")[1] == runs_before
 
 
+def open_link(browser, url: str) -> dict:
+    """Open a permalink in a new page; the report dict it shows."""
+    other = browser.new_page()
+    other.goto(url)
+    other.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    shown = other.evaluate("window.rsilabPage.state.last.data")
+    other.close()
+    return shown
+
+
 def test_permalink_reproduces_the_cli_numbers(page, browser, server, tmp_path):
     choose(page, seed=17)
     page.fill("#arg-p-high", "1.3")
-    run(page)
+    ran = run(page)
     link = page.get_attribute("#permalink", "href")
     assert link.startswith("/?v=1&s=")
-    other = browser.new_page()
-    other.goto(server.url + link)  # opening the link runs the scenario it holds
-    other.wait_for_selector("body[data-ready='1']", timeout=120_000)
-    opened = other.evaluate("window.rsilabPage.state.last.data.summary")
-    other.close()
+    runs_before = server.json("/api/runs")[1]
+    first = open_link(browser, server.url + link)   # opening the link shows the run of the scenario it holds
+    again = open_link(browser, server.url + link)
+    opened = first["summary"]
+    # the scenario was run already (above): both visits show that stored run, and record nothing
+    assert first["run"]["id"] == again["run"]["id"] == ran["run"]["id"] and first["reused"] and again["reused"]
+    assert server.json("/api/runs")[1] == runs_before
     scenario = tmp_path / "link.toml"
     scenario.write_text(  # the same scenario, written by hand
         '[model]\nname = "criticality"\nform = "continuous"\n'
@@ -149,11 +161,11 @@ def test_downloaded_toml_runs_with_the_cli(page, tmp_path):
     data = run(page)
     with page.expect_download() as dl:
         page.click("#dl-toml")
-    path = tmp_path / dl.value.suggested_filename  # the name the page offers: the scenario's
-    assert path.name == f"{PRESET}.toml"
+    path = tmp_path / dl.value.suggested_filename  # the name the page offers: the scenario's, with the edit
+    assert path.name == f"{PRESET}-c-edited.toml" and data["run"]["name"] == f"{PRESET}, c edited"
     dl.value.save_as(path)
     from_cli = cli_simulate_json(str(path), "--store", str(tmp_path / "cli.sqlite"))
-    assert same_numbers(data["summary"]) == from_cli
+    assert same_numbers(data["summary"]) == from_cli and from_cli["scenario"] == f"{PRESET}, c edited"
     with page.expect_download() as dl:
         page.click("#dl-json")
     saved = tmp_path / "run.json"
@@ -166,24 +178,33 @@ def test_downloaded_toml_runs_with_the_cli(page, tmp_path):
     assert len(saved.read_text().splitlines()) == 1 + int(SAMPLES)
 
 
-def test_compare_two_scenarios(page):
+def test_compare_two_scenarios_headline_first(page):
     choose(page)
-    a = run(page)["summary"]
+    ra = run(page)
     page.click("#keep-a")
     page.fill("#arg-p-low", "1.0")
-    b = run(page)["summary"]
+    rb = run(page)
     page.click("#keep-b")
     page.wait_for_selector("#compare-rows")
-    for regime in ("explosion", "fizzle"):
-        row = page.locator(f"#compare-rows tr[data-output='P({regime}, late)'] td")
-        cells = row.all_inner_texts()
-        diff = b["regime_probabilities"][regime] - a["regime_probabilities"][regime]
-        assert float(cells[1]) == pytest.approx(a["regime_probabilities"][regime], abs=SHOWN)
-        assert float(cells[2]) == pytest.approx(b["regime_probabilities"][regime], abs=SHOWN)
-        assert float(cells[3]) == pytest.approx(diff, abs=SHOWN)
-    traces = page.evaluate("document.getElementById('compare-chart').data.map(t => t.y)")
-    assert traces == [[a["regime_probabilities"][r] for r in ("explosion", "combustion", "fizzle", "ceiling")],
-                      [b["regime_probabilities"][r] for r in ("explosion", "combustion", "fizzle", "ceiling")]]
+    a, b = ra["summary"], rb["summary"]
+    # the two sides carry their names: the preset, and the preset with what was edited
+    head = page.locator("#compare-rows thead th").all_inner_texts()
+    assert head[1] == f"A: {PRESET} (run {ra['run']['id']})" and head[2] == f"B: {PRESET}, p edited (run {rb['run']['id']})"
+    rows = page.locator("#compare-rows tbody tr").evaluate_all("rs => rs.map(r => r.dataset.output)")
+    assert rows[0] == "P(explosive at some point)"   # the headline leads
+    expected = {"P(explosive at some point)": (a["takeoff"]["p_explosive"], b["takeoff"]["p_explosive"])}
+    expected.update({f"P({r}, late)": (a["regime_probabilities"][r], b["regime_probabilities"][r]) for r in ("explosion", "fizzle")})
+    for output, (va, vb) in expected.items():
+        cells = page.locator(f"#compare-rows tr[data-output='{output}'] td").all_inner_texts()
+        assert float(cells[1]) == pytest.approx(va, abs=SHOWN)
+        assert float(cells[2]) == pytest.approx(vb, abs=SHOWN)
+        assert float(cells[3]) == pytest.approx(vb - va, abs=SHOWN)
+    assert a["takeoff"]["p_explosive"] != b["takeoff"]["p_explosive"]   # the compared figure moved
+    traces = page.evaluate("document.getElementById('compare-chart').data.map(t => ({x: t.x, y: t.y}))")
+    regimes = ("explosion", "combustion", "fizzle", "ceiling")
+    x = ["explosive at some point"] + [f"ends {r}" for r in regimes]
+    assert traces == [{"x": x, "y": [s["takeoff"]["p_explosive"]] + [s["regime_probabilities_by_phase"]["late"][r]
+                                                                     for r in regimes]} for s in (a, b)]
 
 
 def test_report_opens_offline_from_file(browser, tmp_path):
@@ -246,6 +267,7 @@ def test_each_chart_downloads_as_png(page, tmp_path):
     for chart in charts:
         button = page.locator(f"#{chart['id']} .modebar-btn[data-title='Download plot as a PNG']")
         page.hover(f"#{chart['id']}")
+        assert_no_cloud(page, chart["id"])
         with page.expect_download() as dl:
             button.click()
         assert dl.value.suggested_filename == f"{chart['id']}.png"   # named after its chart
@@ -292,3 +314,122 @@ def test_a_shapley_run_is_labelled_in_the_runs_list_and_drawn_in_its_report(page
                       ["first order S1", [r["parameter"] for r in rows], [r["S1"] for r in rows]],
                       ["total ST", [r["parameter"] for r in rows], [r["ST"] for r in rows]]]
     assert page.locator("#rsi-sobol").count() == 0
+
+
+def assert_no_cloud(pg, chart_id: str) -> None:
+    """The chart's modebar (shown on hover) offers no "share" button and no server to send to."""
+    pg.hover(f"#{chart_id}")
+    pg.wait_for_selector(f"#{chart_id} .modebar-btn")
+    titles = pg.locator(f"#{chart_id} .modebar-btn").evaluate_all("bs => bs.map(b => b.dataset.title)")
+    assert "Download plot as a PNG" in titles, titles   # the modebar was read
+    assert not [t for t in titles if any(w in t.lower() for w in ("share", "cloud", "studio", "edit"))], titles
+    context = pg.evaluate(f"(() => {{ const c = document.getElementById('{chart_id}')._context; "
+                          "return {cloud: c.showSendToCloud, url: c.plotlyServerURL}; })()")
+    assert context == {"cloud": False, "url": ""}, context
+
+
+def test_run_and_the_links_wait_until_there_is_something(browser, server):
+    ctx = browser.new_context(accept_downloads=True)
+    held = []
+    ctx.route("**/api/presets", lambda route: held.append(route))   # the preset list is held back
+    pg = ctx.new_page()
+    pg.goto(server.url + "/")
+    wait_until(lambda: held or pg.wait_for_timeout(50), what="the page to ask for the presets")
+    state = pg.evaluate("""(() => ({run: document.getElementById('run').disabled,
+        hrefs: ['permalink', 'dl-toml', 'dl-csv', 'dl-json'].map(id => document.getElementById(id).getAttribute('href'))}))()""")
+    assert state == {"run": True, "hrefs": [None, None, None, None]}, state
+    pg.click("#dl-csv")   # a link without a target goes nowhere (before: it saved the page itself)
+    assert pg.url == server.url + "/"
+    held[0].continue_()
+    pg.wait_for_selector("body[data-ready='1']")
+    state = pg.evaluate("""(() => ({run: document.getElementById('run').disabled,
+        hrefs: ['permalink', 'dl-toml', 'dl-csv', 'dl-json'].map(id => document.getElementById(id).getAttribute('href'))}))()""")
+    assert state["run"] is False and state["hrefs"][0].startswith("/?v=1&s=") and state["hrefs"][1].startswith("/api/scenario.toml")
+    assert state["hrefs"][2:] == [None, None]   # results only after a run
+    choose(pg)
+    data = run(pg)
+    assert pg.get_attribute("#dl-csv", "href") == f"/api/runs/{data['run']['id']}/results.csv"
+    ctx.close()
+
+
+def _open_offline(browser, path):
+    """Open a report from file:// with every other request refused; returns (page, context,
+    refused requests, page errors)."""
+    ctx = browser.new_context()
+    refused: list[str] = []
+    errors: list[str] = []
+
+    def refuse(route):
+        refused.append(route.request.url)
+        route.abort()
+
+    ctx.route(lambda url: not url.startswith("file://"), refuse)
+    pg = ctx.new_page()
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("request", lambda r: refused.append(r.url) if not r.url.startswith("file://") else None)
+    pg.goto(path.as_uri())
+    pg.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0")
+    return pg, ctx, refused, errors
+
+
+def _drawn(pg) -> dict:
+    """chart id -> (traces given, trace groups drawn with a non-empty path)."""
+    return pg.evaluate("""Object.fromEntries(Array.from(document.querySelectorAll('.js-plotly-plot')).map(el =>
+        [el.id, [el.data.length, Array.from(el.querySelectorAll('g.trace')).filter(g =>
+            Array.from(g.querySelectorAll('path')).some(p => (p.getAttribute('d') || '').length > 2)).length]]))""")
+
+
+def test_every_chart_type_draws_offline_with_the_shipped_bundle(browser, tmp_path):
+    """Each kind of report (forecast, Sobol and Shapley sensitivity, experiment, rounds fit, a fit's held-out band
+    on log axes) draws every chart with the basic plotly bundle, from file:// with the network
+    refused; no modebar offers to share; the regime chart's two phases have their own colours;
+    a parameter without a ceiling reads "inf"."""
+    from rsilab.store import Store
+
+    store = tmp_path / "s.sqlite"
+    cli = [sys.executable, "-m", "rsilab.cli"]
+
+    def report(*args) -> int:
+        out = json.loads(subprocess.run([*cli, *args, "--json", "--store", str(store)], capture_output=True, text=True,
+                                        check=True).stdout)
+        return out["run_id"]
+
+    runs = {"default": report("forecast", "--preset", "default", "--samples", "1000"),
+            "controlled": report("simulate", "--preset", "controlled", "--samples", "1000"),
+            "sensitivity": report("sensitivity", "--preset", PRESET, "--base-samples", "32"),
+            "shapley": report("sensitivity", "--preset", PRESET, "--method", "shapley", "--base-samples", "16")}
+    csv = tmp_path / "rounds.csv"
+    csv.write_text("round,capability\n" + "".join(f"{i},{1 + 0.5 * (1.2 ** i - 1) / 0.2}\n" for i in range(8)))
+    runs["rounds fit"] = report("fit", "rounds", str(csv), "--bootstrap", "200")
+    with Store(store) as st:
+        runs["experiment"] = st.add_run("experiment:self-training", "t", config={"config": {}}, seed=0)
+        for r in range(3):
+            st.add_round(runs["experiment"], r, {"capability": float(r + 1), "accuracy": [1.0, 0.5 + 0.1 * r, 0.1],
+                                                 "label_precision": None if r == 0 else 0.9,
+                                                 "detail": {"difficulties": [1, 2, 3]}})
+        # what a fit with held-out points keeps (the report's log-log band chart)
+        runs["held-out fit"] = st.add_run("fit:scaling", "band", config={}, seed=0, summary={"extrapolation": {
+            "x": [1e6, 1e7, 1e8], "y_true": [3.1, 2.6, 2.3], "y_pred": [3.0, 2.65, 2.35],
+            "interval": [[2.9, 2.5, 2.2], [3.2, 2.8, 2.5]]}})
+    expected = {"default": {"rsi-fan", "rsi-regimes", "rsi-cdf"}, "controlled": {"rsi-fan", "rsi-regimes", "rsi-cdf", "rsi-grid"},
+                "sensitivity": {"rsi-sobol"}, "shapley": {"rsi-shapley"}, "rounds fit": {"rsi-fit"},
+                "experiment": {"rsi-capability", "rsi-accuracy", "rsi-precision"}, "held-out fit": {"rsi-fit"}}
+    for name, run_id in runs.items():
+        out = tmp_path / f"{run_id}.html"
+        subprocess.run([*cli, "report", str(run_id), "--out", str(out), "--store", str(store)], check=True,
+                       capture_output=True)
+        pg, ctx, refused, errors = _open_offline(browser, out)
+        drawn = _drawn(pg)
+        assert set(drawn) == expected[name], (name, drawn)
+        for chart, (given, shown) in drawn.items():
+            assert given > 0 and shown == given, (name, chart, given, shown)
+        assert_no_cloud(pg, sorted(drawn)[0])
+        if name == "default":
+            swatches = pg.evaluate("""Array.from(document.querySelectorAll('#rsi-regimes .legend .traces'))
+                .map(t => [t.textContent, getComputedStyle(t.querySelector('.legendpoints path')).fill])""")
+            assert [s[0] for s in swatches] == ["early", "late (headline)"] and swatches[0][1] != swatches[1][1], swatches
+            params = pg.inner_text("#rsi-params")
+            assert "fixed value=inf" in params and "value=-" not in params, params
+        ctx.close()
+        assert not refused, (name, refused)
+        assert not errors, (name, errors)

@@ -5,7 +5,6 @@ stopped with SIGINT (Ctrl-C) so that every test also checks that it stops cleanl
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
+from conftest import skip_or_fail
 
 CHROMIUM = "/usr/bin/chromium"
 # fields of a run's summary that differ between two runs of the same scenario and seed
@@ -81,9 +80,7 @@ def need_browser(chromium: str | None = None):
     if missing is None and not Path(chromium).exists():
         missing = f"Debian's chromium at {chromium} (apt-get install chromium)"
     if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests need {missing}")
-        pytest.skip(f"browser tests need {missing}")
+        skip_or_fail(f"browser tests need {missing}")
     from playwright.sync_api import sync_playwright
 
     return sync_playwright
