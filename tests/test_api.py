@@ -208,6 +208,12 @@ def test_sensitivity_is_an_object_with_a_table_and_dict_access(tmp_path):
     with Store(tmp_path / "s.sqlite") as st:
         stored = st.get_run(1)
     assert stored.kind == "sensitivity" and stored.summary["indices"] == res.indices
+    shapley = rsilab.sensitivity(PRESET, base_samples=16, seed=1, method="shapley")
+    assert shapley.method == "shapley" and shapley.run_id is None
+    assert list(shapley.to_pandas().columns) == ["shapley", "shapley_se", "shapley_conf", "S1", "S1_conf", "ST", "ST_conf"]
+    first = repr(shapley).splitlines()
+    assert first[0].startswith("Shapley effects (exact estimator) of p_explosion") and "(not recorded)" in first[0]
+    assert first[1].split()[:2] == ["parameter", "Shapley"]
 
 
 def test_to_pandas_and_the_results_csv_are_one_table(tmp_path):
