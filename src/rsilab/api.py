@@ -4,11 +4,11 @@
 notebooks all call: it loads the scenario, applies the overrides and a measured returns prior,
 opens the store before anything runs (a store that cannot be used is reported first), runs the
 Monte Carlo, writes the charts and the report the caller asks for and records the run, in that
-one place. ``sensitivity`` is the same for Sobol indices. ``simulate("sie", n_samples=100_000,
-seed=1).summary()`` is the dict that ``rsilab simulate --preset sie --samples 100000 --seed 1
---json`` prints (less its run id and timings). ``rsilab/__init__`` re-exports these lazily, so
-``import rsilab`` stays cheap. Imports simulate, estimate, report, store and core; never the CLI
-or the web app.
+one place. ``sensitivity`` is the same for Sobol indices and Shapley effects. ``simulate("sie",
+n_samples=100_000, seed=1).summary()`` is the dict that ``rsilab simulate --preset sie --samples
+100000 --seed 1 --json`` prints (less its run id and timings). ``rsilab/__init__`` re-exports
+these lazily, so ``import rsilab`` stays cheap. Imports simulate, estimate, report, store and
+core; never the CLI or the web app.
 """
 from __future__ import annotations
 

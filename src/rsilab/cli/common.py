@@ -39,8 +39,7 @@ def store_option(func: Callable) -> Callable:
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
         callback=_store_path,
-        help="Store file (SQLite); created if missing, in an existing directory. "
-             "Default: $RSILAB_STORE or the user data directory.",
+        help="Store file (SQLite). Default: $RSILAB_STORE or the user data directory.",
     )(func)
 
 

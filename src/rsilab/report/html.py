@@ -1,12 +1,13 @@
 """The self-contained HTML report of one stored run (forecast, sensitivity, experiment or fit).
 
 ``report_data`` turns what the store holds into one JSON-ready dict (the run's summary
-unchanged, its config, the model's parameter declarations, provenance and the series each
-chart draws); ``render_html`` embeds that dict as a JSON block, plotly.js (the basic bundle in
-``report/vendor``: scatter and bar traces, all the charts need) and the drawing code (``html_charts.js``, shared with the web playground) into one
-file that opens from ``file://`` with no network request. Nothing here re-runs a simulation:
-a run recorded without the arrays a chart needs gets a StoreError naming what is missing.
-Imports numpy, the store and the model declarations; never the CLI or the web app.
+unchanged, its config, the model's parameter declarations, provenance and the series each chart
+draws); ``render_html`` embeds that dict as a JSON block, plotly.js (the basic bundle in
+``report/vendor``: scatter and bar traces, all the charts need) and the drawing code
+(``html_charts.js``, shared with the web playground) into one file that opens from ``file://``
+with no network request. Nothing here re-runs a simulation: a run recorded without the arrays a
+chart needs gets a StoreError naming what is missing. Imports numpy, the store and the model
+declarations; never the CLI or the web app.
 """
 from __future__ import annotations
 

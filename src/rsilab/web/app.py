@@ -109,8 +109,7 @@ def create_app(store_path: str | Path | None = None) -> Starlette:
 
         data = compact(scenario)
         return json_safe({"name": scenario.name, "label": edited_name(scenario), "file_name": file_name(scenario),
-                          "scenario": data,
-                          "parameters": parameter_table(data),
+                          "scenario": data, "parameters": parameter_table(data),
                           "distributions": {k: {"required": list(v), "optional": list(OPTIONAL_FIELDS.get(k, ()))}
                                             for k, v in DISTRIBUTIONS.items()},
                           "permalink": {"v": PERMALINK_VERSION, "s": encode_permalink(scenario.name, data)}})
@@ -136,13 +135,13 @@ def create_app(store_path: str | Path | None = None) -> Starlette:
         from rsilab.report.html import ENSEMBLE_KINDS, report_data
 
         named = replace(scenario, name=edited_name(scenario))
-        run_id = None
-        if reuse:
-            with store() as st:
-                run_id = st.find_run(ENSEMBLE_KINDS, named.to_dict(), with_arrays=True)
-        reused = run_id is not None
-        if run_id is None:
-            with run_lock:
+        with run_lock:  # the look-up too: two visits of one new link at once record it once
+            run_id = None
+            if reuse:
+                with store() as st:
+                    run_id = st.find_run(ENSEMBLE_KINDS, named.to_dict(), with_arrays=True)
+            reused = run_id is not None
+            if run_id is None:
                 run_id = forecast(named, record=True, store=store_path, kind="simulate").run_id
         with store() as st:
             data = report_data(st, run_id)

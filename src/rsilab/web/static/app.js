@@ -193,7 +193,10 @@
       rows.push(["reached " + m, s.threshold_times[m].fraction_reached]);
       rows.push(["median years to " + m, s.threshold_times[m].median]);
     });
-    Object.keys(s).forEach(function (k) { if (k.indexOf("p_") === 0 && typeof s[k] === "number") rows.push([k, s[k]]); });
+    var shown = tk ? Object.keys(tk.compression || {}) : [];  /* the compression figures lead already */
+    Object.keys(s).forEach(function (k) {
+      if (k.indexOf("p_") === 0 && typeof s[k] === "number" && shown.indexOf(k) < 0) rows.push([k, s[k]]);
+    });
     if (s.effective_returns) rows.push(["median effective returns", s.effective_returns.median]);
     return rows;
   }
