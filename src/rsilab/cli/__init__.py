@@ -57,12 +57,13 @@ class LazyGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         from rsilab.cli.common import user_error_line
+        from rsilab.cli.untrusted import safe_text
         from rsilab.errors import RsilabError
 
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except (click.ClickException, RsilabError) as exc:
-            click.echo(user_error_line(exc, self._typed_command(args, prog_name)), err=True)
+            click.echo(safe_text(user_error_line(exc, self._typed_command(args, prog_name))), err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("error: aborted", err=True)

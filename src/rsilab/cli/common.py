@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import click
 
+from rsilab.cli.untrusted import console, safe_text
 from rsilab.errors import RsilabError
 
 
@@ -51,7 +52,7 @@ def friendly_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except RsilabError as exc:
-            click.echo(user_error_line(exc), err=True)
+            click.echo(safe_text(user_error_line(exc)), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: finished work is saved (experiments resume with --resume RUN)", err=True)
@@ -129,9 +130,9 @@ ESTIMATE_HEADER = ("parameter", "value", "std. error", "interval")
 
 
 def print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]], width: int | None = None) -> None:
-    """A titled rich table on stdout, ``width`` columns wide (default: the terminal's). rich is
-    imported on use: commands that print no table start faster."""
-    from rich.console import Console
+    """A titled rich table on stdout, ``width`` columns wide (default: the terminal's); every cell
+    is shown as text, control characters escaped (``rsilab.cli.untrusted``). rich is imported on
+    use: commands that print no table start faster."""
     from rich.table import Table
 
     t = Table(title=title)
@@ -139,7 +140,7 @@ def print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]
         t.add_column(h)
     for r in rows:
         t.add_row(*r)
-    Console(width=width).print(t)
+    console(width=width).print(t)
 
 
 def jsonable(obj: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from rsilab.cli.common import echo_json, friendly_errors, print_table, store_option
+from rsilab.cli.untrusted import safe_text
 
 _TRANSFORM_CHOICES = ("auto", "raw", "logit", "neglog-error", "log")
 
@@ -84,11 +85,11 @@ def show(series_id: str, transform: str, add_files: tuple[Path, ...], as_json: b
     if as_json:
         echo_json(out)
         return
-    click.echo(f"{s.series_id}: {s.method}")
-    click.echo(f"  model {s.model or '?'} ({s.model_params or '?'}), {s.benchmark or ''} - {s.metric}")
-    click.echo(f"  family: {s.family}; external judge or teacher: {'yes' if s.external else 'no'}; "
-               f"confidence: {s.confidence or '-'}")
-    click.echo(f"  source: {s.source or '-'} (arXiv {s.arxiv or '-'}); {s.location or ''}")
+    click.echo(safe_text(f"{s.series_id}: {s.method}"))
+    click.echo(safe_text(f"  model {s.model or '?'} ({s.model_params or '?'}), {s.benchmark or ''} - {s.metric}"))
+    click.echo(safe_text(f"  family: {s.family}; external judge or teacher: {'yes' if s.external else 'no'}; "
+                         f"confidence: {s.confidence or '-'}"))
+    click.echo(safe_text(f"  source: {s.source or '-'} (arXiv {s.arxiv or '-'}); {s.location or ''}"))
     click.echo(f"  transform: {describe(t, s.ceiling)}")
     rows = []
     for i, (r, v, yy) in enumerate(zip(s.rounds, s.values, y)):
@@ -232,8 +233,8 @@ def _print_fit(out: dict, est, chosen, t, transform: str) -> None:
                        f"P(k > 1) for a new series = {c['p_new_series_k_gt_1']:.3f}")
     loo = est.loo_[:3]
     if loo:
-        click.echo("most influential (pooled k without it): " +
-                   "; ".join(f"{r['name']} {r['k_without']:.3f} ({r['change']:+.3f})" for r in loo))
+        click.echo(safe_text("most influential (pooled k without it): " +
+                             "; ".join(f"{r['name']} {r['k_without']:.3f} ({r['change']:+.3f})" for r in loo)))
     if "by_transform" in out:
         rows = []
         for name, row in out["by_transform"].items():

@@ -57,9 +57,9 @@ def run(name: str, config_path: Path | None, profile: str, resume_run: int | Non
 @friendly_errors
 def show(run_id: int, plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
     """Show a run's rounds as a table and a PNG."""
-    from rich.console import Console
     from rich.table import Table
 
+    from rsilab.cli.untrusted import console
     from rsilab.store import Store
 
     with Store(store_path) as store:
@@ -76,7 +76,7 @@ def show(run_id: int, plot_path: Path | None, as_json: bool, store_path: Path | 
         table.add_column(k)
     for r in rounds:
         table.add_row(*[_fmt(r.get(k)) for k in keys + extra])
-    Console().print(table)
+    console().print(table)
     if not rounds:
         return
     from rsilab.report.experiments import ROUND_CHARTS

@@ -373,9 +373,9 @@ def _fit_columns(rows: list[dict[str, str]], width: int) -> list[str]:
 def runs(kind, limit, wide, as_json, store_path) -> None:
     """List the runs recorded in the store, newest first: the columns that fit the terminal
     (--wide: all of them; --json: every field)."""
-    from rich.console import Console
     from rich.table import Table
 
+    from rsilab.cli.untrusted import console as safe_console
     from rsilab.report.text import headline
     from rsilab.store import Store
 
@@ -388,7 +388,7 @@ def runs(kind, limit, wide, as_json, store_path) -> None:
              "when": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)),
              "headline": headline(r.summary), "seed": "" if r.seed is None else str(r.seed), "status": r.status}
             for r in records]
-    console = Console()
+    console = safe_console()
     cols = list(RUN_COLUMNS) if wide else _fit_columns(rows, console.width)
     table = Table(title=f"runs in {store_path or 'the default store'}", title_justify="left")
     for col in cols:
@@ -396,7 +396,7 @@ def runs(kind, limit, wide, as_json, store_path) -> None:
     for r in rows:
         table.add_row(*(r[c] for c in cols))
     if wide:  # wider than the terminal rather than a value cut or wrapped
-        console = Console(width=max(console.width, _table_width(rows, cols)))
+        console = safe_console(width=max(console.width, _table_width(rows, cols)))
     console.print(table)
     hidden = [c for c in RUN_COLUMNS if c not in cols]
     if hidden:
