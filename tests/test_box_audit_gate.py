@@ -103,7 +103,7 @@ def test_clean_code_change_is_approved_automatically_and_adopted(store):
     gate = Gate(Policy(), store, "g1")
     p = gate.propose("code", "+    return x + 1", GOOD, summary="v1 -> v2", tests=lambda: (True, "score 0.7 >= 0.6"))
     assert p.status == "approved" and p.decided_by == "gate" and all(c["passed"] for c in p.checks.values())
-    p = gate.record_outcome(p.id, adopted=True, details={"score": 0.7})
+    p = gate.record_outcome(p.id, adopted=True, details={"score": 0.7}, candidate_source=GOOD)
     assert p.status == "adopted"
     kinds = [r.kind for r in AuditLog(store).records("g1")]
     assert kinds == ["policy", "proposal", "decision", "outcome"]
@@ -189,6 +189,47 @@ def test_decision_refused_when_proposal_row_no_longer_matches_its_audit_record(s
     store.conn.commit()
     with pytest.raises(BoxError, match="no longer matches"):
         gate.decide(p.id, approve=True, reason="ok", by="alice")
+
+
+def test_the_proposal_record_holds_the_full_source_and_the_decision_its_hash(store):
+    import hashlib
+
+    from rsilab.box.gate import proposal_source
+
+    gate = Gate(Policy(human_for_all=True), store, "src")
+    p = gate.propose("code", "+ return x + 1", GOOD)
+    assert proposal_source(store, p) == GOOD
+    assert AuditLog(store).get(p.audit_seq).body["candidate_source"] == GOOD
+    decide_proposal(store, p.id, approve=True, reason="read the source", by="alice")
+    decision = [r for r in AuditLog(store).records("src", "decision")][-1]
+    assert decision.body["candidate_sha256"] == hashlib.sha256(GOOD.encode()).hexdigest() == p.candidate_sha256
+    assert gate.record_outcome(p.id, adopted=True, candidate_source=GOOD).status == "adopted"
+    outcome = [r for r in AuditLog(store).records("src", "outcome")][-1]
+    assert outcome.body["candidate_sha256"] == p.candidate_sha256
+
+
+def test_a_proposal_whose_source_no_longer_matches_cannot_be_decided(store):
+    gate = Gate(Policy(human_for_all=True), store, "swapped")
+    p = gate.propose("code", "+ return x + 1", GOOD)
+    store.conn.execute("UPDATE box_proposals SET candidate_sha256 = ? WHERE id = ?", ("0" * 64, p.id))
+    store.conn.commit()
+    with pytest.raises(BoxError, match="no longer matches the sha256"):
+        decide_proposal(store, p.id, approve=True, reason="looks fine", by="alice")
+
+
+def test_a_proposal_recorded_without_its_source_must_be_proposed_again(store):
+    """Records written before the gate stored sources: nothing binds them, so no decision."""
+    from rsilab.box.audit import canonical, record_hash
+
+    gate = Gate(Policy(human_for_all=True), store, "legacy")
+    p = gate.propose("code", "+ return x + 1", GOOD)
+    rec = AuditLog(store).get(p.audit_seq)
+    body = {k: v for k, v in rec.body.items() if k != "candidate_source"}
+    new_hash = record_hash(rec.prev_hash, rec.seq, rec.experiment, rec.kind, rec.created_at, body)
+    store.conn.execute("UPDATE box_audit SET body_json = ?, hash = ? WHERE seq = ?", (canonical(body), new_hash, rec.seq))
+    store.conn.commit()
+    with pytest.raises(BoxError, match="without its source"):
+        decide_proposal(store, p.id, approve=True, reason="looks fine", by="alice")
 
 
 # -- CLI ------------------------------------------------------------------------------------------

@@ -10,6 +10,12 @@ budgets or the policy itself, and for every kind the policy lists. People decide
 ``rsilab approve``. Every step is an audit record; the ``box_proposals`` row is only working
 state and is cross-checked against its audit record before a decision.
 
+The gate binds the candidate's full source, not only the diff: the proposal's audit record holds
+the source and its sha256; a person's decision is refused when the source there no longer
+hashes to what was proposed, and ``rsilab approve`` shows that stored source (the diff is the
+proposer's own text, shown for orientation). ``record_outcome(..., adopted=True)`` must be given
+the source being adopted and refuses any source other than the approved one.
+
 Its rows are read and written by ``rsilab.store.gate``; no SQL here. Imports ``rsilab.box.audit``,
 ``rsilab.store`` and ``rsilab.errors``.
 """
@@ -157,6 +163,7 @@ class Gate:
             "diff_sha256": diff_sha, "candidate_sha256": source_sha, "checks": checks,
             "needs_human": needs_human, "status": status, "policy_sha256": self.policy.sha256(),
             "extra": extra or {},
+            "candidate_source": candidate_source if isinstance(candidate_source, str) else None,
         })
         now = time.time()
         pid = insert_proposal(self.store, {
@@ -193,16 +200,29 @@ class Gate:
         return decide_proposal(self.store, proposal_id, approve=approve, reason=reason, by=by,
                                experiment=self.experiment)
 
-    def record_outcome(self, proposal_id: int, adopted: bool, details: dict[str, Any] | None = None) -> Proposal:
-        """Record whether an approved change was adopted (and what it did: score, resources)."""
+    def record_outcome(self, proposal_id: int, adopted: bool, details: dict[str, Any] | None = None, *,
+                       candidate_source: str | None = None) -> Proposal:
+        """Record whether an approved change was adopted (and what it did: score, resources).
+        Adopting a proposal that came with a source needs ``candidate_source``, the source being
+        adopted: anything but the approved source is refused."""
         p = get_proposal(self.store, proposal_id)
         if p.experiment != self.experiment:
             raise BoxError(f"proposal {proposal_id} belongs to experiment {p.experiment!r}")
         if adopted and p.status != "approved":
             raise BoxError(f"proposal {proposal_id} is {p.status}; only an approved proposal can be adopted")
+        adopted_sha = None
+        if adopted and p.candidate_sha256 is not None:
+            approved = proposal_source(self.store, p)
+            if not isinstance(candidate_source, str):
+                raise BoxError(f"proposal {proposal_id} came with a source: adopting it needs the source "
+                               "being adopted (candidate_source=...)")
+            adopted_sha = hashlib.sha256(candidate_source.encode()).hexdigest()
+            if candidate_source != approved:
+                raise BoxError(f"proposal {proposal_id}: the source being adopted (sha256 {adopted_sha[:12]}) "
+                               f"is not the approved source (sha256 {p.candidate_sha256[:12]}); not adopted")
         status = "adopted" if adopted else "abandoned"
         self.log.append(self.experiment, "outcome", {"proposal": proposal_id, "status": status,
-                                                     "details": details or {}})
+                                                     "details": details or {}, "candidate_sha256": adopted_sha})
         set_proposal_status(self.store, proposal_id, status)
         return get_proposal(self.store, proposal_id)
 
@@ -251,15 +271,34 @@ def decide_proposal(store: Store, proposal_id: int, *, approve: bool, reason: st
     if audited.kind != "proposal" or audited.body.get("diff_sha256") != hashlib.sha256(p.diff.encode()).hexdigest():
         raise BoxError(f"proposal {proposal_id} no longer matches its audit record {p.audit_seq}; "
                        "run `rsilab audit verify` and do not approve it")
+    proposal_source(store, p)  # the source shown and approved must still be the one proposed
     status = "approved" if approve else "rejected"
     log.append(p.experiment, "decision", {"proposal": proposal_id, "status": status, "by": by,
-                                          "reason": reason, "human": True})
+                                          "reason": reason, "human": True,
+                                          "candidate_sha256": p.candidate_sha256})
     record_proposal_decision(store, proposal_id, status, time.time(), by, reason)
     if approve and p.kind == "policy":
         new = audited.body.get("extra", {}).get("new_policy")
         if new is not None:
             _set_policy(store, p.experiment, Policy.from_dict(new), by=f"{by} (proposal {proposal_id})")
     return get_proposal(store, proposal_id)
+
+
+def proposal_source(store: Store, p: Proposal) -> str | None:
+    """The candidate source proposed with ``p``, from its audit record, checked against the sha256
+    the proposal and its record hold (``BoxError`` when they differ); None when it had none."""
+    body = AuditLog(store).get(p.audit_seq).body
+    source, recorded = body.get("candidate_source"), body.get("candidate_sha256")
+    if p.candidate_sha256 is None and recorded is None and source is None:
+        return None
+    if "candidate_source" not in body:
+        raise BoxError(f"proposal {p.id} was recorded without its source (by an older rsilab): nothing binds "
+                       "what would run to what was approved; propose it again")
+    if not isinstance(source, str) or recorded != p.candidate_sha256 or \
+            hashlib.sha256(source.encode()).hexdigest() != p.candidate_sha256:
+        raise BoxError(f"proposal {p.id}: its stored source no longer matches the sha256 it was proposed with "
+                       f"(audit record {p.audit_seq}); run `rsilab audit verify` and do not approve or adopt it")
+    return source
 
 
 def _proposal(row: Any) -> Proposal:

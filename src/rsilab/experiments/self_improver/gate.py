@@ -71,7 +71,7 @@ def decide(*, gate, incumbent_score: float, proposal: str, incumbent: str, propo
                             "tamper_events": sum(_tampered(j) for j in jobs)})
     if p.status == "approved":
         score = float(scoring_job.values["selection.mean"])
-        gate.record_outcome(p.id, adopted=True, details={"selection_meta_utility": score})
+        gate.record_outcome(p.id, adopted=True, details={"selection_meta_utility": score}, candidate_source=proposal)
         return GateDecision(True, f"approved: better, {score:.4f} > {incumbent_score:.4f}", p.id)
     if p.status == "pending":
         return GateDecision(False, "waiting for a person (rsilab approve); not adopted this round", p.id)
