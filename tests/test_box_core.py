@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def test_rlimits_put_cpu_hard_limit_above_soft_and_add_process_headroom():
     assert table[resource.RLIMIT_CPU] == (3, 4)
     assert table[resource.RLIMIT_NPROC] == (8, 8)
     assert table[resource.RLIMIT_CORE] == (0, 0)
+    assert table[resource.RLIMIT_MSGQUEUE] == (0, 0)  # POSIX message queues hold memory no process counts
 
 
 # -- the result channel ---------------------------------------------------------------------------
@@ -110,19 +112,66 @@ def test_any_bytes_either_parse_to_the_schema_or_are_rejected(data):
 
 
 # -- seccomp --------------------------------------------------------------------------------------
-def test_seccomp_filter_is_well_formed_and_covers_the_dangerous_calls():
-    prog = build_filter("x86_64")
-    assert prog is not None and len(prog) % 8 == 0 and len(prog) // 8 < 4096
+def run_filter(prog: bytes, nr: int, args=(0, 0, 0, 0, 0, 0), arch=0xC000003E) -> int:
+    """Evaluate a classic-BPF seccomp program on one call, as the kernel would (only the
+    instructions the box's filter uses: load word absolute, jeq, jge, jset, ret)."""
+    args = [a & 0xFFFFFFFFFFFFFFFF for a in args] + [0] * (6 - len(args))
+    data = struct.pack("<iIQ6Q", nr, arch, 0, *args)
     ops = [struct.unpack("=HBBI", prog[i:i + 8]) for i in range(0, len(prog), 8)]
-    assert ops[-1] == (0x06, 0, 0, 0x7FFF0000)  # the default is allow
-    assert ops[1][3] == 0xC000003E  # the architecture is checked first
-    jeq_numbers = {k for code, _, _, k in ops if code == 0x15}
-    assert {101, 165, 272, 308, 321, 41} <= jeq_numbers  # ptrace, mount, unshare, setns, bpf, socket
-    # kill, tkill, tgkill with their pid argument compared with 1 and -1 (as 32 bits)
-    assert {62, 200, 234, 1, 0xFFFFFFFF} <= jeq_numbers
-    assert "kill with pid 1 or -1" in forbidden_syscalls("x86_64")
-    assert build_filter("sparc64") is None
-    assert "ptrace" in forbidden_syscalls("aarch64")
+    pc, acc = 0, 0
+    while True:
+        code, jt, jf, k = ops[pc]
+        if code == 0x20:
+            acc = struct.unpack_from("<I", data, k)[0]
+            pc += 1
+        elif code in (0x15, 0x35, 0x45):
+            hit = acc == k if code == 0x15 else acc >= k if code == 0x35 else bool(acc & k)
+            pc += 1 + (jt if hit else jf)
+        elif code == 0x06:
+            return k
+        else:
+            raise AssertionError(f"unexpected BPF instruction {code:#x}")
+
+
+NOTIFY, ALLOW, EPERM = 0x7FC00000, 0x7FFF0000, 0x00050001
+
+
+@pytest.mark.parametrize("call,args,expected", [
+    ("socket", (2, 1, 0), NOTIFY),              # AF_INET
+    ("socket", (10, 2, 0), NOTIFY),             # AF_INET6
+    ("socket", (1, 1, 0), ALLOW),               # AF_UNIX
+    ("kill", (1, 15), NOTIFY),                  # the supervisor
+    ("kill", (-1, 9), NOTIFY),                  # every process
+    ("kill", (7, 15), ALLOW),
+    ("prlimit64", (1, 7, 0, 0), NOTIFY),
+    ("prlimit64", (0, 7, 0, 0), ALLOW),         # itself
+    ("setpriority", (0, 1, 5), NOTIFY),
+    ("pidfd_send_signal", (3, 15, 0, 0), NOTIFY),
+    ("clone", (0x40000000 | 17, 0), NOTIFY),    # CLONE_NEWNET
+    ("clone", (0x01200011, 0), ALLOW),          # what fork() passes
+    ("unshare", (0x00000400,), ALLOW),          # CLONE_FILES
+    ("unshare", (0x00000080,), NOTIFY),         # CLONE_NEWTIME
+    ("clone3", (0, 88), NOTIFY),                # flags in memory: the supervisor reads them
+    ("fsopen", (0, 0), NOTIFY), ("open_tree", (0, 0, 0), NOTIFY), ("move_mount", (0,), NOTIFY),
+    ("mount_setattr", (0,), NOTIFY), ("fspick", (0,), NOTIFY), ("open_tree_attr", (0,), NOTIFY),
+    ("memfd_create", (0, 0), EPERM), ("shmget", (0, 4096, 0), EPERM), ("msgget", (0, 0), EPERM),
+])
+def test_seccomp_filter_answers_each_call_as_documented(call, args, expected):
+    from rsilab.box.seccomp import numbers
+
+    for machine in ("x86_64", "aarch64"):
+        arch = 0xC000003E if machine == "x86_64" else 0xC00000B7
+        assert run_filter(build_filter(machine), numbers(machine)[call], args, arch) == expected, (machine, call)
+
+
+def test_seccomp_filter_notifies_on_other_abis_and_allows_the_rest():
+    prog = build_filter("x86_64")
+    assert len(prog) % 8 == 0 and len(prog) // 8 < 4096
+    assert run_filter(prog, 39) == ALLOW                              # getpid
+    assert run_filter(prog, 0x40000000 | 41, (2, 1, 0)) == NOTIFY     # x32 socket
+    assert run_filter(prog, 102, arch=0x40000003) == NOTIFY           # i386 through int 0x80
+    assert "ptrace" in forbidden_syscalls("aarch64") and "fsopen" in forbidden_syscalls("x86_64")
+    assert build_filter("sparc64") is None and forbidden_syscalls("sparc64") == []
 
 
 # -- refusal and the limits-only mode ----------------------------------------------------------------
@@ -273,3 +322,90 @@ json.dump({"version": 1, "values": {"alive": True}}, open(os.environ["RSILAB_RES
     assert any("os.kill" in e for e in evidence), out.attempts        # the audit hook
     assert any("received signal 15" in e for e in evidence), out.attempts  # the supervisor
     assert AuditLog(store).get(out.audit_id).body["attempts"] == out.attempts
+
+
+# -- round three: the supervisor, the status enum, honest use that must stay unflagged ---------------------
+@pytest.mark.bwrap
+def test_honest_threads_subprocesses_and_multiprocessing_are_not_flagged():
+    """The C library's clone3 is refused (ENOSYS) and it falls back to clone, which the filter
+    judges by its flags: threads, a shell and a process pool work and nothing is flagged."""
+    program = """
+import json, os, subprocess, threading
+from multiprocessing import Pool
+box = []
+t = threading.Thread(target=box.append, args=(1,))
+t.start(); t.join()
+echo = subprocess.run(["sh", "-c", "echo hi"], capture_output=True, text=True).stdout.strip()
+with Pool(2) as pool:
+    squares = pool.map(abs, [-1, -2, -3])
+json.dump({"version": 1, "values": {"thread": box[0], "echo": echo, "pool": squares}},
+          open(os.environ["RSILAB_RESULT"], "w"))
+"""
+    out = run_candidate(program, limits=QUICK)
+    assert out.status == "ok" and out.violations == [], (out.status, out.violations, out.stderr_tail)
+    assert out.result == {"thread": 1, "echo": "hi", "pool": [1, 2, 3]}
+    assert out.details["supervisor_complete"] is True and out.details["forbidden_calls"] == []
+
+
+@pytest.mark.bwrap
+def test_status_is_an_enum_that_stores_and_prints_as_before(store):
+    from rsilab.box import BoxStatus
+
+    out = run_candidate(OK_PROGRAM, limits=QUICK, store=store)
+    assert out.status is BoxStatus.OK and out.status == "ok" and f"{out.status}" == "ok"
+    assert json.loads(json.dumps(out.to_dict()))["status"] == "ok"
+    assert AuditLog(store).get(out.audit_id).body["status"] == "ok"
+    assert [s.value for s in BoxStatus] == ["ok", "timeout", "limit", "violation", "error"]
+
+
+@pytest.mark.bwrap
+def test_a_supervisor_that_ends_without_its_report_is_flagged(monkeypatch):
+    """Fault injected into the real supervisor: it dies before its closing line. Nothing vouches
+    for what happened after its last line, so the run is a violation, never ok."""
+    from rsilab.box import supervisor
+
+    text = supervisor.source()
+    broken = text.replace("    report.close(code,", "    os._exit(0)\n    report.close(code,", 1)
+    assert broken != text
+    monkeypatch.setattr(supervisor, "source", lambda: broken)
+    out = run_candidate(OK_PROGRAM, limits=QUICK)
+    assert out.status == "violation" and out.details["supervisor_complete"] is False
+    assert [a["kind"] for a in out.attempts] == ["supervisor_lost"]
+
+
+@pytest.mark.bwrap
+def test_a_candidate_the_box_cannot_set_up_never_runs(monkeypatch, tmp_path):
+    """A filter the kernel refuses: the candidate must not run without it; the box raises. The work
+    directory is kept for the check: the candidate's first line would have written the result."""
+    from rsilab.box import sandbox, seccomp
+
+    import shutil
+    import tempfile
+
+    work = Path(tempfile.mkdtemp())   # where the box users can reach it (pytest's tmp_path is private)
+    monkeypatch.setattr(seccomp, "build_filter", lambda machine=None: b"\x00" * 8)
+    monkeypatch.setattr(sandbox.tempfile, "mkdtemp", lambda: str(work))
+    monkeypatch.setattr(sandbox.shutil, "rmtree", lambda path, ignore_errors=False: None)
+    try:
+        with pytest.raises(BoxError, match="could not start the candidate"):
+            run_candidate(OK_PROGRAM, limits=QUICK)
+        assert (work / "result.json").read_bytes() == b""
+    finally:
+        monkeypatch.undo()
+        shutil.rmtree(work)
+
+
+@pytest.mark.bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="as any other user the box runs as the owner of the private directory")
+def test_a_box_that_fails_before_its_supervisor_starts_raises(monkeypatch, tmp_path):
+    """bubblewrap cannot reach a work directory (pytest's private tmp_path): an error of the box,
+    never an outcome of the candidate."""
+    from rsilab.box import sandbox
+
+    work = tmp_path / "private"
+    work.mkdir(mode=0o700)
+    os.chmod(tmp_path, 0o700)
+    monkeypatch.setattr(sandbox.tempfile, "mkdtemp", lambda: str(work / "w"))
+    (work / "w").mkdir()
+    with pytest.raises(BoxError, match="failed before its supervisor started"):
+        run_candidate(OK_PROGRAM, limits=QUICK)

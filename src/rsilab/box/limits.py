@@ -71,10 +71,12 @@ SHM_CAP_BYTES = 16 * MiB  # /dev/shm in the box: min(scratch_bytes, this)
 def memory_bound(limits: Limits) -> dict[str, Any]:
     """What bounds the memory of one run, and its worst case. Memory is capped per process
     (RLIMIT_AS): the box puts no candidate in a cgroup (see docs/box.md), so a candidate that
-    forks up to ``max_processes`` can hold that many times ``memory_bytes``, plus both tmpfs."""
+    forks up to ``max_processes`` can hold that many times ``memory_bytes``, plus both tmpfs.
+    Memory outside every address space is refused (memfd, System V shared memory, queues and
+    semaphores: the seccomp filter; POSIX message queues: RLIMIT_MSGQUEUE 0), so that sum holds."""
     shm = min(int(limits.scratch_bytes), SHM_CAP_BYTES)
     worst = int(limits.max_processes) * int(limits.memory_bytes) + int(limits.scratch_bytes) + shm
-    return {"memory_scope": "per process (RLIMIT_AS); no cgroup",
+    return {"memory_scope": "per process (RLIMIT_AS); memfd, System V and POSIX IPC memory refused; no cgroup",
             "worst_case_memory_bytes": worst,
             "worst_case_memory": f"max_processes x memory_bytes + scratch_bytes + /dev/shm = "
                                  f"{limits.max_processes} x {limits.memory_bytes} + {limits.scratch_bytes} + {shm}"}
@@ -83,9 +85,11 @@ def memory_bound(limits: Limits) -> dict[str, Any]:
 def rlimits(limits: Limits, *, process_headroom: int = 0) -> list[tuple[int, int, int]]:
     """``(RLIMIT_*, soft, hard)`` triples for the candidate process.
 
-    ``process_headroom`` is added to RLIMIT_NPROC because the kernel counts every process of the
-    user id (bubblewrap's own two processes, or the user's other processes when not root).
-    The CPU hard limit sits one second above the soft one: SIGXCPU first, SIGKILL if ignored.
+    RLIMIT_NPROC counts the tasks (threads too) of the candidate's user id in its user
+    namespace; ``process_headroom`` adds the tasks of that id that are not the candidate's (the
+    supervisor, where it shares the id; the user's other tasks in the limits-only mode), so that
+    the candidate gets exactly ``max_processes``. The CPU hard limit sits one second above the
+    soft one: SIGXCPU first, SIGKILL if ignored.
     """
     cpu = max(1, int(limits.cpu_seconds + 0.999))
     nproc = int(limits.max_processes) + int(process_headroom)
@@ -96,6 +100,7 @@ def rlimits(limits: Limits, *, process_headroom: int = 0) -> list[tuple[int, int
         (resource.RLIMIT_NPROC, nproc, nproc),
         (resource.RLIMIT_NOFILE, int(limits.max_open_files), int(limits.max_open_files)),
         (resource.RLIMIT_CORE, 0, 0),
+        (resource.RLIMIT_MSGQUEUE, 0, 0),
     ]
 
 

@@ -2,7 +2,9 @@
 
 The candidate writes JSON to the path in ``$RSILAB_RESULT`` (``/box/result.json`` inside the
 sandbox; it cannot choose another). The evaluator reads it here and nowhere else: opened without
-following links, only if it is a regular file, at most ``max_bytes`` read, parsed strictly.
+following links, only if it is a regular file whose mode the candidate left as the evaluator
+made it (a set-id bit or an executable result is tampering), at most ``max_bytes`` read, parsed
+strictly.
 Anything else the candidate says (stdout, stderr, logs, claims of success) is never parsed.
 
 Schema (version 1)::
@@ -34,8 +36,9 @@ class ResultRejected(ValueError):
     """The result file breaks the channel's rules; the message says which rule."""
 
 
-def read_result(path: Path, max_bytes: int) -> dict[str, Any] | None:
-    """The parsed ``values`` dict, ``None`` when the candidate wrote nothing, else ``ResultRejected``."""
+def read_result(path: Path, max_bytes: int, mode: int | None = None) -> dict[str, Any] | None:
+    """The parsed ``values`` dict, ``None`` when the candidate wrote nothing, else ``ResultRejected``.
+    ``mode``: the permission bits the file was created with; any other mode is rejected."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -47,6 +50,9 @@ def read_result(path: Path, max_bytes: int) -> dict[str, Any] | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ResultRejected("result path is not a regular file")
+        if mode is not None and stat.S_IMODE(info.st_mode) != mode:
+            raise ResultRejected(f"result file mode changed to {stat.S_IMODE(info.st_mode):04o} "
+                                 f"(it was {mode:04o})")
         if info.st_size > max_bytes:
             raise ResultRejected(f"result file is {info.st_size} bytes, over the cap of {max_bytes}")
         chunks, total = [], 0

@@ -1,4 +1,9 @@
-"""``rsilab box run``, ``rsilab approve`` and ``rsilab audit show|verify``: thin wrappers over rsilab.box."""
+"""``rsilab box run``, ``rsilab approve`` and ``rsilab audit show|verify``: thin wrappers over rsilab.box.
+
+Nearly everything they print was chosen by a candidate (its output, the paths and calls it
+tried, its diff and source) or by whoever wrote the store: every such text goes through
+``rsilab.cli.untrusted.safe_text``.
+"""
 from __future__ import annotations
 
 import datetime as _dt
@@ -9,6 +14,8 @@ from pathlib import Path
 import click
 
 from rsilab.cli.common import echo_json, friendly_errors, store_option
+from rsilab.cli.untrusted import safe_text
+from rsilab.errors import BoxError
 
 
 def _store(store_path: Path | None):
@@ -64,19 +71,22 @@ def _print_outcome(out) -> None:
     click.echo(f"status      {out.status}")
     click.echo(f"box         {mode}")
     ended = f"signal {out.signal}" if out.signal else f"exit code {out.exit_code}"
-    limit = out.details.get("limit_hit")
-    click.echo(f"ended       {ended}" + (f" (limit: {limit})" if limit else ""))
+    why = out.details.get("limit_hit") or out.details.get("killed_by_box")
+    click.echo(f"ended       {ended}" + (f" ({'limit: ' if out.details.get('limit_hit') else 'killed for '}{why})"
+                                         if why else ""))
     click.echo(f"resources   cpu {r['cpu_seconds']:.3f} s, wall {r['wall_seconds']:.3f} s, "
                f"max rss {r['max_rss_bytes'] / 2**20:.1f} MiB")
-    click.echo(f"result      {out.result!r}" if out.result is not None else "result      (none)")
-    click.echo("violations  " + ("; ".join(out.violations) if out.violations else "none"))
+    click.echo("result      " + (safe_text(repr(out.result)) if out.result is not None else "(none)"))
+    click.echo("violations  " + ("none" if not out.violations else str(len(out.violations))))
+    for line in out.violations:
+        click.echo(f"  - {safe_text(line)}")
     click.echo("canaries    " + (", ".join(out.canaries_touched) if out.canaries_touched else "untouched"))
     if out.audit_id is not None:
         click.echo(f"audit       record {out.audit_id} (rsilab audit show --seq {out.audit_id})")
     if out.stderr_tail.strip():
         click.echo("stderr (untrusted, last lines):")
-        for line in out.stderr_tail.strip().splitlines()[-8:]:
-            click.echo(f"  | {line}")
+        for line in out.stderr_tail.strip().split("\n")[-8:]:
+            click.echo(f"  | {safe_text(line)}")
 
 
 @click.command(short_help="List, approve or reject pending self-modification proposals.")
@@ -91,7 +101,7 @@ def _print_outcome(out) -> None:
 @friendly_errors
 def approve(proposal_id: int | None, decision: str | None, reason: str | None, by: str | None,
             experiment: str | None, as_json: bool, store_path: Path | None) -> None:
-    """List pending proposals with their diffs, or approve/reject one with a reason.
+    """List pending proposals with their diffs and the source that would run, or approve/reject one.
 
     \b
     rsilab approve                          list what waits for a person
@@ -105,26 +115,28 @@ def approve(proposal_id: int | None, decision: str | None, reason: str | None, b
         if proposal_id is None:
             if decision is not None:
                 raise ConfigError("PROPOSAL_ID", None, "the id of the proposal to decide (see `rsilab approve`)")
-            pending = pending_proposals(store, experiment)
+            pending = [(p, _source(store, p)) for p in pending_proposals(store, experiment)]
             if as_json:
-                echo_json([_proposal_dict(p) for p in pending])
+                echo_json([_proposal_dict(p, source) for p, source in pending])
                 return
             if not pending:
                 click.echo("no proposals wait for a person")
                 return
-            for p in pending:
-                _print_proposal(p)
+            for p, source in pending:
+                _print_proposal(p, source)
             return
         if decision is None:
             p = get_proposal(store, proposal_id)
-            echo_json(_proposal_dict(p)) if as_json else _print_proposal(p)
+            source = _source(store, p)
+            echo_json(_proposal_dict(p, source)) if as_json else _print_proposal(p, source)
             return
         p = decide_proposal(store, proposal_id, approve=decision == "accept", reason=reason or "",
                             by=by or _login())
+        source = _source(store, p)
     if as_json:
-        echo_json(_proposal_dict(p))
+        echo_json(_proposal_dict(p, source))
     else:
-        click.echo(f"proposal {p.id} {p.status} by {p.decided_by}: {p.reason}")
+        click.echo(safe_text(f"proposal {p.id} {p.status} by {p.decided_by}: {p.reason}"))
 
 
 def _login() -> str:
@@ -134,20 +146,41 @@ def _login() -> str:
         return "unknown"
 
 
-def _proposal_dict(p) -> dict:
+def _source(store, p) -> str | BoxError | None:
+    """The source that runs if ``p`` is approved, or why it cannot be shown (listed, not raised:
+    one tampered proposal must not hide the others)."""
+    from rsilab.box.gate import proposal_source
+
+    try:
+        return proposal_source(store, p)
+    except BoxError as exc:
+        return exc
+
+
+def _proposal_dict(p, source) -> dict:
+    if isinstance(source, BoxError):
+        return {**_proposal_dict(p, None), "candidate_source_problem": str(source)}
     return {"id": p.id, "experiment": p.experiment, "kind": p.kind, "status": p.status, "summary": p.summary,
             "diff": p.diff, "checks": p.checks, "needs_human": p.needs_human, "decided_by": p.decided_by,
-            "reason": p.reason, "audit_seq": p.audit_seq, "candidate_sha256": p.candidate_sha256}
+            "reason": p.reason, "audit_seq": p.audit_seq, "candidate_sha256": p.candidate_sha256,
+            "candidate_source": source}
 
 
-def _print_proposal(p) -> None:
+def _print_proposal(p, source) -> None:
     when = _dt.datetime.fromtimestamp(p.created_at).strftime("%Y-%m-%d %H:%M:%S")
-    click.echo(f"== proposal {p.id} [{p.status}] {p.experiment} / {p.kind} ({when}): {p.summary}")
+    click.echo(safe_text(f"== proposal {p.id} [{p.status}] {p.experiment} / {p.kind} ({when}): {p.summary}"))
     for name, c in sorted(p.checks.items()):
-        click.echo(f"   {'pass' if c['passed'] else 'FAIL'}  {name}: {c['detail']}")
-    click.echo("   diff:")
-    for line in p.diff.splitlines()[:200]:
-        click.echo(f"   {line}")
+        click.echo(safe_text(f"   {'pass' if c['passed'] else 'FAIL'}  {name}: {c['detail']}"))
+    click.echo("   diff (as proposed; the source below is what runs):" if isinstance(source, str) else "   diff:")
+    for line in p.diff.split("\n")[:200]:
+        click.echo(f"   {safe_text(line)}")
+    if isinstance(source, BoxError):
+        click.echo(f"   SOURCE CANNOT BE SHOWN: {safe_text(source)}")
+    elif source is not None:
+        lines = source.split("\n")
+        click.echo(f"   source that runs if approved: {len(lines)} lines, sha256 {p.candidate_sha256}")
+        for number, line in enumerate(lines, 1):
+            click.echo(f"   {number:>5} {safe_text(line)}")
     if p.status == "pending":
         click.echo(f"   decide: rsilab approve {p.id} --accept|--reject -r REASON")
 
@@ -183,13 +216,13 @@ def show(experiment: str | None, kind: str | None, seq: int | None, last: int, a
         return
     for r in records:
         when = _dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(f"#{r.seq:<5} {when}  {r.experiment:<16} {r.kind:<9} {_summary(r)}")
+        click.echo(safe_text(f"#{r.seq:<5} {when}  {r.experiment:<16} {r.kind:<9} {_summary(r)}"))
         if seq is not None:
             echo_json(r.body)
             click.echo(f"prev {r.prev_hash}\nhash {r.hash}")
     for e, n in sorted(touches.items()):
         if n:
-            click.echo(f"canary touches in {e}: {n}")
+            click.echo(safe_text(f"canary touches in {e}: {n}"))
 
 
 def _summary(r) -> str:
