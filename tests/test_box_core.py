@@ -155,6 +155,9 @@ NOTIFY, ALLOW, EPERM = 0x7FC00000, 0x7FFF0000, 0x00050001
     ("fsopen", (0, 0), NOTIFY), ("open_tree", (0, 0, 0), NOTIFY), ("move_mount", (0,), NOTIFY),
     ("mount_setattr", (0,), NOTIFY), ("fspick", (0,), NOTIFY), ("open_tree_attr", (0,), NOTIFY),
     ("memfd_create", (0, 0), EPERM), ("shmget", (0, 4096, 0), EPERM), ("msgget", (0, 0), EPERM),
+    ("fcntl", (3, 8, 1), NOTIFY),               # F_SETOWN: I/O signals to the supervisor
+    ("fcntl", (3, 8, -1), NOTIFY),              # ... or to its process group
+    ("fcntl", (3, 8, 42), ALLOW), ("fcntl", (3, 3, 1), ALLOW),   # another owner; F_GETFL
 ])
 def test_seccomp_filter_answers_each_call_as_documented(call, args, expected):
     from rsilab.box.seccomp import numbers

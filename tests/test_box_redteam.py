@@ -657,6 +657,11 @@ CASES += [
         info[0:12] = (34).to_bytes(4, "little") + bytes(4) + (-1).to_bytes(4, "little", signed=True)
         libc.syscall(129, 1, 34, ctypes.c_char_p(bytes(info)))   # rt_sigqueueinfo(1, SIGRTMIN, si_pid 0)
         """, killed_for("rt_sigqueueinfo")),
+    ("fcntl_setown_to_the_supervisor", """
+        import fcntl
+        r, w = os.pipe()
+        fcntl.fcntl(r, fcntl.F_SETOWN, 1)
+        """, killed_for("fcntl")),
     ("first_line_opens_supervisor_memory", """
         answer(mem=attempt(lambda: os.open("/proc/1/mem", os.O_RDWR)),
                fd=attempt(lambda: os.listdir("/proc/1/fd")))
@@ -763,8 +768,8 @@ def test_hostile_candidate_is_contained_and_recorded(env, name, body, check):
     assert sum(1 for _ in AuditLog(env.store).records()) == records_before + 1  # exactly its own record
 
 
-def test_red_team_has_at_least_80_cases():
-    assert len(CASES) >= 80
+def test_red_team_has_at_least_84_cases():
+    assert len(CASES) >= 84
 
 
 def test_network_namespace_alone_blocks_loopback(env):
@@ -804,6 +809,7 @@ def test_canary_touches_are_counted_per_experiment(env):
 
 # -- the same attacks where the candidate shares the supervisor's user id --------------------------------
 SHARED_ID_CASES = ("prlimit_on_the_supervisor_then_a_socket", "pidfd_send_signal_through_proc_1",
+                   "fcntl_setown_to_the_supervisor",
                    "forged_sender_and_realtime_signal", "first_line_opens_supervisor_memory",
                    "child_opens_an_internet_socket", "fork_until_refused_gets_max_processes",
                    "kill_the_process_running_the_box", "thread_outlives_its_exited_leader")
@@ -824,9 +830,11 @@ def test_with_a_shared_user_id_the_supervisor_is_still_out_of_reach(env, monkeyp
 
 
 SIGIO_TO_PID_1 = """
-    import fcntl, signal
+    import fcntl, signal, struct
     r, w = os.pipe()
-    fcntl.fcntl(r, fcntl.F_SETOWN, 1)                   # deliver I/O signals for r to PID 1
+    # deliver I/O signals for r to PID 1: F_SETOWN_EX names its target in memory, out of the
+    # filter's sight (plain F_SETOWN with 1 is forbidden: [fcntl_setown_to_the_supervisor])
+    fcntl.fcntl(r, 15, struct.pack("ii", 1, 1))         # F_SETOWN_EX, F_OWNER_PID, pid 1
     fcntl.fcntl(r, 10, signal.SIGRTMIN + 2)             # F_SETSIG: a real-time signal
     fcntl.fcntl(r, fcntl.F_SETFL, os.O_ASYNC)
     os.write(w, b"x")

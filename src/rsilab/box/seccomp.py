@@ -15,7 +15,8 @@ compiled programs. Each system call gets one of three answers:
   io_uring, userfaultfd, fanotify, handle-based opens, reboot, swap, acct; ``pidfd_send_signal``
   (its target is a descriptor no filter can inspect); and calls aimed at PID 1 or at every
   process (-1): kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_open, prlimit64,
-  the sched_set* calls, setpriority, ioprio_set, migrate_pages, move_pages, get_robust_list.
+  the sched_set* calls, setpriority, ioprio_set, migrate_pages, move_pages, get_robust_list, and
+  fcntl's F_SETOWN (which would send I/O signals there).
   A call through another ABI (x32, i386) is forbidden too.
 * **refuse** (``SECCOMP_RET_ERRNO``, EPERM, not recorded): memory that no per-process limit
   counts: ``memfd_create``, ``memfd_secret`` and System V shared memory, message queues and
@@ -32,6 +33,7 @@ import platform
 import struct
 
 AF_UNIX = 1
+F_SETOWN = 8
 EPERM, ENOSYS = 1, 38
 RET_KILL_PROCESS = 0x80000000
 RET_USER_NOTIF = 0x7FC00000
@@ -60,7 +62,7 @@ _ARCH_CALLS: dict[str, dict[str, int]] = {
         "kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297,
         "prlimit64": 302, "sched_setaffinity": 203, "sched_setscheduler": 144, "sched_setparam": 142,
         "sched_setattr": 314, "migrate_pages": 256, "move_pages": 279, "get_robust_list": 274,
-        "setpriority": 141, "ioprio_set": 251,
+        "setpriority": 141, "ioprio_set": 251, "fcntl": 72,
         # what the supervisor calls in the candidate (see rsilab.box.supervisor)
         "seccomp": 317, "rt_sigprocmask": 14, "exit": 60,
     },
@@ -76,7 +78,7 @@ _ARCH_CALLS: dict[str, dict[str, int]] = {
         "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240,
         "prlimit64": 261, "sched_setaffinity": 122, "sched_setscheduler": 119, "sched_setparam": 118,
         "sched_setattr": 274, "migrate_pages": 238, "move_pages": 239, "get_robust_list": 100,
-        "setpriority": 140, "ioprio_set": 30,
+        "setpriority": 140, "ioprio_set": 30, "fcntl": 25,
         "seccomp": 277, "rt_sigprocmask": 135, "exit": 93,
     },
 }
@@ -129,7 +131,7 @@ def forbidden_syscalls(machine: str | None = None) -> list[str]:
     if not known(machine):
         return []
     return sorted(FORBIDDEN) + ["socket (any family but AF_UNIX)", "clone or unshare with a namespace flag",
-                                "any call through another ABI"] + [
+                                "fcntl F_SETOWN aimed at pid 1 or -1", "any call through another ABI"] + [
         f"{name} aimed at pid 1 or -1" for name in sorted(AIMED_AT_PID)]
 
 
@@ -175,6 +177,16 @@ def build_filter(machine: str | None = None) -> bytes | None:
         _op(_JEQ_K, nr["socket"], jt=0, jf=4),
         _arg_low(0),                                # the address family
         _op(_JEQ_K, AF_UNIX, jt=0, jf=1),
+        _op(_RET_K, allow),
+        _op(_RET_K, notify),
+    ]
+    prog += [                                   # fcntl(fd, F_SETOWN, 1 or -1): I/O signals to PID 1
+        _op(_JEQ_K, nr["fcntl"], jt=0, jf=7),
+        _arg_low(1),
+        _op(_JEQ_K, F_SETOWN, jt=0, jf=3),
+        _arg_low(2),
+        _op(_JEQ_K, 1, jt=2, jf=0),
+        _op(_JEQ_K, 0xFFFFFFFF, jt=1, jf=0),
         _op(_RET_K, allow),
         _op(_RET_K, notify),
     ]

@@ -300,6 +300,8 @@ def _describe(name, args):
         return "pid %d, %d, %d" % (_int32(a[0]), a[1], a[2])
     if name in ("setpriority", "ioprio_set"):
         return "which %d, who %d" % (a[0], _int32(a[1]))
+    if name == "fcntl":
+        return "fd %d, command %d, %d" % (a[0], a[1], _int32(a[2]))
     return ", ".join("%#x" % (x & 0xFFFFFFFFFFFFFFFF) for x in args[:3])
 
 
