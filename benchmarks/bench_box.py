@@ -1,7 +1,8 @@
 """Added latency of the box per candidate run, against a plain subprocess, measured in one run.
 
 Baseline: ``subprocess.run([python, "-I", candidate.py])`` of the same trivial candidate with the
-same interpreter. Box: ``run_candidate`` (bubblewrap, namespaces, seccomp, rlimits, supervisor,
+same interpreter. Box: ``run_candidate`` (bubblewrap, namespaces, the candidate's own user id when
+run as root, the supervisor as PID 1 with its signalfd and the seccomp filter's listener, rlimits,
 audit hook, canaries, honeytokens, integrity hashes, result parsing; no store). Also the box with
 the audit log on. Prints medians, the added milliseconds and the 1-minute load average; the
 budget is 50 ms added per candidate run.
@@ -83,7 +84,9 @@ def main() -> None:
             (base, box, audited), (cbase, cbox, caudited) = interleaved_medians(
                 [plain, boxed, boxed_audited], args.repeats)
     load = os.getloadavg()[0]
-    print(f"python: {python}; repeats: {args.repeats}; load average (1 min): {load:.2f}")
+    ids = "its own" if os.geteuid() == 0 else "the supervisor's (not root)"
+    print(f"python: {python}; repeats: {args.repeats}; load average (1 min): {load:.2f}; "
+          f"the candidate's user id: {ids}")
     print(f"plain subprocess          median {base:7.1f} ms")
     print(f"box (bwrap + limits)      median {box:7.1f} ms   added {box - base:6.1f} ms   ratio {box / base:5.2f}")
     print(f"box + audit record        median {audited:7.1f} ms   added {audited - base:6.1f} ms   ratio {audited / base:5.2f}")
