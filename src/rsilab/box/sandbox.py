@@ -296,6 +296,8 @@ class _Run:
         stdout_f, stderr_f = open(work / "stdout", "w+b"), open(work / "stderr", "w+b")
         status_r = None
         try:
+            # The supervisor's report and the audit hook's lines come back through files opened
+            # here and inherited as descriptors: nothing inside the box can reach them by path.
             report_fd = self._open(work / "supervisor.report", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             hook_fd = self._open(work / "hook.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             boot = self._boot(report_fd, hook_fd, python, planted)
