@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rsilab.dynamics import MODELS, MapModel, OdeModel
+from rsilab.dynamics import MODELS, MapModel, OdeModel, OutcomeModel
 from rsilab.dynamics.returns import Returns
 from rsilab.simulate import montecarlo
 from rsilab.simulate.regimes import classify
@@ -19,8 +19,8 @@ FORMS = [(name, {}) for name in MODELS] + [("criticality", {"form": "discrete"})
 @pytest.mark.parametrize("name, options", FORMS, ids=lambda v: str(v))
 def test_every_model_declares_its_kind_and_is_of_that_kind(name, options):
     model = MODELS[name]().with_options(**options)
-    assert model.kind in ("ode", "map")
-    assert isinstance(model, OdeModel if model.kind == "ode" else MapModel)
+    assert model.kind in ("ode", "map", "outcome")
+    assert isinstance(model, {"ode": OdeModel, "map": MapModel, "outcome": OutcomeModel}[model.kind])
 
 
 def test_classify_returns_the_ceiling_status_and_leaves_the_solution_alone():

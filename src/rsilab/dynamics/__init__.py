@@ -1,6 +1,6 @@
 """Pure takeoff models (numpy only; no I/O, no solver choice). ``MODELS`` maps a scenario's
 ``[model] name`` to its class. This package imports nothing of ours but ``rsilab.errors`` and ``rsilab.core``."""
-from rsilab.dynamics.base import MapModel, Model, OdeModel, Option, Param
+from rsilab.dynamics.base import MapModel, Metric, Model, OdeModel, Option, OutcomeModel, Outcomes, Param, Series
 from rsilab.dynamics.boxing import Boxing
 from rsilab.dynamics.controlled import Controlled
 from rsilab.dynamics.criticality import Criticality
@@ -19,4 +19,4 @@ MODELS: dict[str, type[Model]] = {
     "software_rnd": SoftwareRnd,
 }
 
-__all__ = ["MODELS", "MapModel", "Model", "OdeModel", "Option", "Param"]
+__all__ = ["MODELS", "MapModel", "Metric", "Model", "OdeModel", "Option", "OutcomeModel", "Outcomes", "Param", "Series"]

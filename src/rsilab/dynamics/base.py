@@ -1,16 +1,22 @@
 """The model contract: a model is declared data (parameters, state, options) plus pure functions.
 
-Two kinds, and a solver reads only what a kind declares (it never probes for methods):
+Three kinds, and a solver reads only what a kind declares (it never probes for methods):
 - ``OdeModel``: ``rhs(t, y, p)``, the time derivative of the state, and ``live_states(p)``
   when a sample's trailing states are padding with derivative 0;
 - ``MapModel``: a discrete-step map, ``step``, ``step_years`` and ``alive``, and
-  ``gain_state`` when the map carries each step's gain as a state.
-A model with both forms (chosen by an option) derives from both and says which applies
+  ``gain_state`` when the map carries each step's gain as a state;
+- ``OutcomeModel``: ``evaluate(p, t_grid, keep_rows)``, each sample's outcomes computed in
+  closed form or by the model's own vectorised routine, with no solver: the per-sample
+  ``metrics`` and grid ``series`` it declares. It has no capability path, so it has no
+  regimes (explosion, combustion, fizzle, ceiling are read off a capability path); its
+  summary carries its declared metrics instead, and ``regimes`` says in words why there are
+  none for it.
+A model with two forms (chosen by an option) derives from both and says which applies
 through ``kind``.
 
-Every model integrates the natural log of capability as its first state variable, so that
-trajectories spanning dozens of orders of magnitude stay well conditioned and thresholds are
-simple comparisons. ``rhs`` works on whole arrays of samples at once: ``y`` has shape
+Every ODE and map model integrates the natural log of capability as its first state variable,
+so that trajectories spanning dozens of orders of magnitude stay well conditioned and
+thresholds are simple comparisons. ``rhs`` works on whole arrays of samples at once: ``y`` has shape
 ``(n_state, n)`` and each parameter is an array of shape ``(n,)``. Models never do I/O and
 never choose a solver. Imports nothing of ours but errors and core.
 """
@@ -65,9 +71,9 @@ class Option:
 
 
 class Model:
-    """What every model declares; derive from ``OdeModel`` or ``MapModel`` (or both)."""
+    """What every model declares; derive from ``OdeModel``, ``MapModel`` (or both) or ``OutcomeModel``."""
 
-    kind: str = ""  # "ode" or "map": the solver this model (with its options) needs
+    kind: str = ""  # "ode", "map" or "outcome": the solver this model (with its options) needs
     name: str = ""
     summary: str = ""
     state: tuple[str, ...] = ("ln_capability",)
@@ -195,6 +201,75 @@ class MapModel(Model):
     def alive(self, y: np.ndarray, p: Params) -> np.ndarray:
         """Which samples may take another step (besides being before the horizon)."""
         return np.ones(y.shape[1], dtype=bool)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One per-sample number an ``OutcomeModel`` computes, e.g. when a milestone arrives.
+
+    The summary reports it as ``summary[group][name][quantity]`` = {p10, median, p90}.
+    ``by_horizon``: the metric is the time of an event and NaN means "not within the
+    horizon"; its quantiles are taken over all samples with NaN ranked after every number
+    (None where a quantile falls among them), and the summary adds the fraction reached.
+    Otherwise NaN means "undefined" and the quantiles are over the defined values.
+    """
+
+    name: str
+    group: str
+    quantity: str
+    unit: str
+    meaning: str
+    by_horizon: bool = False
+
+
+@dataclass(frozen=True)
+class Series:
+    """One per-sample series an ``OutcomeModel`` computes on the output grid (NaN: undefined)."""
+
+    name: str
+    unit: str
+    meaning: str
+    log_scale: bool = False  # drawn on a log axis (a quantity spanning orders of magnitude)
+
+
+@dataclass
+class Outcomes:
+    """What ``OutcomeModel.evaluate`` returns for a chunk of n samples: ``metrics`` (n,) per
+    declared metric; ``series`` (k, g) per declared series on ``t_grid``, for the first
+    k >= min(keep_rows, n) samples (the Monte Carlo keeps only those for the bands)."""
+
+    metrics: dict[str, np.ndarray]
+    series: dict[str, np.ndarray]
+
+
+class OutcomeModel(Model):
+    """A model whose per-sample result is computed directly, not integrated: ``evaluate``
+    returns every declared metric and series for a chunk of samples at once."""
+
+    kind = "outcome"
+    state: tuple[str, ...] = ()      # nothing is integrated
+    metrics: tuple[Metric, ...] = ()
+    series: tuple[Series, ...] = ()
+    chunk_samples: int = 16_384      # samples per call of ``evaluate``
+    # What the regimes mean for this model: none, and why (the summary prints it).
+    regimes: str = ("none: the model computes its outcomes directly and has no capability path to classify "
+                    "as explosion, combustion, fizzle or ceiling")
+
+    def evaluate(self, p: Params, t_grid: np.ndarray, keep_rows: int) -> Outcomes:
+        """Every declared metric for all n samples of ``p`` and every declared series for at
+        least the first ``keep_rows`` of them, on ``t_grid`` (0 to the horizon, years).
+        A by-horizon metric whose event falls after ``t_grid[-1]`` is NaN."""
+        raise NotImplementedError
+
+    def metric(self, name: str) -> Metric:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def describe(self) -> dict[str, Any]:
+        return dict(super().describe(), metrics=[m.__dict__ for m in self.metrics],
+                    series=[s.__dict__ for s in self.series], regimes=self.regimes)
 
 
 INF = math.inf

@@ -5,7 +5,9 @@ integrated in chunks (``chunk_size``: cache-sized for maps, as large as the grid
 allows for ODEs, whose slowest sample sets the number of steps). Chunks run in threads, one
 per core (except for the compiled map kernel, which is parallel itself); large runs without a
 compiled kernel spread the chunks over worker processes instead. Only a fixed subsample of trajectories is kept for
-the fan chart; everything else is reduced per sample as each chunk finishes.
+the fan chart; everything else is reduced per sample as each chunk finishes. Outcome models
+(``OutcomeModel``: no solver, no capability path) take the same draw and are run by
+``rsilab.simulate.outcomes``, which returns an ``OutcomeEnsemble``.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from rsilab.simulate.regimes import REGIME_LABELS, Regime, classify
 from rsilab.simulate.scenario import Scenario
 from rsilab.simulate.kernels import kernel_for
 from rsilab.simulate.ode_kernels import cores
+from rsilab.simulate.outcomes import OutcomeEnsemble, run_outcomes
 from rsilab.simulate.solver import Solution, SolverSettings, Status, solve_prepared
 from rsilab.simulate.takeoff import explosive_stretch, takeoff_summary
 
@@ -189,8 +192,9 @@ def _summarise_output(values: np.ndarray) -> Any:
 
 def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | None = None,
                  workers: int | None = None, params: dict[str, np.ndarray] | None = None,
-                 compiled: bool = True) -> Ensemble:
+                 compiled: bool = True) -> Ensemble | OutcomeEnsemble:
     """Simulate every sample of ``scenario``; ``progress(done, total)`` is called per chunk.
+    An outcome model's run is an ``OutcomeEnsemble`` (its kind declares it has no path).
 
     ``params`` replaces the draw from the priors (sensitivity analysis supplies its own design).
     ``compiled=False`` runs the numpy solvers even where a compiled kernel is registered
@@ -202,6 +206,8 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     n = len(next(iter(params.values())))
     scenario.model.check_params(params)
     t_sample = time.perf_counter() - t0
+    if scenario.model.kind == "outcome":
+        return run_outcomes(scenario, params, progress=progress, t_sample=t_sample)
     sim = scenario.simulation
     t_grid = np.linspace(0.0, scenario.horizon_years, int(sim["n_grid"]))
     ln_mult = np.log(np.asarray(scenario.capability_multiples, dtype=float))
@@ -285,4 +291,4 @@ def _run_chunk_star(a: tuple) -> ChunkResult:
     return _run_chunk(*a)
 
 
-__all__ = ["Ensemble", "run_scenario", "draw_parameters", "REGIME_LABELS"]
+__all__ = ["Ensemble", "OutcomeEnsemble", "run_scenario", "draw_parameters", "REGIME_LABELS"]

@@ -14,6 +14,12 @@ holds:
 
 ``sample_arrays`` gives the per-sample part under the same names at full precision (what
 ``Forecast.to_pandas`` reads), so the stored and the in-memory table share one layout.
+
+An outcome model's run (no paths, no regimes; its model's kind is "outcome") is kept in its
+own format, ``outcomes-npz/1``: every drawn parameter and every declared metric per sample
+(``metric__NAME``; NaN where a by-horizon metric is not reached), and each declared series as
+the quantile bands the ensemble computes over its kept rows (``series__NAME``) with the
+fraction of rows defined at each grid time (``series_defined__NAME``).
 Drawn values dominate the size and do not compress (random mantissas), so they and the times
 are stored as they are and only the rest is deflated: about 24 bytes per sample for the ``sie``
 preset (benchmarks/bench_report_store.py). An ensemble is read by its attributes only (the
@@ -31,6 +37,7 @@ import numpy as np
 from rsilab.core.version import git_revision
 
 ARRAYS_FORMAT = "ensemble-npz/1"
+OUTCOMES_FORMAT = "outcomes-npz/1"
 FAN_QUANTILES = (5, 10, 25, 50, 75, 90, 95)
 
 
@@ -43,11 +50,21 @@ def _float32_if_it_fits(values) -> np.ndarray:
     return values.astype(np.float32)
 
 
+def array_format(ensemble) -> str:
+    """The stored format of ``ensemble``'s arrays, as its model's kind declares."""
+    return OUTCOMES_FORMAT if ensemble.scenario.model.kind == "outcome" else ARRAYS_FORMAT
+
+
 def sample_arrays(ensemble) -> dict[str, np.ndarray]:
     """Per sample, at full precision and under the names the blob uses: ``regime``,
     ``other_regime``, ``status``, ``threshold_times`` (one row per multiple, beside
     ``capability_multiples``), ``ln_growth``, ``returns_eff``, ``param__NAME`` for every
-    parameter (fixed ones too) and ``output__NAME`` for the model's own outputs."""
+    parameter (fixed ones too) and ``output__NAME`` for the model's own outputs; for an
+    outcome model, ``param__NAME`` and ``metric__NAME`` for every declared metric."""
+    if array_format(ensemble) == OUTCOMES_FORMAT:
+        out = {f"param__{name}": np.asarray(values, dtype=np.float64) for name, values in ensemble.params.items()}
+        out.update({f"metric__{name}": values for name, values in ensemble.metrics.items()})
+        return out
     arrays: dict[str, np.ndarray] = {
         "regime": ensemble.regime,
         "other_regime": ensemble.other_regime,
@@ -67,7 +84,10 @@ def sample_arrays(ensemble) -> dict[str, np.ndarray]:
 def encode_ensemble(ensemble) -> bytes:
     """The compact arrays of ``ensemble`` as a compressed .npz blob (no pickles): the per-sample
     arrays of ``sample_arrays`` in compact dtypes, without the fixed parameters (the run's config
-    holds them) and the effective returns (the summary's quantiles hold them)."""
+    holds them) and the effective returns (the summary's quantiles hold them); an outcome
+    model's run in the format ``array_format`` names."""
+    if array_format(ensemble) == OUTCOMES_FORMAT:
+        return _encode_outcomes(ensemble)
     sc = ensemble.scenario
     full = sample_arrays(ensemble)
     arrays: dict[str, np.ndarray] = {
@@ -98,11 +118,34 @@ def encode_ensemble(ensemble) -> bytes:
     meta = {"fan_rows": int(rows.shape[0]), "fan_quantiles": list(FAN_QUANTILES), "cap_log10": float(cap),
             "git_revision": git_revision()}
     arrays["meta_json"] = np.array(json.dumps(meta))
+    return _npz(arrays)
+
+
+def _encode_outcomes(ensemble) -> bytes:
+    sc = ensemble.scenario
+    full = sample_arrays(ensemble)
+    arrays: dict[str, np.ndarray] = {"t_grid": np.asarray(ensemble.t_grid, dtype=np.float64)}
+    for name, prior in sc.priors.items():
+        if not prior.is_fixed:
+            arrays[f"param__{name}"] = _float32_if_it_fits(full[f"param__{name}"])
+    for name in ensemble.metrics:
+        arrays[f"metric__{name}"] = _float32_if_it_fits(full[f"metric__{name}"])
+    bands = ensemble.series_bands()
+    for name, (quantiles, defined) in bands.items():
+        arrays[f"series__{name}"] = quantiles
+        arrays[f"series_defined__{name}"] = defined
+    meta = {"series_rows": ensemble.series_row_count, "series_quantiles": list(ensemble.series_percents),
+            "git_revision": git_revision()}
+    arrays["meta_json"] = np.array(json.dumps(meta))
+    return _npz(arrays)
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for name, values in arrays.items():
             # drawn values and times have random low bits: deflate would spend time for ~10%
-            random_bits = name.startswith("param__") or name == "threshold_times"
+            random_bits = name.startswith(("param__", "metric__")) or name == "threshold_times"
             one = io.BytesIO()
             np.lib.format.write_array(one, np.asanyarray(values), allow_pickle=False)
             zf.writestr(f"{name}.npy", one.getvalue(),
@@ -122,5 +165,5 @@ def record_ensemble(store, kind: str, ensemble, summary: dict[str, Any], timings
     """Record a finished Monte Carlo run: its row in ``runs`` and its arrays beside it."""
     sc = ensemble.scenario
     run_id = store.add_run(kind, sc.name, config=sc.to_dict(), summary=summary, timings=timings, seed=sc.seed)
-    store.put_run_arrays(run_id, ARRAYS_FORMAT, encode_ensemble(ensemble))
+    store.put_run_arrays(run_id, array_format(ensemble), encode_ensemble(ensemble))
     return run_id
