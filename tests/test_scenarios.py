@@ -111,6 +111,13 @@ def test_every_preset_loads_and_runs_small():
     for name in preset_names():
         sc = load_preset(name).with_simulation(n_samples=200)
         summary = run_scenario(sc).summary()
+        if sc.model.kind == "outcome":
+            # no paths and no regimes: every declared metric is summarised, for every sample
+            groups = {g["group"]: [m["name"] for m in g["metrics"]] for g in summary["outcome_groups"]}
+            assert sum(len(v) for v in groups.values()) == len(sc.model.metrics), name
+            assert all(set(summary[g]) == set(ms) for g, ms in groups.items()), name
+            assert summary["n_samples"] == 200 and "regime_probabilities" not in summary
+            continue
         assert set(summary["regime_probabilities"]) == {"explosion", "combustion", "fizzle", "ceiling"}
         # every sample is accounted for, and none failed: a shipped preset whose priors reach
         # parameters the solver cannot integrate (step limit, invalid state) is a broken preset

@@ -108,14 +108,17 @@ class Forecast:
         """One row per sample: the parameters, the regime by each phase, the solver status, the
         years to each capability multiple (NaN where not reached), log10 growth, the effective
         returns and the model's own outputs (the playground's results CSV has the same columns,
-        from the stored arrays)."""
+        from the stored arrays); for an outcome model, the parameters and each declared metric
+        (NaN: not reached within the horizon)."""
         try:
             import pandas as pd
         except ImportError:
             raise ConfigError("to_pandas", "pandas", "pandas installed (pip install 'rsilab[pandas]')") from None
-        from rsilab.report.samples import REGIMES, STATUSES, sample_table
+        from rsilab.report.samples import REGIMES, STATUSES, outcome_table, sample_table
         from rsilab.store.ensembles import sample_arrays
 
+        if self.scenario.model.kind == "outcome":
+            return pd.DataFrame(outcome_table(sample_arrays(self.ensemble)))
         cols = sample_table(sample_arrays(self.ensemble), self.ensemble.phase)
         for name in cols:
             if name.startswith("regime_"):
@@ -128,14 +131,14 @@ class Forecast:
         """Write the run's self-contained HTML report (the same page as ``rsilab report``)."""
         from rsilab.core.version import __version__
         from rsilab.report.html import forecast_data, write_report
-        from rsilab.store.ensembles import decode_arrays, encode_ensemble
+        from rsilab.store.ensembles import array_format, decode_arrays, encode_ensemble
 
         ens = self.ensemble
         run = {"id": self.run_id, "kind": "simulate", "name": ens.scenario.name, "version": __version__,
                "status": "finished", "created_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
         # through the stored form, so the page is the one a stored run gives
         data = forecast_data(run, dict(self._summary), ens.scenario.to_dict(), ens.timings,
-                             decode_arrays(encode_ensemble(ens)))
+                             decode_arrays(encode_ensemble(ens)), array_format(ens))
         return write_report(data, path)
 
     def __repr__(self) -> str:

@@ -110,11 +110,38 @@ def print_story(summary: dict[str, Any], console) -> None:
                   "; ".join(f"{k}: {ends['means'][k]}" for _, k in late) + ".", highlight=False, markup=False)
 
 
+def print_outcomes(summary: dict[str, Any], console) -> None:
+    """An outcome model's summary: one table per declared group of metrics, and its regimes line."""
+    from rich.table import Table
+
+    fmt = (lambda v: "-" if v is None else f"{v:.3g}")
+    console.print(f"{summary['scenario']}: {summary['model']}, {summary['n_samples']:,} samples, "
+                  f"{summary['horizon_years']:g} years, seed {summary['seed']}", highlight=False)
+    for g in summary["outcome_groups"]:
+        group, first = g["group"], g["metrics"][0]
+        table = Table(title=f"{group}: {first['quantity']} ({first['unit']})", title_justify="left")
+        by_horizon = first["by_horizon"]
+        for col in ("", *(["reached"] if by_horizon else []), "p10", "median", "p90"):
+            table.add_column(col, justify="right" if col else "left")
+        for decl in g["metrics"]:
+            name = decl["name"]
+            e = summary[group][name]
+            q = e[decl["quantity"]]
+            reached = [f"{e['fraction_reached']:.3f}"] if by_horizon else []
+            table.add_row(name, *reached, fmt(q["p10"]), fmt(q["median"]), fmt(q["p90"]))
+        console.print(table)
+    console.print("quantiles: " + summary["quantiles_note"] + ". regimes: " + summary["regimes"] + ".",
+                  highlight=False, markup=False)
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    if summary.get("model_kind") == "outcome":
+        print_outcomes(summary, console)
+        return
     print_story(summary, console)
     table = Table(title="regimes (early: how it starts, late: where it ends)", title_justify="left")
     phase = summary["regime_phase"]

@@ -1,5 +1,6 @@
 """Pure takeoff models (numpy only; no I/O, no solver choice). ``MODELS`` maps a scenario's
 ``[model] name`` to its class. This package imports nothing of ours but ``rsilab.errors`` and ``rsilab.core``."""
+from rsilab.dynamics.ai2027_takeoff import Ai2027Takeoff
 from rsilab.dynamics.base import MapModel, Metric, Model, OdeModel, Option, OutcomeModel, Outcomes, Param, Series
 from rsilab.dynamics.boxing import Boxing
 from rsilab.dynamics.controlled import Controlled
@@ -17,6 +18,7 @@ MODELS: dict[str, type[Model]] = {
     "controlled": Controlled,
     "multipolar": Multipolar,
     "software_rnd": SoftwareRnd,
+    "ai2027_takeoff": Ai2027Takeoff,
 }
 
 __all__ = ["MODELS", "MapModel", "Metric", "Model", "OdeModel", "Option", "OutcomeModel", "Outcomes", "Param", "Series"]

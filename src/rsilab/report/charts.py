@@ -1,5 +1,7 @@
 """Charts of an ensemble: a fan chart of trajectories, a regime chart, and the model's own
-time series (e.g. probability of escape over time). Titles lead with the takeoff story (the
+time series (e.g. probability of escape over time); for an outcome model (no paths, no
+regimes), the CDF of each by-horizon metric over all samples (e.g. years after SC per
+milestone) and each declared series' quantile bands. Titles lead with the takeoff story (the
 summary's ``takeoff``: P(explosive at some point), where it ends). Uses matplotlib's Agg backend
 (report.figure); imported only when a chart is written, so the CLI starts fast.
 """
@@ -105,10 +107,65 @@ def grid_outputs_chart(ensemble, path: Path) -> Path | None:
     return path
 
 
+def metric_cdf_chart(ensemble, path: Path) -> Path:
+    """Per by-horizon metric, the fraction of all samples that reached it by each time (a
+    sample not reached within the horizon never counts, so a curve ends below 1)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    model = ensemble.scenario.model
+    shown = [m for m in model.metrics if m.by_horizon]
+    positive = [v[v > 0] for v in (ensemble.metrics[m.name] for m in shown)]
+    low = min((float(np.nanmin(v)) for v in positive if np.isfinite(v).any()), default=1e-3)
+    for m in shown:
+        t = np.sort(ensemble.metrics[m.name][np.isfinite(ensemble.metrics[m.name])])
+        frac = np.arange(1, t.size + 1) / ensemble.n
+        ax.step(np.maximum(t, low), frac, where="post", lw=2, label=f"{m.name} (reached {t.size / ensemble.n:.2f})")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+    quantity = shown[0].quantity.replace("_", " ") if shown else "years"
+    ax.set_xlabel(f"{quantity} (log scale; horizon {ensemble.scenario.horizon_years:g})")
+    ax.set_ylabel("fraction of all samples")
+    ax.set_title(f"{ensemble.scenario.name}: {ensemble.n:,} samples", fontsize=10)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def series_chart(ensemble, path: Path) -> Path | None:
+    """Each declared series' median and 10-90% band over the kept samples."""
+    model = ensemble.scenario.model
+    if not model.series:
+        return None
+    plt = pyplot()
+    fig, axes = plt.subplots(len(model.series), 1, figsize=(8, 3.5 * len(model.series)), squeeze=False)
+    from rsilab.simulate.outcomes import column_quantiles
+
+    for ax, s in zip(axes[:, 0], model.series):
+        rows = ensemble.series_rows[s.name]
+        (p10, p50, p90), _ = column_quantiles(rows, (10, 50, 90))
+        ax.fill_between(ensemble.t_grid, p10, p90, alpha=0.25, color="#444", lw=0, label="10-90%")
+        ax.plot(ensemble.t_grid, p50, color="black", lw=2, label="median")
+        if s.log_scale:
+            ax.set_yscale("log")
+        ax.set_xlabel("years")
+        ax.set_ylabel(f"{s.name} ({s.unit})")
+        ax.set_title(f"{s.meaning} ({rows.shape[0]:,} samples)", fontsize=9)
+        ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_charts(ensemble, out_dir: Path, summary: dict[str, Any] | None = None) -> list[Path]:
     """Every chart of the ensemble into ``out_dir``; ``summary`` (its ``takeoff``) titles them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = ensemble.scenario.name
+    if ensemble.scenario.model.kind == "outcome":
+        extra = series_chart(ensemble, out_dir / f"{stem}-series.png")
+        return [metric_cdf_chart(ensemble, out_dir / f"{stem}-cdf.png")] + ([extra] if extra else [])
     takeoff = (summary or {}).get("takeoff")
     paths = [fan_chart(ensemble, out_dir / f"{stem}-fan.png", takeoff),
              regime_chart(ensemble, out_dir / f"{stem}-regimes.png", takeoff)]

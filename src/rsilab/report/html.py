@@ -25,7 +25,7 @@ import numpy as np
 
 from rsilab.errors import ConfigError, StoreError
 from rsilab.report.samples import REGIMES
-from rsilab.store.ensembles import ARRAYS_FORMAT, decode_arrays
+from rsilab.store.ensembles import ARRAYS_FORMAT, OUTCOMES_FORMAT, decode_arrays
 
 REPORT_FORMAT = "rsilab-report/1"
 ENSEMBLE_KINDS = ("forecast", "simulate", "web")
@@ -103,16 +103,45 @@ def ensemble_charts(summary: dict[str, Any], arrays: dict[str, Any]) -> dict[str
             "grid_outputs": {"t": _series(t), "series": grid}}
 
 
+def outcome_charts(summary: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
+    """The series an outcome model's charts draw: the CDF over all samples of each by-horizon
+    metric (a sample not reached within the horizon never counts) and each series' bands."""
+    cdfs: list[dict[str, Any]] = []   # a list: the page's JSON sorts keys, the model's order is kept
+    for g in summary.get("outcome_groups", []):
+        group = g["group"]
+        for decl in g["metrics"]:
+            name = decl["name"]
+            if not decl["by_horizon"]:
+                continue
+            values = arrays[f"metric__{name}"].astype(np.float64)
+            n = values.size
+            reached = np.sort(values[np.isfinite(values)])
+            idx = (np.unique(np.linspace(0, reached.size - 1, min(CDF_POINTS, reached.size)).round().astype(int))
+                   if reached.size else np.zeros(0, dtype=int))
+            cdfs.append({"group": group, "name": name, "t": _series(reached[idx]), "F": _series((idx + 1) / max(n, 1)),
+                         "quantity": decl["quantity"], "unit": decl["unit"]})
+    meta = arrays["meta"]
+    series = {}
+    for name, decl in summary.get("series", {}).items():
+        bands = arrays[f"series__{name}"]
+        series[name] = dict(decl, quantiles={str(q): _series(row) for q, row in zip(meta["series_quantiles"], bands)},
+                            defined=_series(arrays[f"series_defined__{name}"]))
+    return {"metric_cdfs": cdfs, "series": {"t": _series(arrays["t_grid"]), "rows": meta["series_rows"],
+                                            "by_name": series}}
+
+
 def forecast_data(run: dict[str, Any], summary: dict[str, Any], config: dict[str, Any],
-                  timings: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
-    """The report dict of a Monte Carlo run (``run``: id, kind, name, created_at, version, status)."""
+                  timings: dict[str, Any], arrays: dict[str, Any], fmt: str = ARRAYS_FORMAT) -> dict[str, Any]:
+    """The report dict of a Monte Carlo run (``run``: id, kind, name, created_at, version, status),
+    from its stored arrays in format ``fmt``: an outcome model's run is of kind "outcome"."""
+    outcome = fmt == OUTCOMES_FORMAT
     return {
-        "format": REPORT_FORMAT, "kind": "forecast", "run": run, "summary": summary, "config": config,
-        "parameters": parameter_table(config),
+        "format": REPORT_FORMAT, "kind": "outcome" if outcome else "forecast", "run": run, "summary": summary,
+        "config": config, "parameters": parameter_table(config),
         "provenance": {"version": run.get("version"), "seed": summary.get("seed"), "n_samples": summary.get("n_samples"),
                        "config_sha256": config_hash(config), "git_revision": arrays["meta"].get("git_revision"),
                        "timings_seconds": timings, "created_at": run.get("created_at")},
-        "charts": ensemble_charts(summary, arrays),
+        "charts": outcome_charts(summary, arrays) if outcome else ensemble_charts(summary, arrays),
     }
 
 
@@ -133,9 +162,10 @@ def report_data(store, run_id: int) -> dict[str, Any]:
                 "arrays: the store has its summary but no per-sample outcomes or quantile bands, which the report's "
                 "charts need; re-run its scenario (same seed, same numbers) to get a run with a report")
         fmt, blob = kept
-        if fmt != ARRAYS_FORMAT:
-            raise StoreError(f"run {run_id} keeps arrays in format {fmt!r}; this rsilab reads {ARRAYS_FORMAT!r}")
-        return forecast_data(run, rec.summary, rec.config, rec.timings, decode_arrays(blob))
+        if fmt not in (ARRAYS_FORMAT, OUTCOMES_FORMAT):
+            raise StoreError(f"run {run_id} keeps arrays in format {fmt!r}; this rsilab reads "
+                             f"{ARRAYS_FORMAT!r} and {OUTCOMES_FORMAT!r}")
+        return forecast_data(run, rec.summary, rec.config, rec.timings, decode_arrays(blob), fmt)
     base = {"format": REPORT_FORMAT, "run": run, "summary": rec.summary, "config": rec.config,
             "provenance": {"version": rec.version, "seed": rec.seed, "config_sha256": config_hash(rec.config),
                            "git_revision": rec.config.get("git_revision"), "timings_seconds": rec.timings,

@@ -200,6 +200,54 @@ var RsilabCharts = (function () {
     else hide(p + "grid");
     summaryTables(root, p, d);
   }
+  /* An outcome model (no capability path, no regimes): a table per group of declared metrics,
+     the CDF over all samples of each by-horizon metric and each series' bands. */
+  function outcomeTables(root, p, s) {
+    s.outcome_groups.forEach(function (grp) {
+      var g = grp.group, first = grp.metrics[0];
+      var el = section(root, p + "outcome-" + g, g.replace(/_/g, " ") + ": " + first.quantity.replace(/_/g, " ") +
+                       " (" + first.unit + "), " + fmt(s.n_samples) + " samples, horizon " + s.horizon_years + ", seed " + s.seed);
+      var header = ["", "p10", "median", "p90"];
+      if (first.by_horizon) header.splice(1, 0, "reached");
+      var shown = function (v) { return v === null ? "beyond horizon" : fmt(v); };
+      table(el, header, grp.metrics.map(function (m) {
+        var e = s[g][m.name], q = e[m.quantity];
+        var row = [esc(m.name), shown(q.p10), shown(q.median), shown(q.p90)];
+        if (m.by_horizon) row.splice(1, 0, fmt(e.fraction_reached));
+        return row;
+      }));
+    });
+    var note = section(root, p + "outcome-notes", "How to read these");
+    note.innerHTML = "<p class='note'>quantiles: " + esc(s.quantiles_note) + ".</p><p class='note'>regimes: " +
+                     esc(s.regimes) + ".</p>";
+  }
+  function metricCdfs(el, cdfs) {
+    var traces = cdfs.map(function (c) { return {x: c.t, y: c.F, mode: "lines", name: c.name, line: {shape: "hv"}}; });
+    var title = cdfs.length ? cdfs[0].quantity.replace(/_/g, " ") + " (" + cdfs[0].unit + ", log scale)" : "";
+    return plot(el, traces, {xaxis: {title: {text: title}, type: "log"},
+                             yaxis: {title: {text: "fraction of all samples"}, range: [0, 1]}});
+  }
+  function seriesBands(el, t, sr, rows) {
+    var q = sr.quantiles, traces = [];
+    [["10", "90", 0.2], ["25", "75", 0.35]].forEach(function (b) {
+      traces.push({x: t, y: q[b[0]], mode: "lines", line: {width: 0}, showlegend: false, hoverinfo: "skip", name: b[0] + "%"});
+      traces.push({x: t, y: q[b[1]], mode: "lines", line: {width: 0}, fill: "tonexty",
+                   fillcolor: "rgba(68,68,68," + b[2] + ")", name: b[0] + "-" + b[1] + "%"});
+    });
+    traces.push({x: t, y: q["50"], mode: "lines", line: {color: "black", width: 2}, name: "median"});
+    return plot(el, traces, {xaxis: {title: {text: "years"}}, yaxis: {title: {text: sr.unit}, type: sr.log_scale ? "log" : "linear"},
+                             title: {text: esc(sr.meaning) + " (" + rows.toLocaleString("en") + " samples)", font: {size: 12}}});
+  }
+  function drawOutcome(root, p, d) {
+    var c = d.charts;
+    outcomeTables(root, p, d.summary);
+    if (c.metric_cdfs.length)
+      metricCdfs(section(root, p + "metric-cdf", "When each event arrives (CDF over all samples; not reached within the horizon: never counted)"),
+                 c.metric_cdfs);
+    Object.keys(c.series.by_name).forEach(function (n) {
+      seriesBands(section(root, p + "series-" + n, n.replace(/_/g, " ") + " over time"), c.series.t, c.series.by_name[n], c.series.rows);
+    });
+  }
   function drawExperiment(root, p, d) {
     var c = d.charts;
     plot(section(root, p + "capability", "Capability per round"),
@@ -244,7 +292,10 @@ var RsilabCharts = (function () {
   /* Draw report dict d into element root; prefix p keeps two drawings on one page apart (A/B). */
   function draw(root, d, p) {
     p = p || "rsi-";
+    /* a section of an earlier drawing that this one does not draw (another kind of run) goes away */
+    Array.prototype.forEach.call(root.querySelectorAll(".rsi-section"), function (el) { el.style.display = "none"; });
     if (d.kind === "forecast") drawForecast(root, p, d);
+    else if (d.kind === "outcome") drawOutcome(root, p, d);
     else if (d.kind === "sensitivity") {
       var s = d.summary;
       if (d.charts.shapley) shapley(section(root, p + "shapley", "Shapley effects of " + s.output + " (method: shapley, " +
@@ -253,7 +304,7 @@ var RsilabCharts = (function () {
                          (s.correlations_ignored ? "; the scenario's correlations are not applied)" : ")")), d.charts.sobol);
     } else if (d.kind === "experiment") drawExperiment(root, p, d);
     else if (d.kind === "fit") drawFit(root, p, d);
-    if (d.kind === "forecast" || d.kind === "sensitivity") parameters(root, p, d);
+    if (d.kind === "forecast" || d.kind === "outcome" || d.kind === "sensitivity") parameters(root, p, d);
     provenance(root, p, d);
   }
   return {draw: draw, plot: plot, fmt: fmt, esc: esc, priorText: priorText};

@@ -5,7 +5,8 @@ the full-precision arrays of a run in memory (``Forecast.to_pandas``) or a store
 blob (the playground's results CSV), so both have the same columns in the same order: the drawn
 parameters, the regime by each phase, the solver status, the years to each capability multiple
 (NaN where not reached), log10 growth, the effective returns where kept and the model's own
-per-sample outputs. ``table_csv`` writes such a table. Imports numpy and core.
+per-sample outputs. An outcome model's run has its own columns (``outcome_table``): the drawn
+parameters and its declared metrics. ``table_csv`` writes such a table. Imports numpy and core.
 """
 from __future__ import annotations
 
@@ -37,6 +38,14 @@ def sample_table(arrays: Mapping[str, Any], phase: str) -> dict[str, np.ndarray]
     if "returns_eff" in arrays:
         cols["effective_returns"] = np.asarray(arrays["returns_eff"])
     cols.update({k[len("output__"):]: np.asarray(v) for k, v in arrays.items() if k.startswith("output__")})
+    return cols
+
+
+def outcome_table(arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """An outcome model's run (format ``outcomes-npz/1``): the drawn parameters, then each
+    declared metric (NaN, an empty cell in the CSV, where a milestone is not reached)."""
+    cols = {k[len("param__"):]: np.asarray(v) for k, v in arrays.items() if k.startswith("param__")}
+    cols.update({k[len("metric__"):]: np.asarray(v) for k, v in arrays.items() if k.startswith("metric__")})
     return cols
 
 

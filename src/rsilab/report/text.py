@@ -11,9 +11,12 @@ from rsilab.core.solution import Status
 
 
 def headline(summary: dict[str, Any]) -> str:
-    """One line: a forecast's P(explosive at some point) and where it ends; a sensitivity run's
-    output and its two most influential parameters (total-order Sobol indices, or Shapley
-    effects); a fit's k or r; else the regime probabilities."""
+    """One line: a forecast's P(explosive at some point) and where it ends; an outcome model's
+    medians of its first group of metrics (it has no regimes); a sensitivity run's output and
+    its two most influential parameters (total-order Sobol indices, or Shapley effects); a
+    fit's k or r; else the regime probabilities."""
+    if summary.get("model_kind") == "outcome":
+        return outcome_headline(summary)
     tk = summary.get("takeoff")
     if tk:
         end = tk["ends"]["most_likely"]
@@ -35,6 +38,18 @@ def headline(summary: dict[str, Any]) -> str:
     return ""
 
 
+def outcome_headline(summary: dict[str, Any]) -> str:
+    """The first group's medians, with the fraction reached for by-horizon metrics."""
+    g = summary["outcome_groups"][0]
+    parts = []
+    for decl in g["metrics"]:
+        e = summary[g["group"]][decl["name"]]
+        med = e[decl["quantity"]]["median"]
+        parts.append(f"{decl['name']} {'-' if med is None else f'{med:.2f}'}"
+                     + (f" ({e['fraction_reached']:.2f})" if decl["by_horizon"] else ""))
+    return f"median {g['metrics'][0]['quantity']}: " + ", ".join(parts)
+
+
 def _q(e: dict[str, Any] | None, fmt: str) -> str:
     if not e or e.get("median") is None:
         return "-"
@@ -47,6 +62,8 @@ def forecast_text(s: dict[str, Any]) -> str:
     run = f"; run {s['run_id']}" if s.get("run_id") is not None else " (not recorded)"
     lines = [f"Forecast of {s['scenario']!r} (model {s['model']}): {s['n_samples']:,} samples, "
              f"{s['horizon_years']:g} years, seed {s['seed']}{run}"]
+    if s.get("model_kind") == "outcome":
+        return "\n".join(lines + outcome_lines(s))
     tk = s.get("takeoff")
     if tk:
         lines.append(f"  P(explosive at some point)  {tk['p_explosive']:.3f} ± {tk['p_explosive_se']:.4f}")
@@ -69,6 +86,25 @@ def forecast_text(s: dict[str, Any]) -> str:
     lines += [f"    {k}: {Status[k.upper()].message}" for k in counts if k != "finished"]
     lines.append("  .summary(): every figure; .to_pandas(): one row per sample; .report(path): the HTML report")
     return "\n".join(lines)
+
+
+def outcome_lines(s: dict[str, Any]) -> list[str]:
+    """An outcome model's metrics, group by group (median [p10, p90]; reached within the horizon)."""
+    lines = []
+    for g in s["outcome_groups"]:
+        first = g["metrics"][0]
+        lines.append(f"  {g['group']}: {first['quantity']} ({first['unit']}), median [p10, p90]")
+        for decl in g["metrics"]:
+            e = s[g["group"]][decl["name"]]
+            q = e[decl["quantity"]]
+            shown = ("beyond the horizon" if q["median"] is None else
+                     f"{q['median']:.3g} [{'-' if q['p10'] is None else format(q['p10'], '.3g')}, "
+                     f"{'beyond the horizon' if q['p90'] is None else format(q['p90'], '.3g')}]")
+            reached = f", reached by {e['fraction_reached']:.3f}" if decl["by_horizon"] else ""
+            lines.append(f"    {decl['name']}: {shown}{reached}")
+    lines.append(f"  regimes: {s['regimes']}")
+    lines.append("  .summary(): every figure; .to_pandas(): one row per sample; .report(path): the HTML report")
+    return lines
 
 
 def sensitivity_text(s: dict[str, Any]) -> str:

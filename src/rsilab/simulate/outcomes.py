@@ -133,14 +133,17 @@ class OutcomeEnsemble:
             "scenario": self.scenario.name, "n_samples": self.n, "seed": self.scenario.seed,
             "horizon_years": self.scenario.horizon_years, "regimes": model.regimes,
         }
-        groups: dict[str, Any] = {}
+        # the declarations, in the model's order (a list: stored summaries sort their keys)
+        groups: list[dict[str, Any]] = []
         for m in model.metrics:
-            g = groups.setdefault(m.group, {})
-            g[m.name] = {"quantity": m.quantity, "unit": m.unit, "meaning": m.meaning, "by_horizon": m.by_horizon}
+            if not groups or groups[-1]["group"] != m.group:
+                groups.append({"group": m.group, "metrics": []})
+            groups[-1]["metrics"].append({"name": m.name, "quantity": m.quantity, "unit": m.unit,
+                                          "meaning": m.meaning, "by_horizon": m.by_horizon})
             summary.setdefault(m.group, {})[m.name] = summarise_metric(self.metrics[m.name], m)
         summary["outcome_groups"] = groups
         summary["quantiles_note"] = QUANTILES_NOTE
-        summary["series"] = {s.name: {"unit": s.unit, "meaning": s.meaning} for s in model.series}
+        summary["series"] = {s.name: {"unit": s.unit, "meaning": s.meaning, "log_scale": s.log_scale} for s in model.series}
         summary["timings_seconds"] = self.timings
         return summary
 

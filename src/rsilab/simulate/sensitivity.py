@@ -8,6 +8,10 @@ hold for correlated priors. ``method="auto"`` runs Shapley effects when the scen
 ``[[correlations]]`` and Sobol indices otherwise; the result names the method it ran. Every
 simulation goes through ``run_scenario`` with the design's parameter arrays, as few runs as the
 memory bound MAX_RUN_SAMPLES allows (one for the default sizes).
+
+An outcome model (no regimes, no capability path) is analysed through its declared metrics:
+``--output NAME`` or ``GROUP.NAME`` (e.g. ``ASI`` or ``milestones.ASI``); a by-horizon metric
+not reached within the horizon is censored at twice the horizon, as ``t_<multiple>`` is.
 """
 from __future__ import annotations
 
@@ -31,8 +35,22 @@ MAX_RUN_SAMPLES = 1 << 20
 Progress = Callable[[int, int], None]
 
 
+def _metric(scenario: Scenario, output: str):
+    """The declared metric an outcome model's ``output`` names (``NAME`` or ``GROUP.NAME``)."""
+    metrics = scenario.model.metrics
+    group, _, name = output.rpartition(".")
+    found = [m for m in metrics if m.name == name and group in ("", m.group)]
+    if not found:
+        allowed = ", ".join(f"{m.group}.{m.name}" for m in metrics)
+        raise ConfigError("--output", output, f"a metric of model {scenario.model.name!r}: {allowed} (or its name alone)")
+    return found[0]
+
+
 def check_output(scenario: Scenario, output: str) -> None:
     """A ConfigError unless ``output`` names an outcome of ``scenario`` (see ``outcome``)."""
+    if scenario.model.kind == "outcome":
+        _metric(scenario, output)
+        return
     if output.startswith("p_") and output[2:].upper() in Regime.__members__:
         return
     if output == "log_growth":
@@ -51,8 +69,13 @@ def check_output(scenario: Scenario, output: str) -> None:
 
 def outcome(ensemble: Ensemble, output: str) -> np.ndarray:
     """Per-sample values of ``output``: regime indicators, log10 growth, or time to a multiple
-    (censored at twice the horizon where not reached, so it stays finite)."""
+    (censored at twice the horizon where not reached, so it stays finite); for an outcome
+    model, one of its declared metrics (a by-horizon one censored the same way)."""
     check_output(ensemble.scenario, output)
+    if ensemble.scenario.model.kind == "outcome":
+        m = _metric(ensemble.scenario, output)
+        values = ensemble.metrics[m.name]
+        return np.where(np.isnan(values), 2.0 * ensemble.scenario.horizon_years, values) if m.by_horizon else values
     if output.startswith("p_"):
         return (ensemble.regime == Regime[output[2:].upper()]).astype(float)
     if output == "log_growth":
@@ -116,6 +139,9 @@ def _simulate(scenario: Scenario, free_params: dict[str, np.ndarray], output: st
         batch_progress = None if progress is None else (lambda done, _total, s=s: progress(s + done, n))
         ensemble = run_scenario(scenario.with_simulation(n_samples=m), params=params, progress=batch_progress)
         y[s:s + m] = outcome(ensemble, output)
+    if not np.isfinite(y).all():
+        raise ConfigError("--output", output, f"an outcome that is finite in every sample "
+                                              f"({int(np.sum(~np.isfinite(y)))} of {n} are not)")
     return y, len(starts)
 
 

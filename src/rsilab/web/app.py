@@ -236,11 +236,13 @@ def results_csv(store, run_id: int) -> str:
     """One row per sample from the run's stored arrays (``rsilab.report.samples``: the columns of
     ``Forecast.to_pandas``); numbers with the digits the store keeps, empty for none."""
     from rsilab.errors import StoreError
-    from rsilab.report.samples import sample_table, table_csv
-    from rsilab.store.ensembles import decode_arrays
+    from rsilab.report.samples import outcome_table, sample_table, table_csv
+    from rsilab.store.ensembles import OUTCOMES_FORMAT, decode_arrays
 
     rec = store.get_run(run_id)
     kept = store.run_arrays(run_id)
     if kept is None:
         raise StoreError(f"run {run_id} ({rec.kind} {rec.name!r}) has no per-sample outcomes in the store")
+    if kept[0] == OUTCOMES_FORMAT:
+        return table_csv(outcome_table(decode_arrays(kept[1])))
     return table_csv(sample_table(decode_arrays(kept[1]), rec.summary.get("regime_phase", "late")))

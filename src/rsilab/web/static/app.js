@@ -176,9 +176,28 @@
 
   /* -- A/B comparison --------------------------------------------------------------------- */
   var REGIMES = ["explosion", "combustion", "fizzle", "ceiling"];
-  /* the headline first (as the CLI and the report tell it), then the regimes by phase */
+  /* an outcome model's headline: each metric of its first group (median, p10, p90) */
+  function outcomeHeadline(s) {
+    var grp = s.outcome_groups[0];
+    return grp.metrics.map(function (m) {
+      var q = s[grp.group][m.name][m.quantity];
+      return {name: m.name, quantity: m.quantity, median: q.median, p10: q.p10, p90: q.p90};
+    });
+  }
+  /* the headline first (as the CLI and the report tell it), then the regimes by phase; an
+     outcome model (no regimes): each metric's fraction reached and median */
   function keyOutputs(s) {
     var rows = [], tk = s.takeoff;
+    if (s.model_kind === "outcome") {
+      s.outcome_groups.forEach(function (grp) {
+        grp.metrics.forEach(function (m) {
+          var e = s[grp.group][m.name], q = e[m.quantity];
+          if (m.by_horizon) rows.push(["reached " + m.name, e.fraction_reached]);
+          rows.push(["median " + m.quantity + " " + m.name, q.median]);
+        });
+      });
+      return rows;
+    }
     if (tk) {
       rows.push(["P(explosive at some point)", tk.p_explosive]);
       rows.push(["orders of magnitude gained while explosive (median)", tk.ooms_while_explosive.median]);
@@ -203,6 +222,14 @@
   /* the headline and where it ends: P(explosive at some point), then the late regime's
      probabilities, each with its 95% interval */
   function headlineBars(s) {
+    if (s.model_kind === "outcome") {
+      /* no regimes: the headline metrics' medians with their p10 to p90 (a bound beyond the horizon is left open) */
+      var h = outcomeHeadline(s);
+      return {x: h.map(function (m) { return m.name; }), y: h.map(function (m) { return m.median; }),
+              error_y: {type: "data", symmetric: false,
+                        array: h.map(function (m) { return m.p90 === null || m.median === null ? null : m.p90 - m.median; }),
+                        arrayminus: h.map(function (m) { return m.p10 === null || m.median === null ? null : m.median - m.p10; })}};
+    }
     var late = s.regime_probabilities_by_phase.late, n = s.n_samples;
     var x = REGIMES.map(function (r) { return "ends " + r; }), y = REGIMES.map(function (r) { return late[r]; });
     var se = y.map(function (p) { return Math.sqrt(p * (1 - p) / n); });
@@ -233,12 +260,15 @@
            (diff > 0 ? "pos" : diff < 0 ? "neg" : "") + "'>" + (diff === null ? "-" : (diff > 0 ? "+" : "") + fmt(diff)) + "</td></tr>";
     });
     $("compare-table").innerHTML = h + "</tbody></table>";
-    var traces = [];
+    var traces = [], outcome = false;
     [["A", a], ["B", b]].forEach(function (x) {
       if (x[1]) traces.push(Object.assign({type: "bar", name: x[0] + ": " + label(x[1])}, headlineBars(x[1].data.summary)));
+      if (x[1] && x[1].data.summary.model_kind === "outcome") outcome = true;
     });
+    var yaxis = outcome ? {title: {text: "median (bars: p10 to p90), log scale"}, type: "log"}
+                        : {title: {text: "probability (95% interval)"}, range: [0, 1]};
     RsilabCharts.plot($("compare-chart"), traces, {barmode: "group", height: 320, margin: {t: 20, r: 20, b: 40, l: 60},
-                                                   yaxis: {title: {text: "probability (95% interval)"}, range: [0, 1]}});
+                                                   yaxis: yaxis});
   }
 
   /* -- presets, permalinks and the store --------------------------------------------------- */
