@@ -268,3 +268,30 @@ def test_a_scenario_file_may_name_its_scenario(tmp_path):
         path.write_text(f'[meta]\nname = {bad}\n[model]\nname = "criticality"\nform = "continuous"\n')
         with pytest.raises(ConfigError, match="meta.name"):
             load_scenario(path)
+
+
+def test_an_outcome_preset_runs_and_its_results_are_the_clis(server, tmp_path):
+    # ai2027-takeoff: no paths, no regimes; the page gets its declared metrics, the CDF of each
+    # milestone and the multiplier's bands, and the CSV one row per sample with every metric
+    status, desc = server.json("/api/presets/ai2027-takeoff")
+    assert status == 200 and {p["name"] for p in desc["parameters"]} >= {"amr_sar_years", "siar_asi_jumps"}
+    scenario = dict(desc["scenario"], simulation=dict(desc["scenario"]["simulation"], n_samples=3000))
+    status, data = server.json("/api/run", {"name": "ai2027-takeoff", "scenario": scenario})
+    assert status == 200, data
+    assert data["kind"] == "outcome"
+    assert [c["name"] for c in data["charts"]["metric_cdfs"]] == ["SAR", "SIAR", "ASI"]
+    assert set(data["charts"]["series"]["by_name"]) == {"progress_multiplier"}
+    path = tmp_path / "ai.toml"
+    link = data["permalink"]
+    path.write_bytes(server.request(f"/api/scenario.toml?v={link['v']}&s={link['s']}")[1])
+    from_cli = cli_simulate_json(str(path), "--store", str(tmp_path / "cli.sqlite"))
+    page = {k: v for k, v in data["summary"].items() if k not in VARIES}
+    page.pop("scenario")
+    from_cli.pop("scenario")
+    assert page == from_cli
+    status, text = server.request(f"/api/runs/{data['run']['id']}/results.csv")
+    rows = text.decode().splitlines()
+    assert len(rows) == 1 + 3000
+    assert {"SAR", "SIAR", "ASI", "amr_sar_years"} <= set(rows[0].split(","))
+    status, runs = server.json("/api/runs")
+    assert runs[0]["headline"].startswith("median years_after_sc: SAR")

@@ -433,3 +433,68 @@ def test_every_chart_type_draws_offline_with_the_shipped_bundle(browser, tmp_pat
         ctx.close()
         assert not refused, (name, refused)
         assert not errors, (name, errors)
+
+
+AI2027 = "ai2027-takeoff"
+
+
+def test_outcome_preset_edit_a_prior_and_compare(page):
+    # a path model's run first: its fan chart must go away when the outcome model's run is drawn
+    choose(page)
+    run(page)
+    choose(page, AI2027, samples="4000")
+    a = run(page)
+    assert a["kind"] == "outcome"
+    assert page.evaluate("document.getElementById('rsi-fan-section').style.display") == "none"
+    cdf = page.evaluate("document.getElementById('rsi-metric-cdf').data.map(t => t.name)")
+    assert cdf == ["SAR", "SIAR", "ASI"]
+    assert page.evaluate("document.getElementById('rsi-series-progress_multiplier').data.length") > 0
+    table = page.inner_text("#rsi-outcome-milestones")
+    assert "SAR" in table and "ASI" in table
+    page.click("#keep-a")
+    # the priors are editable: SAR comes with SC in 60% of the worlds instead of 15%
+    page.fill("#arg-p_sc_sar_zero-value", "0.6")
+    b = run(page)
+    page.click("#keep-b")
+    page.wait_for_selector("#compare-rows")
+    sar_a = a["summary"]["milestones"]["SAR"]["years_after_sc"]["median"]
+    sar_b = b["summary"]["milestones"]["SAR"]["years_after_sc"]["median"]
+    assert sar_b == 0.0 < sar_a
+    cells = page.locator("#compare-rows tr[data-output='median years_after_sc SAR'] td").all_inner_texts()
+    assert float(cells[1]) == pytest.approx(sar_a, abs=SHOWN) and float(cells[2]) == pytest.approx(sar_b, abs=SHOWN)
+    # the compare chart shows the headline: each milestone's median, A then B
+    traces = page.evaluate("document.getElementById('compare-chart').data.map(t => t.y)")
+    medians = [[s["summary"]["milestones"][m]["years_after_sc"]["median"] for m in ("SAR", "SIAR", "ASI")]
+               for s in (a, b)]
+    assert traces == medians
+
+
+def test_outcome_report_opens_offline_from_file(browser, tmp_path):
+    store = tmp_path / "s.sqlite"
+    out = tmp_path / "report.html"
+    printed = json.loads(subprocess.run(
+        [sys.executable, "-m", "rsilab.cli", "simulate", "--preset", AI2027, "--samples", "3000", "--json",
+         "--report", str(out), "--store", str(store)], capture_output=True, text=True, check=True).stdout)
+    ctx = browser.new_context()
+    blocked: list[str] = []
+    ctx.route(lambda url: not url.startswith("file://"), lambda route: (blocked.append(route.request.url), route.abort()))
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(out.as_uri())
+    pg.wait_for_function("document.getElementById('rsi-metric-cdf') && document.getElementById('rsi-metric-cdf').data")
+    embedded = pg.evaluate("JSON.parse(document.getElementById('rsilab-data').textContent)")
+    cdf = pg.evaluate("document.getElementById('rsi-metric-cdf').data.map(t => [t.name, t.y[t.y.length - 1]])")
+    bands = pg.evaluate("document.getElementById('rsi-series-progress_multiplier').data.length")
+    ctx.close()
+    assert not blocked, blocked
+    assert not errors, errors
+    # each CDF ends at the fraction of all samples that reached the milestone within the horizon
+    assert [c[0] for c in cdf] == ["SAR", "SIAR", "ASI"]
+    for name, last in cdf:
+        assert last == pytest.approx(printed["milestones"][name]["fraction_reached"], abs=1e-12)
+    assert bands == 5   # two bands (two traces each) and the median
+    from rsilab.store import Store
+
+    with Store(store) as st:
+        assert embedded["summary"] == json.loads(json.dumps(st.get_run(printed["run_id"]).summary))
