@@ -284,7 +284,8 @@ def simulate(scenario_file, preset, scenario_alias, as_json, n_samples, seed, ho
 @click.argument("scenario_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @preset_option("Analyse a shipped scenario (see `rsilab presets`) instead of a file.")
 @click.option("--output", "output", default="p_explosion", show_default=True,
-              help="What to explain: p_explosion, p_fizzle, p_ceiling, p_combustion, log_growth, or t_<multiple> (e.g. t_10).")
+              help="What to explain: p_explosion, p_fizzle, p_ceiling, p_combustion, log_growth, or t_<multiple> (e.g. t_10); "
+                   "for an outcome model, one of its metrics (e.g. ASI or milestones.ASI).")
 @click.option("--method", type=click.Choice(["auto", "sobol", "shapley"]), default="auto", show_default=True,
               help="auto: Shapley effects when the scenario has [[correlations]], Sobol indices otherwise.")
 @click.option("--base-samples", type=int, default=1024, show_default=True,

@@ -50,6 +50,7 @@ MILESTONES = ("SC", "SAR", "SIAR", "ASI")
 PHASES = ("SC_to_SAR", "SAR_to_SIAR", "SIAR_to_ASI")
 SPEEDS = ("speed_sc", "speed_sar", "speed_siar", "speed_asi")
 INF = float("inf")
+PATH_ROWS = 256   # samples per block of the multiplier's path
 
 
 def phase_years(gap_years: np.ndarray, v0: np.ndarray, v1: np.ndarray) -> np.ndarray:
@@ -136,7 +137,11 @@ class Ai2027Takeoff(OutcomeModel):
         metrics = {m: np.where(arrival[i] <= horizon, arrival[i], np.nan) for i, m in enumerate(MILESTONES[1:])}
         metrics.update({ph: years[i] for i, ph in enumerate(PHASES)})
         metrics.update({f"human_{ph}": gaps[i] for i, ph in enumerate(PHASES)})
-        k = keep_rows
-        starts = (np.zeros_like(arrival[0][:k]), *(a[:k] for a in arrival))
-        path = multiplier_path(t_grid, [g[:k] for g in gaps], [v[:k] for v in speeds], starts)
+        k = min(keep_rows, arrival.shape[1])
+        starts = (np.zeros(arrival.shape[1]), *arrival)
+        path = np.empty((k, t_grid.shape[0]), dtype=np.float32)
+        for a in range(0, k, PATH_ROWS):   # in blocks: a fine grid's temporaries stay small
+            b = min(a + PATH_ROWS, k)
+            path[a:b] = multiplier_path(t_grid, [g[a:b] for g in gaps], [v[a:b] for v in speeds],
+                                        [s[a:b] for s in starts])
         return Outcomes(metrics, {"progress_multiplier": path})
