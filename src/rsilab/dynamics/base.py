@@ -261,12 +261,6 @@ class OutcomeModel(Model):
         A by-horizon metric whose event falls after ``t_grid[-1]`` is NaN."""
         raise NotImplementedError
 
-    def metric(self, name: str) -> Metric:
-        for m in self.metrics:
-            if m.name == name:
-                return m
-        raise KeyError(name)
-
     def describe(self) -> dict[str, Any]:
         return dict(super().describe(), metrics=[m.__dict__ for m in self.metrics],
                     series=[s.__dict__ for s in self.series], regimes=self.regimes)

@@ -7,6 +7,7 @@ summary's ``takeoff``: P(explosive at some point), where it ends). Uses matplotl
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,8 @@ def metric_cdf_chart(ensemble, path: Path) -> Path:
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
     quantity = shown[0].quantity.replace("_", " ") if shown else "years"
-    ax.set_xlabel(f"{quantity} (log scale; horizon {ensemble.scenario.horizon_years:g})")
+    ax.set_xlabel(f"{quantity} (log scale, a zero drawn at the smallest positive value; horizon "
+                  f"{ensemble.scenario.horizon_years:g})")
     ax.set_ylabel("fraction of all samples")
     ax.set_title(f"{ensemble.scenario.name}: {ensemble.n:,} samples", fontsize=10)
     ax.legend(loc="upper left")
@@ -151,7 +153,7 @@ def series_chart(ensemble, path: Path) -> Path | None:
             ax.set_yscale("log")
         ax.set_xlabel("years")
         ax.set_ylabel(f"{s.name} ({s.unit})")
-        ax.set_title(f"{s.meaning} ({rows.shape[0]:,} samples)", fontsize=9)
+        ax.set_title(textwrap.fill(f"{s.meaning} ({rows.shape[0]:,} samples)", 100), fontsize=9)
         ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
