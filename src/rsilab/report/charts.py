@@ -142,11 +142,12 @@ def series_chart(ensemble, path: Path) -> Path | None:
         return None
     plt = pyplot()
     fig, axes = plt.subplots(len(model.series), 1, figsize=(8, 3.5 * len(model.series)), squeeze=False)
-    from rsilab.simulate.outcomes import column_quantiles
-
+    bands = ensemble.series_bands()   # the quantiles the store keeps, at the ensemble's percents
+    at = {pct: i for i, pct in enumerate(ensemble.series_percents)}
     for ax, s in zip(axes[:, 0], model.series):
         rows = ensemble.series_rows[s.name]
-        (p10, p50, p90), _ = column_quantiles(rows, (10, 50, 90))
+        quantiles = bands[s.name][0]
+        p10, p50, p90 = quantiles[at[10]], quantiles[at[50]], quantiles[at[90]]
         ax.fill_between(ensemble.t_grid, p10, p90, alpha=0.25, color="#444", lw=0, label="10-90%")
         ax.plot(ensemble.t_grid, p50, color="black", lw=2, label="median")
         if s.log_scale:
