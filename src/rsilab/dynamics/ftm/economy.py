@@ -1,0 +1,297 @@
+"""The compute-centric economy stepped in time, for a batch of parameter sets at once.
+
+Each step (0.1 year by default) does what the model's authors' ``SimulateTakeOff`` does, in
+their order:
+1. R&D: hardware performance and software efficiency grow with cumulative R&D input,
+   (new cumulative / old cumulative)^returns, damped as they near their ceilings;
+2. investment: the shares of capital, labour and compute in hardware and software R&D, of GWP
+   spent on compute and of compute in the largest training run grow at their pre-wake-up
+   rates, or at their ramp-up rates once the share of goods tasks automated has passed the
+   ``rampup_trigger`` (the wake-up), up to their ceilings; before the wake-up the training
+   share stops growing once the largest run costs ``money_cap_training_before_wakeup``;
+   compute is bought with hardware from ``hardware_delay`` years ago; capital accumulates 20%
+   of GWP; labour and TFP grow exponentially;
+3. automation: a task is automatable once the largest training run (times the max tradeoff)
+   exceeds its training requirement; with the tradeoff, each task's runtime need scales as
+   (training requirement / largest run)^tradeoff, and never below 1 FLOP;
+4. production: goods (capital with cognitive work), hardware R&D (the same) and software R&D
+   (experiment compute with cognitive work) each allocate their labour and compute over tasks
+   optimally (``allocation``), and their CES outputs give GWP and next step's R&D inputs.
+The CES task weights are set at the first step to match the initial factor shares, and
+outputs are scaled so that the first step reproduces the initial GWP and R&D spending.
+
+All samples step together; the four allocation problems of a step (goods, hardware R&D,
+software R&D, and hardware R&D without automation, whose ratio to the real one is the
+cognitive output multiplier) are solved in one call. A sample whose arithmetic fails (NaN)
+carries NaN from there on; ``stop_index`` says where. numpy only; imports the model's modules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from rsilab.dynamics.ftm.allocation import Allocator, TaskCosts
+from rsilab.dynamics.ftm.requirements import N_LABOUR_TASKS, task_requirements
+
+INVESTMENT_RATE = 0.2
+# hardware and software R&D spending in 2020 as fractions of GWP: only a scale (the dynamics
+# do not depend on it), kept so that R&D inputs read in dollars
+FRAC_GWP_HARDWARE_RND = 0.2e-2
+FRAC_GWP_SOFTWARE_RND = 0.02e-2
+
+# the shares that grow each step, in this order (rows of the stacked fraction array)
+FRACTIONS = ("frac_gwp_compute", "frac_capital_hardware_rnd", "frac_labour_hardware_rnd",
+             "frac_compute_hardware_rnd", "frac_labour_software_rnd", "frac_compute_software_rnd",
+             "frac_compute_training")
+_TRAINING = FRACTIONS.index("frac_compute_training")
+_CAPITAL_HW = FRACTIONS.index("frac_capital_hardware_rnd")
+# labour and compute fractions of the four problems (goods, hardware R&D, software R&D,
+# hardware R&D without automation) as constant + matrix @ fractions
+_LABOUR_OF = np.zeros((4, len(FRACTIONS)))
+_COMPUTE_OF = np.zeros((4, len(FRACTIONS)))
+for _row, _name in ((1, "frac_labour_hardware_rnd"), (2, "frac_labour_software_rnd"), (3, "frac_labour_hardware_rnd")):
+    _LABOUR_OF[_row, FRACTIONS.index(_name)] = 1.0
+for _row, _name in ((1, "frac_compute_hardware_rnd"), (2, "frac_compute_software_rnd"), (3, "frac_compute_hardware_rnd")):
+    _COMPUTE_OF[_row, FRACTIONS.index(_name)] = 1.0
+_LABOUR_OF[0] = -_LABOUR_OF[1] - _LABOUR_OF[2]
+_COMPUTE_OF[0] = -_COMPUTE_OF[1] - _COMPUTE_OF[2]
+_COMPUTE_OF[0, _TRAINING] = -1.0
+_GOODS_ONE = np.array([1.0, 0.0, 0.0, 0.0])[:, None]
+_PTYPE = np.array([0, 1, 1, 1])        # requirement type per problem: goods, then R&D
+
+# Series every run records (the metrics read them, and they cost nothing extra) ...
+RECORDED = ("gwp", "frac_tasks_automated_goods", "frac_tasks_automated_rnd", "frac_automatable_tasks_goods",
+            "frac_automatable_tasks_rnd", "frac_automatable_tasks_goods_no_tradeoff", "automation_multiplier_rnd",
+            "rnd_input_hardware", "rnd_input_software")
+# ... and those kept only when asked for by name
+STEP_SERIES = ("compute", "biggest_training_run", "hardware_performance", "software", "compute_investment",
+               "frac_compute_training", "frac_gwp_compute", "hardware", "capital", "labour")
+SERIES = RECORDED + STEP_SERIES
+
+
+@dataclass
+class Run:
+    """A batch's time series, (steps, n) each, on the grid ``years``."""
+
+    years: np.ndarray
+    t_step: float
+    series: dict[str, np.ndarray]
+    stop_index: np.ndarray          # (n,) first step with a non-finite GWP (steps if none)
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def n_steps(t_start: float, t_end: float, t_step: float) -> int:
+    """Steps on the grid t_start + i t_step < t_end, counted as the authors' loop counts them."""
+    i = max(int((t_end - t_start) / t_step) - 2, 0)
+    while t_start + i * t_step < t_end:
+        i += 1
+    return i
+
+
+def _odds_to_probs(odds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(p, 1 - p) for odds p / (1 - p), stable at both ends as the authors compute it."""
+    with np.errstate(divide="ignore", over="ignore"):
+        p = np.where(odds < 1e-10, odds, np.where(odds > 1e10, 1.0 - 1.0 / odds, 1.0 / (1.0 + 1.0 / odds)))
+        q = np.where(odds < 1e-10, 1.0 - odds, np.where(odds > 1e10, 1.0 / odds, 1.0 - 1.0 / (1.0 + 1.0 / odds)))
+    return p, q
+
+
+def _task_weights(capital_like, labour, compute, rho_in, rho_out, capital_to_cognitive, compute_to_labour):
+    """CES weights (w0, w1, outer_capital, outer_cognitive) that give the initial factor shares
+    when all labour tasks are done by people and compute does only task 0."""
+    per_task = labour / N_LABOUR_TASKS
+    labour_share = N_LABOUR_TASKS * per_task ** rho_in
+    compute_share = compute ** rho_in
+    w0, w1 = _odds_to_probs(compute_to_labour * labour_share / compute_share)
+    cognitive = ((w0 * compute ** rho_in + N_LABOUR_TASKS * w1 * per_task ** rho_in)
+                 / (w0 + N_LABOUR_TASKS * w1)) ** (1.0 / rho_in)
+    outer_x, outer_c = _odds_to_probs(capital_to_cognitive * cognitive ** rho_out / capital_like ** rho_out)
+    return w0, w1, outer_x, outer_c
+
+
+def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: float = 2100.0, t_step: float = 0.1,
+             series: tuple[str, ...] = ()) -> Run:
+    """Step every sample of ``p`` (each parameter an (n,) array) from ``t_start`` while the year
+    is below ``t_end``; record ``RECORDED`` and the named ``series`` (from ``STEP_SERIES``)."""
+    f = {k: np.asarray(v, dtype=float) for k, v in p.items()}
+    n = f["initial_gwp"].shape[0]
+    steps = n_steps(t_start, t_end, t_step)
+    dt = t_step
+    unknown = set(series) - set(SERIES)
+    if unknown:
+        raise ValueError(f"unknown series {sorted(unknown)}; known: {', '.join(SERIES)}")
+    extra = tuple(name for name in series if name in STEP_SERIES)
+    out = {name: np.full((steps, n), np.nan) for name in extra}
+    outputs = np.full((steps, 4, n), np.nan)        # GWP, hardware and software R&D input, the same without automation
+    automated = np.zeros((steps, 2, n), dtype=np.int64)        # tasks automated: goods, R&D
+    automatable_at = np.zeros((steps, 3, n), dtype=np.int64)   # automatable: goods, R&D, goods without tradeoff
+
+    # -- constants of each sample -------------------------------------------------------------
+    pen = f["rnd_parallelization_penalty"]
+    tradeoff_on = f["runtime_training_tradeoff"] > 0
+    gamma = np.where(tradeoff_on, f["runtime_training_tradeoff"], 0.0)
+    max_tradeoff = np.where(tradeoff_on, f["runtime_training_max_tradeoff"], 1.0)
+    delay = np.rint(f["hardware_delay"] / dt).astype(np.int64)
+    req = task_requirements(f)
+    # ln eta at s = 1: eta = min(1, s / (runtime training^gamma)), s = largest run^gamma
+    rho_goods, rho_rnd = f["labour_substitution_goods"], f["labour_substitution_rnd"]
+    costs = TaskCosts(-(req["ln_runtime"] + gamma[None, :, None] * req["ln_training"]),
+                      1.0 / (1.0 - np.stack([rho_goods, rho_rnd])))
+    # training requirements against: goods with the tradeoff, R&D with it, goods without it
+    training3 = req["training"][[0, 1, 0]]
+    stretch3 = np.stack([max_tradeoff, max_tradeoff, np.ones(n)])
+    rho4 = np.stack([rho_goods, rho_rnd, rho_rnd, rho_rnd])
+    rho_out4 = np.stack([f["capital_substitution_goods"], f["capital_substitution_rnd"] * pen,
+                         f["research_experiments_substitution_software"], f["capital_substitution_rnd"] * pen])
+    ceilings = np.stack([f[name + "_ceiling"] for name in FRACTIONS])
+    grow = np.exp(dt * np.stack([f[name + "_growth"] for name in FRACTIONS]))
+    grow_rampup = np.exp(dt * np.stack([f[name + "_growth_rampup"] for name in FRACTIONS]))
+    returns = np.stack([f["hardware_returns"], f["software_returns"]]) / pen
+    log_ceiling = np.log10(np.stack([f["hardware_performance_ceiling"], f["software_ceiling"]]))
+    ceiling = np.stack([f["hardware_performance_ceiling"], f["software_ceiling"]])
+    labour_growth = np.exp(f["labour_growth"] * dt)
+    tfp_growth = np.exp(f["tfp_growth"] * dt)
+    decay = (1.0 - f["compute_depreciation"]) ** dt
+    cols = np.arange(n)
+    experiments = f["compute_software_rnd_experiments_efficiency"]
+    capital4 = np.empty((4, n))
+    n_auto4 = np.ones((4, n), dtype=np.int64)    # hardware R&D without automation: task 0 only
+
+    # -- the first step -----------------------------------------------------------------------
+    gwp0 = f["initial_gwp"]
+    rnd_input0 = np.stack([gwp0 * FRAC_GWP_HARDWARE_RND, gwp0 * FRAC_GWP_SOFTWARE_RND])
+    ratio_cum = np.stack([f["ratio_initial_to_cumulative_input_hardware_rnd"],
+                          f["ratio_initial_to_cumulative_input_software_rnd"]])
+    cumulative = rnd_input0 ** pen / ratio_cum / pen
+    buyable0 = f["initial_buyable_hardware_performance"]
+    perf = np.stack([np.zeros(n), np.ones(n)])       # hardware performance (set at step 1), software
+    perf_start = np.stack([np.zeros(n), np.ones(n)])
+    labour = f["initial_population"].copy()
+    capital = gwp0 * INVESTMENT_RATE / np.expm1(f["initial_capital_growth"])
+    hardware = f["initial_hardware_production"] * f["ratio_hardware_to_initial_hardware_production"]
+    compute_investment = f["initial_hardware_production"] * dt / buyable0
+    compute = hardware.copy()
+    tfp = np.ones(n)
+    money_training = f["initial_biggest_training_run"] / buyable0
+    frac = np.stack([compute_investment / gwp0 / dt, f["initial_frac_capital_hardware_rnd"],
+                     f["initial_frac_labour_hardware_rnd"], f["initial_frac_compute_hardware_rnd"],
+                     f["initial_frac_labour_software_rnd"], f["initial_frac_compute_software_rnd"],
+                     f["initial_biggest_training_run"] / compute])
+    rampup = np.zeros(n, dtype=bool)
+    hw_perf = np.zeros((steps, n))
+    allocator = None
+    inv_rho_out4 = 1.0 / rho_out4
+    scale = None
+    gwp = gwp0
+    rnd_input = rnd_input0
+    frac_auto_goods = np.zeros(n)
+    buyable = buyable0
+
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            if t > 0:
+                # 1. R&D
+                new_cum = cumulative + rnd_input ** pen * dt
+                growth = new_cum / cumulative
+                if t == 1:
+                    first = np.minimum(buyable0 * growth[0] ** returns[0], ceiling[0])
+                    perf[0] = perf_start[0] = buyable0 * (first / buyable0) ** delay
+                    hw_perf[0] = perf[0]
+                damp = (log_ceiling - np.log10(perf)) / (log_ceiling - np.log10(perf_start))
+                perf = np.minimum(perf * growth ** (returns * damp), ceiling)
+                cumulative = new_cum
+                hw_perf[t] = perf[0]
+                # 2. investment
+                capped = (money_training > f["money_cap_training_before_wakeup"]) & ~rampup
+                rampup = frac_auto_goods >= f["rampup_trigger"]
+                training_before = frac[_TRAINING]
+                frac = np.minimum(frac * np.where(rampup, grow_rampup, grow), ceilings)
+                frac[_TRAINING] = np.where(capped, training_before, frac[_TRAINING])
+                compute_investment = gwp * frac[0] * dt
+                back = t - delay
+                buyable = np.where(back >= 0, hw_perf[np.maximum(back, 0), cols],
+                                   hw_perf[0] * (hw_perf[1] / hw_perf[0]) ** back.astype(float))
+                hardware = hardware * decay + compute_investment * buyable
+                compute = hardware * perf[1]
+                capital = capital + gwp * INVESTMENT_RATE * dt
+                labour = labour * labour_growth
+                tfp = tfp * tfp_growth
+                money_training = compute * frac[_TRAINING] / (perf[1] * buyable)
+
+            # 3. automation
+            biggest = compute * frac[_TRAINING]
+            automatable = (training3 < (stretch3 * biggest)[:, :, None]).sum(axis=2)
+            n_auto4[:2] = automatable[:2]
+            n_auto4[2] = automatable[1]
+
+            # 4. production
+            labour4 = labour * (_LABOUR_OF @ frac + _GOODS_ONE)
+            compute4 = compute * (_COMPUTE_OF @ frac + _GOODS_ONE)
+            capital4[0] = capital * (1.0 - frac[_CAPITAL_HW])
+            capital4[1] = capital4[3] = capital * frac[_CAPITAL_HW]
+            capital4[2] = hardware ** experiments
+            if allocator is None:
+                w0, w1, outer_x, outer_c = _first_weights(f, capital4, labour4, compute4, rho4, rho_out4)
+                allocator = Allocator(costs, _PTYPE, rho4, w0, w1)
+                outer_x, outer_c = outer_x / (outer_x + outer_c), outer_c / (outer_x + outer_c)
+            cognitive, n_automated = allocator.solve(gamma * np.log(biggest), labour4, compute4, n_auto4)
+            output = tfp * (outer_x * capital4 ** rho_out4 + outer_c * cognitive ** rho_out4) ** inv_rho_out4
+            if scale is None:
+                scale = np.stack([gwp0, rnd_input0[0], rnd_input0[1]]) / output[:3]
+                # without automation on the hardware R&D scale: their ratio is the multiplier
+                scale = np.concatenate([scale, scale[1:2]])
+            output = output * scale
+            gwp = output[0]
+            rnd_input = output[1:3]
+            frac_auto_goods = (n_automated[0] - 1) / N_LABOUR_TASKS
+            outputs[t] = output
+            automated[t] = n_automated[:2]
+            automatable_at[t] = automatable
+            if extra:
+                row = {"compute": compute, "biggest_training_run": biggest, "hardware_performance": perf[0],
+                       "software": perf[1], "compute_investment": compute_investment,
+                       "frac_compute_training": frac[_TRAINING], "frac_gwp_compute": frac[0], "hardware": hardware,
+                       "capital": capital, "labour": labour}
+                for name in extra:
+                    out[name][t] = row[name]
+
+    # what every run records, from the counts and outputs kept at each step
+    out["gwp"] = outputs[:, 0]
+    with np.errstate(all="ignore"):   # a sample that failed is NaN (stop_index says where)
+        out["automation_multiplier_rnd"] = outputs[:, 1] / outputs[:, 3]
+    out["rnd_input_hardware"] = outputs[:, 1]
+    out["rnd_input_software"] = outputs[:, 2]
+    out["frac_tasks_automated_goods"] = (automated[:, 0] - 1) / N_LABOUR_TASKS
+    out["frac_tasks_automated_rnd"] = (automated[:, 1] - 1) / N_LABOUR_TASKS
+    out["frac_automatable_tasks_goods"] = (automatable_at[:, 0] - 1) / N_LABOUR_TASKS
+    out["frac_automatable_tasks_rnd"] = (automatable_at[:, 1] - 1) / N_LABOUR_TASKS
+    out["frac_automatable_tasks_goods_no_tradeoff"] = (automatable_at[:, 2] - 1) / N_LABOUR_TASKS
+    # the authors' model sets hardware performance at step 0 only at step 1
+    if "hardware_performance" in out:
+        out["hardware_performance"] = hw_perf
+    bad = ~np.isfinite(out["gwp"])
+    stop = np.where(bad.any(axis=0), bad.argmax(axis=0), steps)
+    if stop.min() < steps:
+        # the authors' run ends where its arithmetic fails; here that sample's series do
+        after = np.arange(steps)[:, None] >= stop[None, :]
+        for name in out:
+            out[name] = np.where(after, np.nan, out[name])
+    years = t_start + np.arange(steps) * t_step
+    return Run(years=years, t_step=t_step, series=out, stop_index=stop, params=f)
+
+
+def _first_weights(f, capital4, labour4, compute4, rho4, rho_out4):
+    """Task weights of the four problems from the initial shares (hardware R&D twice)."""
+    cog_goods = f["initial_cognitive_share_goods"]
+    cog_hw = f["initial_cognitive_share_hardware_rnd"]
+    cog_sw = 1.0 - f["initial_experiment_share_software_rnd"]
+    compute_goods = f["initial_compute_share_goods"] * cog_goods
+    compute_hw = f["initial_compute_share_rnd"] * cog_hw
+    compute_sw = f["initial_compute_share_rnd"] * cog_sw
+    capital_to_cognitive = np.stack([(1 - cog_goods) / cog_goods, (1 - cog_hw) / cog_hw,
+                                     f["initial_experiment_share_software_rnd"] / cog_sw, (1 - cog_hw) / cog_hw])
+    compute_to_labour = np.stack([compute_goods / (cog_goods - compute_goods), compute_hw / (cog_hw - compute_hw),
+                                  compute_sw / (cog_sw - compute_sw), compute_hw / (cog_hw - compute_hw)])
+    return _task_weights(capital4, labour4, compute4, rho4, rho_out4, capital_to_cognitive, compute_to_labour)
