@@ -45,6 +45,10 @@ BAD = [
     ("[model]\nname = 'returns'\n[params]\nr = { dist = 'uniform', low = 1, high = 2, mode = 1 }", "params.r.mode", "a field of uniform"),
     ("[model]\nname = 'returns'\n[params]\nr = { dist = 'triangular', low = 1, mode = 3, high = 2 }", "params.r.mode = 3.0", "between low"),
     ("[model]\nname = 'returns'\n[params]\nr = { dist = 'empirical', samples = [1] }", "params.r.samples", "at least 2"),
+    ("[model]\nname = 'returns'\n[params]\nr = { dist = 'split_loguniform', low = 1, median = 3, high = 2 }",
+     "params.r.median = 3.0", "between low"),
+    ("[model]\nname = 'returns'\n[params]\nr = { dist = 'split_loguniform', low = -1, median = 1, high = 2 }",
+     "params.r.low = -1.0", "of one sign"),
     ("[model]\nname = 'returns'\n[simulation]\nn_samples = 0", "simulation.n_samples = 0", "[1, 5e+07]"),
     ("[model]\nname = 'returns'\n[simulation]\nn_samples = 1.5", "simulation.n_samples = 1.5", "a whole number"),
     ("[model]\nname = 'returns'\n[simulation]\nhorizon_years = -1", "simulation.horizon_years = -1", "a number in"),
@@ -143,11 +147,22 @@ def test_gaussian_copula_gives_the_requested_rank_correlation():
     ({"dist": "normal", "mean": 2, "sd": 0.5}, 2.0),
     ({"dist": "lognormal", "mu": 0.0, "sigma": 0.5}, np.exp(0.125)),
     ({"dist": "triangular", "low": 0, "mode": 1, "high": 5}, 2.0),
+    # half log-uniform on [1, e] (mean e - 1), half on [e, e^2] (mean e^2 - e); mirrored when negative
+    ({"dist": "split_loguniform", "low": 1, "median": np.e, "high": np.e ** 2}, (np.e ** 2 - 1) / 2),
+    ({"dist": "split_loguniform", "low": -np.e ** 2, "median": -np.e, "high": -1}, -(np.e ** 2 - 1) / 2),
     ({"dist": "empirical", "samples": [1, 2, 3, 10]}, 4.0),
 ])
 def test_prior_inverse_cdfs_have_the_right_means(spec, mean):
     u = (np.arange(200_000) + 0.5) / 200_000
     assert parse_prior("x", spec).ppf(u).mean() == pytest.approx(mean, rel=2e-3)
+
+
+def test_split_loguniform_puts_half_the_mass_below_the_median_and_stays_in_its_support():
+    prior = parse_prior("x", {"dist": "split_loguniform", "low": 10.0, "median": 1e4, "high": 1e8})
+    assert prior.ppf(np.array([0.5]))[0] == pytest.approx(1e4, rel=1e-12)
+    # a quarter of the mass on each side lies beyond the geometric midpoint of its half
+    assert prior.ppf(np.array([0.25, 0.75])) == pytest.approx([10 ** 2.5, 1e6], rel=1e-12)
+    assert prior.support == (10.0, 1e8) and not prior.is_fixed
 
 
 @settings(max_examples=25, deadline=None)

@@ -23,6 +23,7 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "normal": ("mean", "sd"),
     "lognormal": ("mu", "sigma"),
     "triangular": ("low", "mode", "high"),
+    "split_loguniform": ("low", "median", "high"),
     "empirical": ("samples",),
 }
 # Optional truncation for the unbounded ones.
@@ -52,6 +53,13 @@ class Prior:
             left = lo + np.sqrt(u * (hi - lo) * (mo - lo))
             right = hi - np.sqrt((1 - u) * (hi - lo) * (hi - mo))
             return np.where(u < cut, left, right)
+        if self.dist == "split_loguniform":
+            # half the mass log-uniform on [low, median], half on [median, high] (in |x| for a
+            # negative triple): the shape of the compute-centric model's own Monte Carlo
+            sign = 1.0 if a["median"] > 0 else -1.0
+            lo, mid, hi = (np.log(sign * a[k]) for k in ("low", "median", "high"))
+            y = np.where(u < 0.5, lo + 2.0 * u * (mid - lo), mid + (2.0 * u - 1.0) * (hi - mid))
+            return sign * np.exp(y)
         if self.dist in ("normal", "lognormal"):
             from scipy.special import ndtr, ndtri
 
@@ -74,7 +82,7 @@ class Prior:
         a = self.args
         if self.dist == "fixed":
             return float(a["value"]), float(a["value"])
-        if self.dist in ("uniform", "loguniform", "triangular"):
+        if self.dist in ("uniform", "loguniform", "triangular", "split_loguniform"):
             return float(a["low"]), float(a["high"])
         if self.dist == "empirical":
             return float(np.min(a["samples"])), float(np.max(a["samples"]))
@@ -128,6 +136,13 @@ def parse_prior(field: str, spec: Any, *, source: str | None = None) -> Prior:
         raise ConfigError(f"{field}.low", args["low"], f"at most high ({args['high']:g})", source=source)
     if dist == "loguniform" and args["low"] <= 0:
         raise ConfigError(f"{field}.low", args["low"], "a positive number (loguniform takes logs)", source=source)
+    if dist == "split_loguniform":
+        if not args["low"] <= args["median"] <= args["high"]:
+            raise ConfigError(f"{field}.median", args["median"], f"between low ({args['low']:g}) and high ({args['high']:g})",
+                              source=source)
+        if not (args["low"] > 0 or args["high"] < 0):
+            raise ConfigError(f"{field}.low", args["low"], "low and high of one sign, not 0 (the spread is in log |x|)",
+                              source=source)
     if dist == "triangular" and not args["low"] <= args["mode"] <= args["high"]:
         raise ConfigError(f"{field}.mode", args["mode"], f"between low ({args['low']:g}) and high ({args['high']:g})",
                           source=source)

@@ -6,6 +6,7 @@ from rsilab.dynamics.boxing import Boxing
 from rsilab.dynamics.controlled import Controlled
 from rsilab.dynamics.criticality import Criticality
 from rsilab.dynamics.drift import Drift
+from rsilab.dynamics.ftm.model import Ftm
 from rsilab.dynamics.multipolar import Multipolar
 from rsilab.dynamics.returns import Returns
 from rsilab.dynamics.software_rnd import SoftwareRnd
@@ -19,6 +20,7 @@ MODELS: dict[str, type[Model]] = {
     "multipolar": Multipolar,
     "software_rnd": SoftwareRnd,
     "ai2027_takeoff": Ai2027Takeoff,
+    "ftm": Ftm,
 }
 
 __all__ = ["MODELS", "MapModel", "Metric", "Model", "OdeModel", "Option", "OutcomeModel", "Outcomes", "Param", "Series"]

@@ -149,6 +149,15 @@ class Model:
     def check_params(self, p: Params) -> None:
         """Cross-parameter constraints (single ranges are checked by ``Param.check``)."""
 
+    # What ``admissible`` requires, in words (the Monte Carlo's message when no draw passes).
+    admissible_means: str = "every draw"
+
+    def admissible(self, p: Params) -> np.ndarray:
+        """Which samples the model admits, (n,) booleans: a condition on the prior, such as what
+        is already known at the start. The Monte Carlo replaces each draw it rejects with a
+        later one (see ``draw_parameters``); parameters supplied directly are not filtered."""
+        return np.ones(len(next(iter(p.values()))), dtype=bool)
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,

@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rsilab.dynamics.base import Model
+from rsilab.errors import ConfigError
 from rsilab.simulate.priors import as_rng, correlated_uniforms
 from rsilab.simulate.regimes import REGIME_LABELS, Regime, classify
 from rsilab.simulate.scenario import Scenario
@@ -34,13 +35,43 @@ CHUNK = 16_384            # samples per chunk for maps and as the default
 GRID_BUDGET = 1 << 22     # floats of output grid per chunk (32 MiB): sets the ODE chunk size
 FAN_ROWS = 4_000          # trajectories kept for the fan chart
 PARALLEL_FROM = 200_000   # below this many samples one process is faster than spawning workers
+MAX_REDRAWS = 100         # rounds of redrawing the samples a model does not admit
 
 
 def draw_parameters(scenario: Scenario, n: int | None = None, rng: np.random.Generator | int | None = None) -> dict[str, np.ndarray]:
-    """Draw n joint samples of every model parameter (fixed ones are constant arrays)."""
+    """Draw n joint samples of every model parameter (fixed ones are constant arrays), from the
+    priors conditioned on what the model declares admissible (``Model.admissible``): draws it
+    rejects are replaced by later draws from the same generator, in order. A scenario with no
+    uncertain parameter is run as given."""
     n = scenario.n_samples if n is None else n
     rng = as_rng(scenario.seed if rng is None else rng)
     free = [k for k, pr in scenario.priors.items() if not pr.is_fixed]
+    out = _draw(scenario, free, n, rng)
+    if not free:          # nothing drawn, nothing to condition: the deterministic run as given
+        return out
+    keep = scenario.model.admissible(out)
+    if keep.all():
+        return out
+    kept = {k: [out[k][keep]] for k in free}
+    have = int(keep.sum())
+    for _ in range(MAX_REDRAWS):
+        if have >= n:
+            break
+        more = _draw(scenario, free, n, rng)
+        ok = scenario.model.admissible(more)
+        for k in free:
+            kept[k].append(more[k][ok])
+        have += int(ok.sum())
+    else:
+        raise ConfigError("params", scenario.name,
+                          f"priors under which model {scenario.model.name!r} admits at least 1 draw in "
+                          f"{MAX_REDRAWS + 1}: {scenario.model.admissible_means}")
+    for k in free:
+        out[k] = np.concatenate(kept[k])[:n]
+    return out
+
+
+def _draw(scenario: Scenario, free: list[str], n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     u = correlated_uniforms(n, free, scenario.correlations, rng)
     out = {}
     for name, prior in scenario.priors.items():

@@ -103,7 +103,7 @@ class OutcomeEnsemble:
     params: dict[str, np.ndarray]
     metrics: dict[str, np.ndarray]        # (n,) per declared metric
     t_grid: np.ndarray
-    series_rows: dict[str, np.ndarray]    # (k, g) float32 per declared series, k <= SERIES_ROWS
+    series_rows: dict[str, np.ndarray]    # (k, g) float32 (float64 beyond its range) per declared series, k <= SERIES_ROWS
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -161,7 +161,16 @@ def _evaluate(model: OutcomeModel, p: dict[str, np.ndarray], t_grid: np.ndarray,
         if rows is None or rows.ndim != 2 or rows.shape[1] != len(t_grid) or rows.shape[0] < min(keep, n):
             raise AssertionError(f"{model.name}.evaluate: series {s.name!r} needs at least {min(keep, n)} rows "
                                  f"of {len(t_grid)} grid times")
-    return Outcomes(out.metrics, {k: np.asarray(v[:keep], dtype=np.float32) for k, v in out.series.items()})
+    return Outcomes(out.metrics, {k: _compact(v[:keep]) for k, v in out.series.items()})
+
+
+def _compact(rows: np.ndarray) -> np.ndarray:
+    """float32, unless a finite value lies beyond its range (an economy's compute reaches 1e200)."""
+    rows = np.asarray(rows, dtype=np.float64)
+    finite = rows[np.isfinite(rows)]
+    if finite.size and np.abs(finite).max() > np.finfo(np.float32).max:
+        return rows
+    return rows.astype(np.float32)
 
 
 def run_outcomes(scenario, params: dict[str, np.ndarray], *, progress: Callable[[int, int], None] | None = None,

@@ -2,6 +2,6 @@
 
 ``params`` declares the parameters, ``requirements`` places each task's compute needs,
 ``allocation`` solves the optimal labour/compute split over tasks, ``economy`` steps the
-economy and ``metrics`` reads the model's own metrics off the series. numpy only; imports
-nothing of ours but the model base.
+economy, ``metrics`` reads the model's own metrics off the series and ``model`` is what a
+scenario names as ``ftm``. numpy only; imports nothing of ours but the model base and errors.
 """
