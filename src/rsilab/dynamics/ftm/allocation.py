@@ -45,6 +45,8 @@ BLOCK = 10                   # tasks per block of the two-level search
 BLOCKED_FROM = 48            # samples from which the two-level search beats the full comparison
 _BLOCK_ENDS = np.minimum(np.arange(BLOCK - 1, N_TASKS + BLOCK - 1, BLOCK), N_TASKS - 1)
 _ALL_TASKS = np.arange(N_TASKS)
+_ALL_TASKS_F = _ALL_TASKS.astype(float)
+_BLOCK_ENDS_F = _BLOCK_ENDS.astype(float)
 _IN_BLOCK = np.arange(BLOCK)
 
 
@@ -67,17 +69,26 @@ class Allocator:
     """The allocation problems of one run: k problems for n samples, problem j on requirement
     type ``ptype[j]`` of ``costs``, with CES parameter ``rho`` and weights ``w0`` (task 0) and
     ``w1`` (each labour task), each (k, n). What does not change from step to step is computed
-    here once; ``solve`` does one step."""
+    here once; ``solve`` does one step. (Its arithmetic keeps to float64 arrays of the same
+    shape where it can: a deterministic run is a few numpy calls per step on tiny arrays,
+    where a dtype cast or a Python scalar costs more than the arithmetic.)"""
 
     def __init__(self, costs: TaskCosts, ptype: np.ndarray, rho: np.ndarray, w0: np.ndarray, w1: np.ndarray):
         k, n = rho.shape
         sigma = costs.sigma[ptype]
-        self.costs, self.ptype, self.rho, self.k, self.n = costs, ptype, rho, k, n
+        self.ptype, self.rho, self.k, self.n = ptype, rho, k, n
         self.ln_a = costs.ln_a.reshape(-1)
+        # ln a with a last column of -inf: the first task below a threshold always exists
+        self.ln_a_ends = np.concatenate([costs.ln_a, np.full(costs.ln_a.shape[:2] + (1,), -np.inf)], axis=2)
         self.prefix = costs.prefix.reshape(-1)
         self.power_left = costs.power_left.reshape(-1)
         self.rows = costs.rows[ptype]
         self.rows3 = self.rows[:, :, None]
+        self.rows_less1 = self.rows - 1
+        # the full comparison reads every task of every problem: gathered once per run
+        every = (self.rows3 + _ALL_TASKS).ravel()
+        self.prefix_all = self.prefix[every].reshape(k, n, N_TASKS)
+        self.power_left_all = self.power_left[every].reshape(k, n, N_TASKS)
         self.sigma, self.sigma_less1 = sigma, sigma - 1.0
         # everything in units of b1 = w1^sigma: B(J+1) / b1 = cum_J + b0 / b1 - 1
         self.b0 = (w0 / w1) ** sigma
@@ -87,65 +98,72 @@ class Allocator:
         # sum beta x^rho = b1^(1-rho) [...] = w1 [...]; Y = (w1 / sum beta)^(1/rho) [...]^(1/rho)
         self.scale = (w1 / (w0 + (N_TASKS - 1) * w1)) ** self.inv_rho
         self.blocked = n >= BLOCKED_FROM
+        self.zero, self.zero3, self.cap = np.zeros((k, n)), np.zeros((k, n, N_TASKS)), np.full((k, n), 700.0)
 
     def solve(self, ln_s: np.ndarray, labour: np.ndarray, compute: np.ndarray,
               n_auto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step: s = exp(``ln_s``) (n,) scales every task's efficiency; ``labour``,
-        ``compute`` and ``n_auto`` (automatable tasks, task 0 included, >= 1) are (k, n).
-        Returns ``(cognitive_output, n_automated)``: the CES aggregate Y and the number of
-        tasks automated (task 0 included), each (k, n)."""
-        ln_a, prefix, power_left = self.ln_a, self.prefix, self.power_left
+        ``compute`` and ``n_auto`` (automatable tasks, task 0 included, >= 1; integers) are
+        (k, n). Returns ``(cognitive_output, n_automated)``: the CES aggregate Y and the number
+        of tasks automated (task 0 included, as floats), each (k, n)."""
+        ln_a, prefix, power_left, rows3, shift3 = self.ln_a, self.prefix, self.power_left, self.rows3, self.shift3
         # capped tasks (eta = 1) per type: ln a descends, so they are the first m
-        m = (self.costs.ln_a >= -ln_s[None, :, None]).sum(axis=2)[self.ptype]
+        m_int = (self.ln_a_ends < -ln_s[None, :, None]).argmax(axis=2)[self.ptype]
+        m = m_int.astype(float)
         s1 = np.exp(self.sigma_less1 * ln_s)
-        p_cap = prefix[self.rows + m - 1]
+        p_cap = prefix[self.rows_less1 + m_int]
         # capped at e^700: past it every task is capped, as ln a >= -680 within the parameter bounds
-        s_sigma = np.exp(np.minimum(self.sigma * ln_s, 700.0))[:, :, None]
+        s_sigma = np.exp(np.minimum(self.sigma * ln_s, self.cap))[:, :, None]
         ratio = (compute / labour)[:, :, None]
-        m3, s13, p_cap3, rows3, shift3 = m[:, :, None], s1[:, :, None], p_cap[:, :, None], self.rows3, self.shift3
+        m3, s13, p_cap3 = m[:, :, None], s1[:, :, None], p_cap[:, :, None]
 
-        def first_holding(tasks: np.ndarray) -> np.ndarray:
-            """Position along the last axis of ``tasks`` (ascending task indices, a shared grid
-            or one per problem and sample) of the first where L B(J+1) >= C eta_J^sigma
-            S(J+1), divided by L b1. It holds at the last task, so one always does."""
-            at = rows3 + tasks
-            cum = np.minimum(tasks + 1, m3) + s13 * np.maximum(prefix[at] - p_cap3, 0.0)
-            es_left = np.minimum(power_left[at] * s_sigma, N_TASKS - 1 - tasks)
+        def first_holding(tasks: np.ndarray, prefix_at: np.ndarray, power_left_at: np.ndarray) -> np.ndarray:
+            """Position along the last axis of ``tasks`` (ascending task indices as floats, a
+            shared grid or one per problem and sample; ``*_at``: the prefix sums and powers
+            there) of the first where L B(J+1) >= C eta_J^sigma S(J+1), divided by L b1. It
+            holds at the last task, so one always does."""
+            cum = np.minimum(tasks + 1.0, m3) + s13 * np.maximum(prefix_at - p_cap3, 0.0)
+            es_left = np.minimum(power_left_at * s_sigma, (N_TASKS - 1.0) - tasks)
             return (cum + shift3 >= ratio * es_left).argmax(axis=2)
 
         if self.blocked:
-            block_end = _BLOCK_ENDS[first_holding(_BLOCK_ENDS)]
+            at = rows3 + _BLOCK_ENDS
+            block_end = _BLOCK_ENDS[first_holding(_BLOCK_ENDS_F, prefix[at], power_left[at])]
             start = (block_end - block_end % BLOCK)[:, :, None]
-            first = np.minimum(start[:, :, 0] + first_holding(np.minimum(start + _IN_BLOCK, N_TASKS - 1)),
+            tasks = np.minimum(start + _IN_BLOCK, N_TASKS - 1)
+            at = rows3 + tasks
+            first = np.minimum(start[:, :, 0] + first_holding(tasks.astype(float), prefix[at], power_left[at]),
                                N_TASKS - 1)
         else:
-            first = first_holding(_ALL_TASKS)
+            first = first_holding(_ALL_TASKS_F, self.prefix_all, self.power_left_all)
         none = first >= n_auto                        # no automatable task qualifies
-        g = np.minimum(first, n_auto - 1)             # the task whose values are read below
-        at = self.rows + g
-        ln_eta = np.minimum(ln_a[at] + ln_s, 0.0)
+        g_int = np.minimum(first, n_auto - 1)         # the task whose values are read below
+        at = self.rows + g_int
+        g = g_int.astype(float)
+        at_first = (g_int == 0).astype(float)
+        ln_eta = np.minimum(ln_a[at] + ln_s, self.zero)
         eta = np.exp(ln_eta)
         e1 = np.exp(self.sigma_less1 * ln_eta)
-        cum = np.minimum(g + 1, m) + s1 * np.maximum(prefix[at] - p_cap, 0.0)
-        b_here = np.where(g == 0, self.b0, 1.0)      # b of task g
+        cum = np.minimum(g + 1.0, m) + s1 * np.maximum(prefix[at] - p_cap, self.zero)
+        b_here = 1.0 + self.shift * at_first           # b of task g (b0 for task 0)
         b_next = cum + self.shift                     # B(g+1)
         b_at = b_next - b_here * e1                   # B(g): 0 for g = 0
-        s_next = (N_TASKS - 1) - g                    # S(g+1)
-        s_at = s_next + b_here                        # S(g)
+        s_at = (N_TASKS - g) - 1.0 + b_here           # S(g)
         rho, one_less_rho = self.rho, self.one_less_rho
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            # mixed solution at I = g; at g = 0, B(0) = 0 and c_I = C
-            a = eta * e1 * s_at                       # eta^sigma S(I)
-            work_mid = eta * (compute * a - labour * b_at) / (a + eta * b_at)   # eta c_I
-            mixed = ~none & (work_mid >= 0.0)
-            d = s_at + b_at / e1
-            budget = labour + eta * compute
-            y_mixed = budget ** rho * d ** one_less_rho
-            auto_mid = work_mid > 10.0 * (budget / d * b_here - work_mid)
-            # corner at J = g (when c_I < 0) or J = g + 1 = AT (when no I qualifies)
-            b_j = np.where(none, b_next, b_at)
-            s_j = np.where(none, s_next, s_at)
-            y_corner = compute ** rho * b_j ** one_less_rho + labour ** rho * s_j ** one_less_rho
-            output = self.scale * np.where(mixed, y_mixed, y_corner) ** self.inv_rho
-        n_automated = np.where(mixed, g + auto_mid, g + none)
+        # mixed solution at I = g; at g = 0, B(0) = 0 and c_I = C. (A sample whose inputs are
+        # not finite gives NaN here: the caller decides what warnings it wants.)
+        a = eta * e1 * s_at                           # eta^sigma S(I)
+        work_mid = eta * (compute * a - labour * b_at) / (a + eta * b_at)   # eta c_I
+        mixed = (work_mid >= self.zero) > none
+        d = s_at + b_at / e1
+        budget = labour + eta * compute
+        y_mixed = budget ** rho * d ** one_less_rho
+        auto_mid = work_mid > 10.0 * (budget / d * b_here - work_mid)
+        # corner at J = g (when c_I < 0) or J = g + 1 = AT (when no I qualifies: B(g+1), S(g+1))
+        gone = none.astype(float)
+        b_j = b_at + gone * (b_next - b_at)
+        s_j = s_at - gone * b_here
+        y_corner = compute ** rho * b_j ** one_less_rho + labour ** rho * s_j ** one_less_rho
+        output = self.scale * np.where(mixed, y_mixed, y_corner) ** self.inv_rho
+        n_automated = g + ((auto_mid & mixed) | none).astype(float)
         return output, n_automated

@@ -47,19 +47,7 @@ FRACTIONS = ("frac_gwp_compute", "frac_capital_hardware_rnd", "frac_labour_hardw
              "frac_compute_training")
 _TRAINING = FRACTIONS.index("frac_compute_training")
 _CAPITAL_HW = FRACTIONS.index("frac_capital_hardware_rnd")
-# labour and compute fractions of the four problems (goods, hardware R&D, software R&D,
-# hardware R&D without automation) as constant + matrix @ fractions
-_LABOUR_OF = np.zeros((4, len(FRACTIONS)))
-_COMPUTE_OF = np.zeros((4, len(FRACTIONS)))
-for _row, _name in ((1, "frac_labour_hardware_rnd"), (2, "frac_labour_software_rnd"), (3, "frac_labour_hardware_rnd")):
-    _LABOUR_OF[_row, FRACTIONS.index(_name)] = 1.0
-for _row, _name in ((1, "frac_compute_hardware_rnd"), (2, "frac_compute_software_rnd"), (3, "frac_compute_hardware_rnd")):
-    _COMPUTE_OF[_row, FRACTIONS.index(_name)] = 1.0
-_LABOUR_OF[0] = -_LABOUR_OF[1] - _LABOUR_OF[2]
-_COMPUTE_OF[0] = -_COMPUTE_OF[1] - _COMPUTE_OF[2]
-_COMPUTE_OF[0, _TRAINING] = -1.0
-_GOODS_ONE = np.array([1.0, 0.0, 0.0, 0.0])[:, None]
-_PTYPE = np.array([0, 1, 1, 1])        # requirement type per problem: goods, then R&D
+_PTYPE = np.array([0, 1, 1, 1])        # requirement type per problem: goods, then R&D three times
 
 # Series every run records (the metrics read them, and they cost nothing extra) ...
 RECORDED = ("gwp", "frac_tasks_automated_goods", "frac_tasks_automated_rnd", "frac_automatable_tasks_goods",
@@ -125,7 +113,7 @@ def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: flo
     extra = tuple(name for name in series if name in STEP_SERIES)
     out = {name: np.full((steps, n), np.nan) for name in extra}
     outputs = np.full((steps, 4, n), np.nan)        # GWP, hardware and software R&D input, the same without automation
-    automated = np.zeros((steps, 2, n), dtype=np.int64)        # tasks automated: goods, R&D
+    automated = np.zeros((steps, 2, n))                        # tasks automated: goods, R&D
     automatable_at = np.zeros((steps, 3, n), dtype=np.int64)   # automatable: goods, R&D, goods without tradeoff
 
     # -- constants of each sample -------------------------------------------------------------
@@ -139,24 +127,32 @@ def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: flo
     rho_goods, rho_rnd = f["labour_substitution_goods"], f["labour_substitution_rnd"]
     costs = TaskCosts(-(req["ln_runtime"] + gamma[None, :, None] * req["ln_training"]),
                       1.0 / (1.0 - np.stack([rho_goods, rho_rnd])))
-    # training requirements against: goods with the tradeoff, R&D with it, goods without it
-    training3 = req["training"][[0, 1, 0]]
-    stretch3 = np.stack([max_tradeoff, max_tradeoff, np.ones(n)])
+    # training requirements against: goods with the tradeoff, R&D with it, goods without it;
+    # sorted, so the count below a threshold is the first index at or above it (an infinite
+    # last column makes one always exist)
+    training3 = np.concatenate([req["training"][[0, 1, 0]], np.full((3, n, 1), np.inf)], axis=2)
+    stretch3 = np.stack([max_tradeoff, max_tradeoff, np.ones(n)])[:, :, None]
     rho4 = np.stack([rho_goods, rho_rnd, rho_rnd, rho_rnd])
     rho_out4 = np.stack([f["capital_substitution_goods"], f["capital_substitution_rnd"] * pen,
                          f["research_experiments_substitution_software"], f["capital_substitution_rnd"] * pen])
+    inv_rho_out4 = 1.0 / rho_out4
     ceilings = np.stack([f[name + "_ceiling"] for name in FRACTIONS])
     grow = np.exp(dt * np.stack([f[name + "_growth"] for name in FRACTIONS]))
     grow_rampup = np.exp(dt * np.stack([f[name + "_growth_rampup"] for name in FRACTIONS]))
     returns = np.stack([f["hardware_returns"], f["software_returns"]]) / pen
     log_ceiling = np.log10(np.stack([f["hardware_performance_ceiling"], f["software_ceiling"]]))
     ceiling = np.stack([f["hardware_performance_ceiling"], f["software_ceiling"]])
-    labour_growth = np.exp(f["labour_growth"] * dt)
-    tfp_growth = np.exp(f["tfp_growth"] * dt)
+    growth_labour_tfp = np.exp(np.stack([f["labour_growth"], f["tfp_growth"]]) * dt)
     decay = (1.0 - f["compute_depreciation"]) ** dt
     cols = np.arange(n)
     experiments = f["compute_software_rnd_experiments_efficiency"]
+    money_cap = f["money_cap_training_before_wakeup"]
+    trigger = f["rampup_trigger"]
+    saving = INVESTMENT_RATE * dt
+    late = int(delay.max())                      # from this step on, every sample buys delayed hardware
     capital4 = np.empty((4, n))
+    labour4 = np.empty((4, n))
+    compute4 = np.empty((4, n))
     n_auto4 = np.ones((4, n), dtype=np.int64)    # hardware R&D without automation: task 0 only
 
     # -- the first step -----------------------------------------------------------------------
@@ -167,13 +163,12 @@ def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: flo
     cumulative = rnd_input0 ** pen / ratio_cum / pen
     buyable0 = f["initial_buyable_hardware_performance"]
     perf = np.stack([np.zeros(n), np.ones(n)])       # hardware performance (set at step 1), software
-    perf_start = np.stack([np.zeros(n), np.ones(n)])
-    labour = f["initial_population"].copy()
+    inv_span = None                                  # 1 / (log10 ceiling - log10 starting performance)
+    labour_tfp = np.stack([f["initial_population"], np.ones(n)])
     capital = gwp0 * INVESTMENT_RATE / np.expm1(f["initial_capital_growth"])
     hardware = f["initial_hardware_production"] * f["ratio_hardware_to_initial_hardware_production"]
     compute_investment = f["initial_hardware_production"] * dt / buyable0
     compute = hardware.copy()
-    tfp = np.ones(n)
     money_training = f["initial_biggest_training_run"] / buyable0
     frac = np.stack([compute_investment / gwp0 / dt, f["initial_frac_capital_hardware_rnd"],
                      f["initial_frac_labour_hardware_rnd"], f["initial_frac_compute_hardware_rnd"],
@@ -182,12 +177,10 @@ def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: flo
     rampup = np.zeros(n, dtype=bool)
     hw_perf = np.zeros((steps, n))
     allocator = None
-    inv_rho_out4 = 1.0 / rho_out4
     scale = None
     gwp = gwp0
     rnd_input = rnd_input0
-    frac_auto_goods = np.zeros(n)
-    buyable = buyable0
+    automated_goods = np.ones(n)
 
     with np.errstate(all="ignore"):
         for t in range(steps):
@@ -197,38 +190,46 @@ def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: flo
                 growth = new_cum / cumulative
                 if t == 1:
                     first = np.minimum(buyable0 * growth[0] ** returns[0], ceiling[0])
-                    perf[0] = perf_start[0] = buyable0 * (first / buyable0) ** delay
+                    perf[0] = buyable0 * (first / buyable0) ** delay
                     hw_perf[0] = perf[0]
-                damp = (log_ceiling - np.log10(perf)) / (log_ceiling - np.log10(perf_start))
+                    inv_span = 1.0 / (log_ceiling - np.log10(perf))
+                damp = (log_ceiling - np.log10(perf)) * inv_span
                 perf = np.minimum(perf * growth ** (returns * damp), ceiling)
                 cumulative = new_cum
                 hw_perf[t] = perf[0]
                 # 2. investment
-                capped = (money_training > f["money_cap_training_before_wakeup"]) & ~rampup
-                rampup = frac_auto_goods >= f["rampup_trigger"]
+                capped = (money_training > money_cap) > rampup
+                rampup = (automated_goods - 1) / N_LABOUR_TASKS >= trigger
                 training_before = frac[_TRAINING]
                 frac = np.minimum(frac * np.where(rampup, grow_rampup, grow), ceilings)
                 frac[_TRAINING] = np.where(capped, training_before, frac[_TRAINING])
                 compute_investment = gwp * frac[0] * dt
-                back = t - delay
-                buyable = np.where(back >= 0, hw_perf[np.maximum(back, 0), cols],
-                                   hw_perf[0] * (hw_perf[1] / hw_perf[0]) ** back.astype(float))
+                if t >= late:
+                    buyable = hw_perf[t - delay, cols]
+                else:
+                    back = t - delay
+                    buyable = np.where(back >= 0, hw_perf[np.maximum(back, 0), cols],
+                                       hw_perf[0] * (hw_perf[1] / hw_perf[0]) ** back.astype(float))
                 hardware = hardware * decay + compute_investment * buyable
                 compute = hardware * perf[1]
-                capital = capital + gwp * INVESTMENT_RATE * dt
-                labour = labour * labour_growth
-                tfp = tfp * tfp_growth
+                capital = capital + gwp * saving
+                labour_tfp = labour_tfp * growth_labour_tfp
                 money_training = compute * frac[_TRAINING] / (perf[1] * buyable)
 
             # 3. automation
             biggest = compute * frac[_TRAINING]
-            automatable = (training3 < (stretch3 * biggest)[:, :, None]).sum(axis=2)
+            automatable = (training3 >= stretch3 * biggest[:, None]).argmax(axis=2)
             n_auto4[:2] = automatable[:2]
             n_auto4[2] = automatable[1]
 
             # 4. production
-            labour4 = labour * (_LABOUR_OF @ frac + _GOODS_ONE)
-            compute4 = compute * (_COMPUTE_OF @ frac + _GOODS_ONE)
+            labour = labour_tfp[0]
+            labour4[0] = labour * (1.0 - frac[2] - frac[4])
+            labour4[1] = labour4[3] = labour * frac[2]
+            labour4[2] = labour * frac[4]
+            compute4[0] = compute * (1.0 - frac[3] - frac[5] - frac[_TRAINING])
+            compute4[1] = compute4[3] = compute * frac[3]
+            compute4[2] = compute * frac[5]
             capital4[0] = capital * (1.0 - frac[_CAPITAL_HW])
             capital4[1] = capital4[3] = capital * frac[_CAPITAL_HW]
             capital4[2] = hardware ** experiments
@@ -237,15 +238,15 @@ def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: flo
                 allocator = Allocator(costs, _PTYPE, rho4, w0, w1)
                 outer_x, outer_c = outer_x / (outer_x + outer_c), outer_c / (outer_x + outer_c)
             cognitive, n_automated = allocator.solve(gamma * np.log(biggest), labour4, compute4, n_auto4)
-            output = tfp * (outer_x * capital4 ** rho_out4 + outer_c * cognitive ** rho_out4) ** inv_rho_out4
+            output = labour_tfp[1] * (outer_x * capital4 ** rho_out4 + outer_c * cognitive ** rho_out4) ** inv_rho_out4
             if scale is None:
                 scale = np.stack([gwp0, rnd_input0[0], rnd_input0[1]]) / output[:3]
                 # without automation on the hardware R&D scale: their ratio is the multiplier
                 scale = np.concatenate([scale, scale[1:2]])
-            output = output * scale
+            output *= scale
             gwp = output[0]
             rnd_input = output[1:3]
-            frac_auto_goods = (n_automated[0] - 1) / N_LABOUR_TASKS
+            automated_goods = n_automated[0]
             outputs[t] = output
             automated[t] = n_automated[:2]
             automatable_at[t] = automatable
