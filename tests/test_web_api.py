@@ -295,3 +295,30 @@ def test_an_outcome_preset_runs_and_its_results_are_the_clis(server, tmp_path):
     assert {"SAR", "SIAR", "ASI", "amr_sar_years"} <= set(rows[0].split(","))
     status, runs = server.json("/api/runs")
     assert runs[0]["headline"].startswith("median years_after_sc: SAR")
+
+
+def test_an_ftm_preset_and_an_edited_prior_run_in_the_playground(server, tmp_path):
+    # the compute-centric model: its metrics under their own names, calendar years on the charts,
+    # the series in the model's order; a prior edited on the page changes the run as the CLI's
+    status, desc = server.json("/api/presets/ftm-best-guess")
+    assert status == 200 and {p["name"] for p in desc["parameters"]} >= {"software_returns", "flop_gap_training"}
+    status, data = server.json("/api/run", {"name": "ftm-best-guess", "scenario": desc["scenario"]})
+    assert status == 200, data
+    assert data["kind"] == "outcome" and data["charts"]["calendar"] is True
+    assert data["charts"]["series"]["t"][0] == 2022.0
+    assert data["charts"]["series"]["order"][:2] == ["frac_tasks_automated_goods", "frac_tasks_automated_rnd"]
+    # the website's best guess, as the peer's code gives it (tests/reference/ftm_presets.json)
+    assert data["summary"]["timeline_metrics"]["automation_gns_100%"]["year"]["median"] == pytest.approx(2040.0, abs=0.1)
+    scenario = dict(desc["scenario"], params=dict(desc["scenario"]["params"],
+                                                  software_returns={"dist": "uniform", "low": 1.0, "high": 3.0}),
+                    simulation=dict(desc["scenario"]["simulation"], n_samples=40))
+    status, edited = server.json("/api/run", {"name": "ftm-best-guess", "scenario": scenario})
+    assert status == 200, edited
+    path = tmp_path / "ftm.toml"
+    link = edited["permalink"]
+    path.write_bytes(server.request(f"/api/scenario.toml?v={link['v']}&s={link['s']}")[1])
+    from_cli = cli_simulate_json(str(path), "--store", str(tmp_path / "cli.sqlite"))
+    page = {k: v for k, v in edited["summary"].items() if k not in VARIES}
+    page.pop("scenario")
+    from_cli.pop("scenario")
+    assert page == from_cli

@@ -111,22 +111,29 @@ def print_story(summary: dict[str, Any], console) -> None:
 
 
 def print_outcomes(summary: dict[str, Any], console) -> None:
-    """An outcome model's summary: one table per declared group of metrics, and its regimes line."""
+    """An outcome model's summary: one table per declared group of metrics, and its regimes
+    line. A calendar year reads to 0.1 year; one sample (a deterministic run) shows one value."""
     from rich.table import Table
 
-    fmt = (lambda v: "-" if v is None else f"{v:.3g}")
     console.print(f"{summary['scenario']}: {summary['model']}, {summary['n_samples']:,} samples, "
                   f"{summary['horizon_years']:g} years, seed {summary['seed']}", highlight=False)
+    single = summary["n_samples"] == 1
     for g in summary["outcome_groups"]:
         group, first = g["group"], g["metrics"][0]
+        fmt = (lambda v: "-" if v is None else f"{v:.1f}") if first["unit"] == "calendar year" else \
+            (lambda v: "-" if v is None else f"{v:.3g}")
         table = Table(title=f"{group}: {first['quantity']} ({first['unit']})", title_justify="left")
         by_horizon = first["by_horizon"]
-        for col in ("", *(["reached"] if by_horizon else []), "p10", "median", "p90"):
+        columns = ("value",) if single else (*(["reached"] if by_horizon else []), "p10", "median", "p90")
+        for col in ("", *columns):
             table.add_column(col, justify="right" if col else "left")
         for decl in g["metrics"]:
             name = decl["name"]
             e = summary[group][name]
             q = e[decl["quantity"]]
+            if single:
+                table.add_row(name, "beyond horizon" if q["median"] is None and by_horizon else fmt(q["median"]))
+                continue
             reached = [f"{e['fraction_reached']:.3f}"] if by_horizon else []
             table.add_row(name, *reached, fmt(q["p10"]), fmt(q["median"]), fmt(q["p90"]))
         console.print(table)

@@ -260,6 +260,9 @@ class OutcomeModel(Model):
     metrics: tuple[Metric, ...] = ()
     series: tuple[Series, ...] = ()
     chunk_samples: int = 16_384      # samples per call of ``evaluate``
+    # The calendar year at output time 0, for models whose clock is the calendar (the charts
+    # then read years, not years from the start); None: the grid counts years from the start.
+    time_origin: float | None = None
     # What the regimes mean for this model: none, and why (the summary prints it).
     regimes: str = ("none: the model computes its outcomes directly and has no capability path to classify "
                     "as explosion, combustion, fizzle or ceiling")

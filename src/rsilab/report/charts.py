@@ -108,24 +108,34 @@ def grid_outputs_chart(ensemble, path: Path) -> Path | None:
     return path
 
 
+def _calendar(ensemble) -> tuple[float, str]:
+    """(offset, label) of the time axis: calendar years where the model declares its origin."""
+    origin = ensemble.scenario.model.time_origin
+    return (0.0, "years") if origin is None else (float(origin), "year")
+
+
 def metric_cdf_chart(ensemble, path: Path) -> Path:
     """Per by-horizon metric, the fraction of all samples that reached it by each time (a
-    sample not reached within the horizon never counts, so a curve ends below 1)."""
+    sample not reached within the horizon never counts, so a curve ends below 1). Times from
+    the start on a log axis; calendar years (a model with a time origin) on a linear one."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     model = ensemble.scenario.model
+    calendar = model.time_origin is not None
     shown = [m for m in model.metrics if m.by_horizon]
     positive = [v[v > 0] for v in (ensemble.metrics[m.name] for m in shown)]
     low = min((float(np.nanmin(v)) for v in positive if np.isfinite(v).any()), default=1e-3)
     for m in shown:
         t = np.sort(ensemble.metrics[m.name][np.isfinite(ensemble.metrics[m.name])])
         frac = np.arange(1, t.size + 1) / ensemble.n
-        ax.step(np.maximum(t, low), frac, where="post", lw=2, label=f"{m.name} (reached {t.size / ensemble.n:.2f})")
-    ax.set_xscale("log")
+        ax.step(t if calendar else np.maximum(t, low), frac, where="post", lw=2,
+                label=f"{m.name} (reached {t.size / ensemble.n:.2f})")
+    if not calendar:
+        ax.set_xscale("log")
     ax.set_ylim(0, 1)
     quantity = shown[0].quantity.replace("_", " ") if shown else "years"
-    ax.set_xlabel(f"{quantity} (log scale, a zero drawn at the smallest positive value; horizon "
-                  f"{ensemble.scenario.horizon_years:g})")
+    scale = "" if calendar else "log scale, a zero drawn at the smallest positive value; "
+    ax.set_xlabel(f"{quantity} ({scale}horizon {ensemble.scenario.horizon_years:g})")
     ax.set_ylabel("fraction of all samples")
     ax.set_title(f"{ensemble.scenario.name}: {ensemble.n:,} samples", fontsize=10)
     ax.legend(loc="upper left")
@@ -144,15 +154,16 @@ def series_chart(ensemble, path: Path) -> Path | None:
     fig, axes = plt.subplots(len(model.series), 1, figsize=(8, 3.5 * len(model.series)), squeeze=False)
     bands = ensemble.series_bands()   # the quantiles the store keeps, at the ensemble's percents
     at = {pct: i for i, pct in enumerate(ensemble.series_percents)}
+    offset, label = _calendar(ensemble)
     for ax, s in zip(axes[:, 0], model.series):
         rows = ensemble.series_rows[s.name]
         quantiles = bands[s.name][0]
         p10, p50, p90 = quantiles[at[10]], quantiles[at[50]], quantiles[at[90]]
-        ax.fill_between(ensemble.t_grid, p10, p90, alpha=0.25, color="#444", lw=0, label="10-90%")
-        ax.plot(ensemble.t_grid, p50, color="black", lw=2, label="median")
+        ax.fill_between(ensemble.t_grid + offset, p10, p90, alpha=0.25, color="#444", lw=0, label="10-90%")
+        ax.plot(ensemble.t_grid + offset, p50, color="black", lw=2, label="median")
         if s.log_scale:
             ax.set_yscale("log")
-        ax.set_xlabel("years")
+        ax.set_xlabel(label)
         ax.set_ylabel(f"{s.name} ({s.unit})")
         ax.set_title(textwrap.fill(f"{s.meaning} ({rows.shape[0]:,} samples)", 100), fontsize=9)
         ax.legend(loc="upper left")

@@ -126,8 +126,13 @@ def outcome_charts(summary: dict[str, Any], arrays: dict[str, Any]) -> dict[str,
         bands = arrays[f"series__{name}"]
         series[name] = dict(decl, quantiles={str(q): _series(row) for q, row in zip(meta["series_quantiles"], bands)},
                             defined=_series(arrays[f"series_defined__{name}"]))
-    return {"metric_cdfs": cdfs, "series": {"t": _series(arrays["t_grid"]), "rows": meta["series_rows"],
-                                            "by_name": series}}
+    # a model with a time origin reads calendar years; the series in the model's order (a list:
+    # the page's JSON sorts keys)
+    origin = summary.get("time_origin")
+    t = arrays["t_grid"] + (origin or 0.0)
+    return {"metric_cdfs": cdfs, "calendar": origin is not None,
+            "series": {"t": _series(t), "rows": meta["series_rows"], "by_name": series,
+                       "order": summary.get("series_order", list(series))}}
 
 
 def forecast_data(run: dict[str, Any], summary: dict[str, Any], config: dict[str, Any],

@@ -221,13 +221,14 @@ var RsilabCharts = (function () {
     note.innerHTML = "<p class='note'>quantiles: " + esc(s.quantiles_note) + ".</p><p class='note'>regimes: " +
                      esc(s.regimes) + ".</p>";
   }
-  function metricCdfs(el, cdfs) {
+  /* times from the start on a log axis; calendar years (a model with a time origin) on a linear one */
+  function metricCdfs(el, cdfs, calendar) {
     var traces = cdfs.map(function (c) { return {x: c.t, y: c.F, mode: "lines", name: c.name, line: {shape: "hv"}}; });
-    var title = cdfs.length ? cdfs[0].quantity.replace(/_/g, " ") + " (" + cdfs[0].unit + ", log scale)" : "";
-    return plot(el, traces, {xaxis: {title: {text: title}, type: "log"},
+    var title = cdfs.length ? cdfs[0].quantity.replace(/_/g, " ") + " (" + cdfs[0].unit + (calendar ? ")" : ", log scale)") : "";
+    return plot(el, traces, {xaxis: {title: {text: title}, type: calendar ? "linear" : "log"},
                              yaxis: {title: {text: "fraction of all samples"}, range: [0, 1]}});
   }
-  function seriesBands(el, t, sr, rows) {
+  function seriesBands(el, t, sr, rows, calendar) {
     var q = sr.quantiles, traces = [];
     [["10", "90", 0.2], ["25", "75", 0.35]].forEach(function (b) {
       traces.push({x: t, y: q[b[0]], mode: "lines", line: {width: 0}, showlegend: false, hoverinfo: "skip", name: b[0] + "%"});
@@ -235,7 +236,7 @@ var RsilabCharts = (function () {
                    fillcolor: "rgba(68,68,68," + b[2] + ")", name: b[0] + "-" + b[1] + "%"});
     });
     traces.push({x: t, y: q["50"], mode: "lines", line: {color: "black", width: 2}, name: "median"});
-    return plot(el, traces, {xaxis: {title: {text: "years"}}, yaxis: {title: {text: sr.unit}, type: sr.log_scale ? "log" : "linear"},
+    return plot(el, traces, {xaxis: {title: {text: calendar ? "year" : "years"}}, yaxis: {title: {text: sr.unit}, type: sr.log_scale ? "log" : "linear"},
                              title: {text: esc(sr.meaning) + " (" + rows.toLocaleString("en") + " samples)", font: {size: 12}}});
   }
   function drawOutcome(root, p, d) {
@@ -243,9 +244,10 @@ var RsilabCharts = (function () {
     outcomeTables(root, p, d.summary);
     if (c.metric_cdfs.length)
       metricCdfs(section(root, p + "metric-cdf", "When each event arrives (CDF over all samples; not reached within the horizon: never counted)"),
-                 c.metric_cdfs);
-    Object.keys(c.series.by_name).forEach(function (n) {
-      seriesBands(section(root, p + "series-" + n, n.replace(/_/g, " ") + " over time"), c.series.t, c.series.by_name[n], c.series.rows);
+                 c.metric_cdfs, c.calendar);
+    (c.series.order || Object.keys(c.series.by_name)).forEach(function (n) {
+      seriesBands(section(root, p + "series-" + n, n.replace(/_/g, " ") + " over time"), c.series.t, c.series.by_name[n],
+                  c.series.rows, c.calendar);
     });
   }
   function drawExperiment(root, p, d) {

@@ -131,7 +131,7 @@ class OutcomeEnsemble:
         summary: dict[str, Any] = {
             "model": model.name, "model_options": dict(model.choice), "model_kind": model.kind,
             "scenario": self.scenario.name, "n_samples": self.n, "seed": self.scenario.seed,
-            "horizon_years": self.scenario.horizon_years, "regimes": model.regimes,
+            "horizon_years": self.scenario.horizon_years, "regimes": model.regimes, "time_origin": model.time_origin,
         }
         # the declarations, in the model's order (a list: stored summaries sort their keys)
         groups: list[dict[str, Any]] = []
@@ -144,6 +144,7 @@ class OutcomeEnsemble:
         summary["outcome_groups"] = groups
         summary["quantiles_note"] = QUANTILES_NOTE
         summary["series"] = {s.name: {"unit": s.unit, "meaning": s.meaning, "log_scale": s.log_scale} for s in model.series}
+        summary["series_order"] = [s.name for s in model.series]   # a list: stored summaries sort their keys
         summary["timings_seconds"] = self.timings
         return summary
 

@@ -65,6 +65,7 @@ class Ftm(OutcomeModel):
     params = PARAMS
     returns_param = "software_returns"
     chunk_samples = 512
+    time_origin = T_START
     metrics = (
         *(Metric(m, "timeline_metrics", "year", "calendar year", _TIMELINE_MEANING[m], by_horizon=True)
           for m in TIMELINE_METRICS),

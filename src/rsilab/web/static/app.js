@@ -219,6 +219,8 @@
     if (s.effective_returns) rows.push(["median effective returns", s.effective_returns.median]);
     return rows;
   }
+  /* an outcome model whose clock is the calendar (it declares a time origin) */
+  function calendarOf(s) { return s.time_origin !== null && s.time_origin !== undefined; }
   /* the headline and where it ends: P(explosive at some point), then the late regime's
      probabilities, each with its 95% interval */
   function headlineBars(s) {
@@ -262,10 +264,15 @@
     $("compare-table").innerHTML = h + "</tbody></table>";
     var traces = [], outcome = false;
     [["A", a], ["B", b]].forEach(function (x) {
-      if (x[1]) traces.push(Object.assign({type: "bar", name: x[0] + ": " + label(x[1])}, headlineBars(x[1].data.summary)));
-      if (x[1] && x[1].data.summary.model_kind === "outcome") outcome = true;
+      if (!x[1]) return;
+      var s = x[1].data.summary;
+      /* calendar years (a model with a time origin): markers, where bars from 0 would hide the differences */
+      var style = calendarOf(s) ? {type: "scatter", mode: "markers", marker: {size: 10}} : {type: "bar"};
+      traces.push(Object.assign(style, {name: x[0] + ": " + label(x[1])}, headlineBars(s)));
+      if (s.model_kind === "outcome") outcome = calendarOf(s) ? "calendar" : "outcome";
     });
-    var yaxis = outcome ? {title: {text: "median (bars: p10 to p90), log scale"}, type: "log"}
+    var yaxis = outcome === "calendar" ? {title: {text: "median year (p10 to p90)"}}
+              : outcome ? {title: {text: "median (bars: p10 to p90), log scale"}, type: "log"}
                         : {title: {text: "probability (95% interval)"}, range: [0, 1]};
     RsilabCharts.plot($("compare-chart"), traces, {barmode: "group", height: 320, margin: {t: 20, r: 20, b: 40, l: 60},
                                                    yaxis: yaxis});
