@@ -263,3 +263,34 @@ def test_monte_carlo_summary_carries_the_models_metrics_by_name():
     full = summary["timeline_metrics"]["automation_gns_100%"]
     assert 0 < full["fraction_reached"] <= 1 and 2022 < full["year"]["median"] < 2100
     assert summary["n_samples"] == 60
+
+
+# -- the compiled loop ----------------------------------------------------------------------------
+
+def test_the_compiled_loop_takes_the_numpy_steps():
+    # every preset and 300 draws of the Monte Carlo preset, from the same Setup. Tolerance:
+    # the same operations in the same order, where numpy's vectorised exp, log and pow and the
+    # compiled scalar ones may differ in the last bit, compounding over 781 steps: far below
+    # 1e-10 relative; the task counts (comparisons well away from their thresholds) equal.
+    from rsilab.dynamics.ftm.economy import STEP_SERIES, prepare, step
+    from rsilab.simulate.ftm_kernel import step_compiled
+
+    names = [*PRESETS, "ftm-medium-timelines"]
+    fixed = {k: np.array([reference_params(nm)[k] for nm in names]) for k in reference_params(names[0])}
+    drawn = draw_parameters(load_preset("ftm-monte-carlo").with_simulation(n_samples=300, seed=9))
+    for p in (fixed, {k: np.ascontiguousarray(v) for k, v in drawn.items()}):
+        setup = prepare(p, t_end=2100.05, series=STEP_SERIES)
+        a, b = step_compiled(setup), step(setup)
+        for field in ("outputs", "hw_perf"):
+            np.testing.assert_allclose(getattr(a, field), getattr(b, field), rtol=1e-10, atol=0, err_msg=field)
+        for field in ("automated", "automatable"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+        for name in STEP_SERIES:
+            np.testing.assert_allclose(a.extras[name], b.extras[name], rtol=1e-10, atol=0, err_msg=name)
+
+
+def test_a_run_gives_the_same_summary_with_and_without_the_compiled_loop():
+    sc = load_preset("ftm-monte-carlo").with_simulation(n_samples=200)
+    a, b = run_scenario(sc, compiled=True), run_scenario(sc, compiled=False)
+    for name in a.metrics:
+        np.testing.assert_allclose(a.metrics[name], b.metrics[name], rtol=1e-10, atol=1e-9, err_msg=name)

@@ -5,14 +5,17 @@ that numpy's per-operation cost dominates runs through a fused compiled loop ins
 model class (with a predicate on the model's options: the SIE kernel serves the doublings form
 only). Models never import this module: the registry is filled here, in ``simulate``.
 
-Two kinds of kernel are registered:
+Three kinds of kernel are registered:
 - the per-doubling software intelligence explosion map (``SoftwareRnd``, form "doublings"):
   ~50 scalar steps per sample, which a fused loop does in well under a microsecond. It
   computes what ``solver._solve_map`` and ``SoftwareRnd.sample_outputs`` compute with numpy
   from ``SoftwareRnd.step`` (the iteration, grid, thresholds, rates and compression tests);
 - the ODE models with a compiled right-hand side (criticality, returns, boxing, drift,
   controlled, multipolar; ``rsilab.simulate.ode_kernels``): the Dormand-Prince integrator of
-  ``solver._solve_ode``, run per sample, each sample with its own steps.
+  ``solver._solve_ode``, run per sample, each sample with its own steps;
+- the compute-centric economy (``Ftm``, an outcome model: its kernel takes ``evaluate``'s
+  place, ``rsilab.simulate.ftm_kernel``): every 0.1-year step of a sample in one compiled
+  loop, where numpy spends most of a deterministic run on its per-call cost.
 The tests hold each kernel equal to its numpy path sample by sample. The regime rule is not
 repeated here: ``regimes.effective_returns`` reads a kernel's grid and stop values like any
 other solution's. numba (a required dependency) is imported lazily, on first use, so that
@@ -28,7 +31,8 @@ import numpy as np
 
 from rsilab.core.solution import Solution
 from rsilab.dynamics import Boxing, Controlled, Criticality, Drift, Multipolar, Returns
-from rsilab.dynamics.base import Model
+from rsilab.dynamics.base import Model, Outcomes
+from rsilab.dynamics.ftm.model import Ftm
 from rsilab.dynamics.software_rnd import COMPRESSION_CONDITIONS, SoftwareRnd
 from rsilab.simulate import ode_kernels
 
@@ -87,6 +91,20 @@ def solve_sie_doublings(model: SoftwareRnd, p, t_grid: np.ndarray, ln_multiples:
 
 
 register(SoftwareRnd, lambda model: model.kind == "map", solve_sie_doublings)
+
+
+# -- the compute-centric economy (an outcome model) ------------------------------------------
+
+def evaluate_ftm(model: Ftm, p, t_grid: np.ndarray, keep_rows: int) -> Outcomes:
+    """``Ftm.evaluate`` with the steps taken by the compiled per-sample loop."""
+    from rsilab.dynamics.ftm.economy import finish
+    from rsilab.simulate.ftm_kernel import step_compiled
+
+    setup = model.setup(p, float(t_grid[-1]))
+    return model.outcomes(finish(setup, step_compiled(setup)), p, t_grid, keep_rows)
+
+
+register(Ftm, lambda model: True, evaluate_ftm)
 
 
 # -- the ODE models: one compiled per-sample integrator, each model's compiled rhs --------------

@@ -238,7 +238,7 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     scenario.model.check_params(params)
     t_sample = time.perf_counter() - t0
     if scenario.model.kind == "outcome":
-        return run_outcomes(scenario, params, progress=progress, t_sample=t_sample)
+        return run_outcomes(scenario, params, progress=progress, t_sample=t_sample, compiled=compiled)
     sim = scenario.simulation
     t_grid = np.linspace(0.0, scenario.horizon_years, int(sim["n_grid"]))
     ln_mult = np.log(np.asarray(scenario.capability_multiples, dtype=float))

@@ -149,9 +149,11 @@ class OutcomeEnsemble:
         return summary
 
 
-def _evaluate(model: OutcomeModel, p: dict[str, np.ndarray], t_grid: np.ndarray, keep: int) -> Outcomes:
+def _evaluate(model: OutcomeModel, p: dict[str, np.ndarray], t_grid: np.ndarray, keep: int,
+              kernel=None) -> Outcomes:
     n = len(next(iter(p.values())))
-    out = model.evaluate(model.prepare(p), t_grid, keep)
+    prepared = model.prepare(p)
+    out = model.evaluate(prepared, t_grid, keep) if kernel is None else kernel(model, prepared, t_grid, keep)
     # the contract, checked once per chunk: exactly the declared outputs, in the declared shapes
     declared = {m.name for m in model.metrics}
     if set(out.metrics) != declared or any(v.shape != (n,) for v in out.metrics.values()):
@@ -175,10 +177,15 @@ def _compact(rows: np.ndarray) -> np.ndarray:
 
 
 def run_outcomes(scenario, params: dict[str, np.ndarray], *, progress: Callable[[int, int], None] | None = None,
-                 t_sample: float = 0.0) -> OutcomeEnsemble:
-    """Evaluate every sample of ``params`` (drawn by the caller) with the scenario's outcome model."""
+                 t_sample: float = 0.0, compiled: bool = True) -> OutcomeEnsemble:
+    """Evaluate every sample of ``params`` (drawn by the caller) with the scenario's outcome model:
+    through its compiled kernel where one is registered (``rsilab.simulate.kernels``) unless
+    ``compiled`` is False, else its own ``evaluate``."""
+    from rsilab.simulate.kernels import kernel_for
+
     t0 = time.perf_counter()
     model: OutcomeModel = scenario.model
+    kernel = kernel_for(model) if compiled else None
     n = len(next(iter(params.values())))
     t_grid = np.linspace(0.0, scenario.horizon_years, int(scenario.simulation["n_grid"]))
     chunk = int(model.chunk_samples)
@@ -186,8 +193,8 @@ def run_outcomes(scenario, params: dict[str, np.ndarray], *, progress: Callable[
     args = [({k: v[s:s + chunk] for k, v in params.items()}, max(0, min(chunk, SERIES_ROWS - s))) for s in starts]
     results: list[Outcomes] = []
     pool = ThreadPoolExecutor(max_workers=cores(), thread_name_prefix="rsilab-outcome") if len(args) > 1 else None
-    chunks = (pool.map(lambda a: _evaluate(model, a[0], t_grid, a[1]), args) if pool is not None
-              else (_evaluate(model, p, t_grid, keep) for p, keep in args))
+    chunks = (pool.map(lambda a: _evaluate(model, a[0], t_grid, a[1], kernel), args) if pool is not None
+              else (_evaluate(model, p, t_grid, keep, kernel) for p, keep in args))
     try:
         for i, res in enumerate(chunks):
             results.append(res)

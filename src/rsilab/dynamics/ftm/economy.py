@@ -99,83 +99,169 @@ def _task_weights(capital_like, labour, compute, rho_in, rho_out, capital_to_cog
     return w0, w1, outer_x, outer_c
 
 
-def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: float = 2100.0, t_step: float = 0.1,
-             series: tuple[str, ...] = ()) -> Run:
-    """Step every sample of ``p`` (each parameter an (n,) array) from ``t_start`` while the year
-    is below ``t_end``; record ``RECORDED`` and the named ``series`` (from ``STEP_SERIES``)."""
+@dataclass
+class Setup:
+    """What a batch's steps read: per-sample constants ((n,) arrays, or stacked rows of them)
+    and the first state, computed once before stepping; ``step`` and the compiled kernel both
+    step from it."""
+
+    n: int
+    steps: int
+    t_start: float
+    t_step: float
+    extra: tuple[str, ...]          # STEP_SERIES to keep
+    f: dict[str, np.ndarray]        # the parameters
+    costs: TaskCosts
+    training3: np.ndarray           # (3, n, 102): goods and R&D with the tradeoff, goods without; inf last
+    stretch3: np.ndarray            # (3, n, 1): the max tradeoff for the first two, 1 for the third
+    gamma: np.ndarray               # the runtime/training tradeoff (0: off)
+    pen: np.ndarray
+    delay: np.ndarray               # hardware delay in steps (integers)
+    rho4: np.ndarray                # (4, n) task substitution of the four problems
+    rho_out4: np.ndarray            # (4, n) capital (experiments) against cognitive work
+    ceilings: np.ndarray            # (7, n) of FRACTIONS
+    grow: np.ndarray                # (7, n) growth factor per step before the wake-up
+    grow_rampup: np.ndarray         # (7, n) after it
+    returns: np.ndarray             # (2, n) hardware, software (over the parallelisation penalty)
+    log_ceiling: np.ndarray         # (2, n)
+    ceiling: np.ndarray             # (2, n)
+    growth_labour_tfp: np.ndarray   # (2, n) per step
+    decay: np.ndarray               # compute kept per step
+    experiments: np.ndarray
+    money_cap: np.ndarray
+    trigger: np.ndarray
+    capital_to_cognitive: np.ndarray  # (4, n) initial share ratios of the four problems
+    compute_to_labour: np.ndarray     # (4, n)
+    gwp0: np.ndarray
+    rnd_input0: np.ndarray          # (2, n)
+    cumulative0: np.ndarray         # (2, n)
+    buyable0: np.ndarray
+    labour_tfp0: np.ndarray         # (2, n)
+    capital0: np.ndarray
+    hardware0: np.ndarray
+    compute_investment0: np.ndarray
+    money0: np.ndarray
+    frac0: np.ndarray               # (7, n)
+
+
+@dataclass
+class Steps:
+    """What the steps record, (steps, ...) each: the four problems' outputs (GWP, hardware and
+    software R&D input, hardware R&D without automation), tasks automated (goods, R&D), tasks
+    automatable (goods, R&D, goods without the tradeoff), hardware performance, and the
+    ``extra`` series by name."""
+
+    outputs: np.ndarray             # (steps, 4, n)
+    automated: np.ndarray           # (steps, 2, n)
+    automatable: np.ndarray         # (steps, 3, n)
+    hw_perf: np.ndarray             # (steps, n)
+    extras: dict[str, np.ndarray]   # (steps, n) each
+
+
+def prepare(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: float = 2100.0, t_step: float = 0.1,
+            series: tuple[str, ...] = ()) -> Setup:
+    """The constants and first state of every sample of ``p`` (each parameter an (n,) array),
+    to step from ``t_start`` while the year is below ``t_end``, keeping the named ``series``."""
     f = {k: np.asarray(v, dtype=float) for k, v in p.items()}
     n = f["initial_gwp"].shape[0]
-    steps = n_steps(t_start, t_end, t_step)
     dt = t_step
     unknown = set(series) - set(SERIES)
     if unknown:
         raise ValueError(f"unknown series {sorted(unknown)}; known: {', '.join(SERIES)}")
-    extra = tuple(name for name in series if name in STEP_SERIES)
-    out = {name: np.full((steps, n), np.nan) for name in extra}
-    outputs = np.full((steps, 4, n), np.nan)        # GWP, hardware and software R&D input, the same without automation
-    automated = np.zeros((steps, 2, n))                        # tasks automated: goods, R&D
-    automatable_at = np.zeros((steps, 3, n), dtype=np.int64)   # automatable: goods, R&D, goods without tradeoff
-
-    # -- constants of each sample -------------------------------------------------------------
     pen = f["rnd_parallelization_penalty"]
     tradeoff_on = f["runtime_training_tradeoff"] > 0
     gamma = np.where(tradeoff_on, f["runtime_training_tradeoff"], 0.0)
     max_tradeoff = np.where(tradeoff_on, f["runtime_training_max_tradeoff"], 1.0)
-    delay = np.rint(f["hardware_delay"] / dt).astype(np.int64)
     req = task_requirements(f)
-    # ln eta at s = 1: eta = min(1, s / (runtime training^gamma)), s = largest run^gamma
     rho_goods, rho_rnd = f["labour_substitution_goods"], f["labour_substitution_rnd"]
+    # ln eta at s = 1: eta = min(1, s / (runtime training^gamma)), s = largest run^gamma
     costs = TaskCosts(-(req["ln_runtime"] + gamma[None, :, None] * req["ln_training"]),
                       1.0 / (1.0 - np.stack([rho_goods, rho_rnd])))
-    # training requirements against: goods with the tradeoff, R&D with it, goods without it;
-    # sorted, so the count below a threshold is the first index at or above it (an infinite
-    # last column makes one always exist)
-    training3 = np.concatenate([req["training"][[0, 1, 0]], np.full((3, n, 1), np.inf)], axis=2)
-    stretch3 = np.stack([max_tradeoff, max_tradeoff, np.ones(n)])[:, :, None]
-    rho4 = np.stack([rho_goods, rho_rnd, rho_rnd, rho_rnd])
-    rho_out4 = np.stack([f["capital_substitution_goods"], f["capital_substitution_rnd"] * pen,
-                         f["research_experiments_substitution_software"], f["capital_substitution_rnd"] * pen])
-    inv_rho_out4 = 1.0 / rho_out4
-    ceilings = np.stack([f[name + "_ceiling"] for name in FRACTIONS])
-    grow = np.exp(dt * np.stack([f[name + "_growth"] for name in FRACTIONS]))
-    grow_rampup = np.exp(dt * np.stack([f[name + "_growth_rampup"] for name in FRACTIONS]))
-    returns = np.stack([f["hardware_returns"], f["software_returns"]]) / pen
-    log_ceiling = np.log10(np.stack([f["hardware_performance_ceiling"], f["software_ceiling"]]))
-    ceiling = np.stack([f["hardware_performance_ceiling"], f["software_ceiling"]])
-    growth_labour_tfp = np.exp(np.stack([f["labour_growth"], f["tfp_growth"]]) * dt)
-    decay = (1.0 - f["compute_depreciation"]) ** dt
-    cols = np.arange(n)
-    experiments = f["compute_software_rnd_experiments_efficiency"]
-    money_cap = f["money_cap_training_before_wakeup"]
-    trigger = f["rampup_trigger"]
-    saving = INVESTMENT_RATE * dt
-    late = int(delay.max())                      # from this step on, every sample buys delayed hardware
-    capital4 = np.empty((4, n))
-    labour4 = np.empty((4, n))
-    compute4 = np.empty((4, n))
-    n_auto4 = np.ones((4, n), dtype=np.int64)    # hardware R&D without automation: task 0 only
-
-    # -- the first step -----------------------------------------------------------------------
     gwp0 = f["initial_gwp"]
     rnd_input0 = np.stack([gwp0 * FRAC_GWP_HARDWARE_RND, gwp0 * FRAC_GWP_SOFTWARE_RND])
     ratio_cum = np.stack([f["ratio_initial_to_cumulative_input_hardware_rnd"],
                           f["ratio_initial_to_cumulative_input_software_rnd"]])
-    cumulative = rnd_input0 ** pen / ratio_cum / pen
     buyable0 = f["initial_buyable_hardware_performance"]
+    hardware0 = f["initial_hardware_production"] * f["ratio_hardware_to_initial_hardware_production"]
+    compute_investment0 = f["initial_hardware_production"] * dt / buyable0
+    cog_goods = f["initial_cognitive_share_goods"]
+    cog_hw = f["initial_cognitive_share_hardware_rnd"]
+    cog_sw = 1.0 - f["initial_experiment_share_software_rnd"]
+    compute_goods = f["initial_compute_share_goods"] * cog_goods
+    compute_hw = f["initial_compute_share_rnd"] * cog_hw
+    compute_sw = f["initial_compute_share_rnd"] * cog_sw
+    return Setup(
+        n=n, steps=n_steps(t_start, t_end, t_step), t_start=t_start, t_step=t_step,
+        extra=tuple(name for name in series if name in STEP_SERIES), f=f, costs=costs,
+        # sorted, so the count below a threshold is the first index at or above it (the
+        # infinite last column makes one always exist)
+        training3=np.concatenate([req["training"][[0, 1, 0]], np.full((3, n, 1), np.inf)], axis=2),
+        stretch3=np.stack([max_tradeoff, max_tradeoff, np.ones(n)])[:, :, None],
+        gamma=gamma, pen=pen, delay=np.rint(f["hardware_delay"] / dt).astype(np.int64),
+        rho4=np.stack([rho_goods, rho_rnd, rho_rnd, rho_rnd]),
+        rho_out4=np.stack([f["capital_substitution_goods"], f["capital_substitution_rnd"] * pen,
+                           f["research_experiments_substitution_software"], f["capital_substitution_rnd"] * pen]),
+        ceilings=np.stack([f[name + "_ceiling"] for name in FRACTIONS]),
+        grow=np.exp(dt * np.stack([f[name + "_growth"] for name in FRACTIONS])),
+        grow_rampup=np.exp(dt * np.stack([f[name + "_growth_rampup"] for name in FRACTIONS])),
+        returns=np.stack([f["hardware_returns"], f["software_returns"]]) / pen,
+        log_ceiling=np.log10(np.stack([f["hardware_performance_ceiling"], f["software_ceiling"]])),
+        ceiling=np.stack([f["hardware_performance_ceiling"], f["software_ceiling"]]),
+        growth_labour_tfp=np.exp(np.stack([f["labour_growth"], f["tfp_growth"]]) * dt),
+        decay=(1.0 - f["compute_depreciation"]) ** dt,
+        experiments=f["compute_software_rnd_experiments_efficiency"],
+        money_cap=f["money_cap_training_before_wakeup"], trigger=f["rampup_trigger"],
+        capital_to_cognitive=np.stack([(1 - cog_goods) / cog_goods, (1 - cog_hw) / cog_hw,
+                                       f["initial_experiment_share_software_rnd"] / cog_sw, (1 - cog_hw) / cog_hw]),
+        compute_to_labour=np.stack([compute_goods / (cog_goods - compute_goods), compute_hw / (cog_hw - compute_hw),
+                                    compute_sw / (cog_sw - compute_sw), compute_hw / (cog_hw - compute_hw)]),
+        gwp0=gwp0, rnd_input0=rnd_input0, cumulative0=rnd_input0 ** pen / ratio_cum / pen, buyable0=buyable0,
+        labour_tfp0=np.stack([f["initial_population"], np.ones(n)]),
+        capital0=gwp0 * INVESTMENT_RATE / np.expm1(f["initial_capital_growth"]),
+        hardware0=hardware0, compute_investment0=compute_investment0,
+        money0=f["initial_biggest_training_run"] / buyable0,
+        frac0=np.stack([compute_investment0 / gwp0 / dt, f["initial_frac_capital_hardware_rnd"],
+                        f["initial_frac_labour_hardware_rnd"], f["initial_frac_compute_hardware_rnd"],
+                        f["initial_frac_labour_software_rnd"], f["initial_frac_compute_software_rnd"],
+                        f["initial_biggest_training_run"] / hardware0]),
+    )
+
+
+def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: float = 2100.0, t_step: float = 0.1,
+             series: tuple[str, ...] = ()) -> Run:
+    """Step every sample of ``p`` (each parameter an (n,) array) from ``t_start`` while the year
+    is below ``t_end``; record ``RECORDED`` and the named ``series`` (from ``STEP_SERIES``)."""
+    setup = prepare(p, t_start=t_start, t_end=t_end, t_step=t_step, series=series)
+    return finish(setup, step(setup))
+
+
+def step(s: Setup) -> Steps:
+    """Every step of every sample of ``s``, all samples at once."""
+    n, steps, dt = s.n, s.steps, s.t_step
+    extras = {name: np.full((steps, n), np.nan) for name in s.extra}
+    outputs = np.full((steps, 4, n), np.nan)
+    automated = np.zeros((steps, 2, n))
+    automatable_at = np.zeros((steps, 3, n), dtype=np.int64)
+    hw_perf = np.zeros((steps, n))
+    pen, gamma, delay, rho4, rho_out4 = s.pen, s.gamma, s.delay, s.rho4, s.rho_out4
+    inv_rho_out4 = 1.0 / rho_out4
+    ceilings, grow, grow_rampup, returns = s.ceilings, s.grow, s.grow_rampup, s.returns
+    log_ceiling, ceiling, growth_labour_tfp, decay = s.log_ceiling, s.ceiling, s.growth_labour_tfp, s.decay
+    training3, stretch3, experiments, money_cap, trigger = s.training3, s.stretch3, s.experiments, s.money_cap, s.trigger
+    cols = np.arange(n)
+    saving = INVESTMENT_RATE * dt
+    late = int(delay.max(initial=0))             # from this step on, every sample buys delayed hardware
+    capital4 = np.empty((4, n))
+    labour4 = np.empty((4, n))
+    compute4 = np.empty((4, n))
+    n_auto4 = np.ones((4, n), dtype=np.int64)    # hardware R&D without automation: task 0 only
+    gwp0, rnd_input0, buyable0 = s.gwp0, s.rnd_input0, s.buyable0
+    cumulative = s.cumulative0
     perf = np.stack([np.zeros(n), np.ones(n)])       # hardware performance (set at step 1), software
     inv_span = None                                  # 1 / (log10 ceiling - log10 starting performance)
-    labour_tfp = np.stack([f["initial_population"], np.ones(n)])
-    capital = gwp0 * INVESTMENT_RATE / np.expm1(f["initial_capital_growth"])
-    hardware = f["initial_hardware_production"] * f["ratio_hardware_to_initial_hardware_production"]
-    compute_investment = f["initial_hardware_production"] * dt / buyable0
-    compute = hardware.copy()
-    money_training = f["initial_biggest_training_run"] / buyable0
-    frac = np.stack([compute_investment / gwp0 / dt, f["initial_frac_capital_hardware_rnd"],
-                     f["initial_frac_labour_hardware_rnd"], f["initial_frac_compute_hardware_rnd"],
-                     f["initial_frac_labour_software_rnd"], f["initial_frac_compute_software_rnd"],
-                     f["initial_biggest_training_run"] / compute])
+    labour_tfp, capital, hardware = s.labour_tfp0, s.capital0, s.hardware0
+    compute_investment, compute, money_training, frac = s.compute_investment0, s.hardware0, s.money0, s.frac0
     rampup = np.zeros(n, dtype=bool)
-    hw_perf = np.zeros((steps, n))
     allocator = None
     scale = None
     gwp = gwp0
@@ -234,8 +320,9 @@ def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: flo
             capital4[1] = capital4[3] = capital * frac[_CAPITAL_HW]
             capital4[2] = hardware ** experiments
             if allocator is None:
-                w0, w1, outer_x, outer_c = _first_weights(f, capital4, labour4, compute4, rho4, rho_out4)
-                allocator = Allocator(costs, _PTYPE, rho4, w0, w1)
+                w0, w1, outer_x, outer_c = _task_weights(capital4, labour4, compute4, rho4, rho_out4,
+                                                         s.capital_to_cognitive, s.compute_to_labour)
+                allocator = Allocator(s.costs, _PTYPE, rho4, w0, w1)
                 outer_x, outer_c = outer_x / (outer_x + outer_c), outer_c / (outer_x + outer_c)
             cognitive, n_automated = allocator.solve(gamma * np.log(biggest), labour4, compute4, n_auto4)
             output = labour_tfp[1] * (outer_x * capital4 ** rho_out4 + outer_c * cognitive ** rho_out4) ** inv_rho_out4
@@ -250,15 +337,22 @@ def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: flo
             outputs[t] = output
             automated[t] = n_automated[:2]
             automatable_at[t] = automatable
-            if extra:
+            if extras:
                 row = {"compute": compute, "biggest_training_run": biggest, "hardware_performance": perf[0],
                        "software": perf[1], "compute_investment": compute_investment,
                        "frac_compute_training": frac[_TRAINING], "frac_gwp_compute": frac[0], "hardware": hardware,
                        "capital": capital, "labour": labour}
-                for name in extra:
-                    out[name][t] = row[name]
+                for name in extras:
+                    extras[name][t] = row[name]
+    return Steps(outputs=outputs, automated=automated, automatable=automatable_at, hw_perf=hw_perf, extras=extras)
 
-    # what every run records, from the counts and outputs kept at each step
+
+def finish(s: Setup, st: Steps) -> Run:
+    """The series a batch's steps give (``RECORDED`` and the kept ``extra``), NaN from the first
+    step where a sample's GWP is not finite."""
+    steps = s.steps
+    outputs, automated, automatable_at = st.outputs, st.automated, st.automatable
+    out = dict(st.extras)
     out["gwp"] = outputs[:, 0]
     with np.errstate(all="ignore"):   # a sample that failed is NaN (stop_index says where)
         out["automation_multiplier_rnd"] = outputs[:, 1] / outputs[:, 3]
@@ -271,28 +365,15 @@ def simulate(p: Mapping[str, np.ndarray], *, t_start: float = 2022.0, t_end: flo
     out["frac_automatable_tasks_goods_no_tradeoff"] = (automatable_at[:, 2] - 1) / N_LABOUR_TASKS
     # the authors' model sets hardware performance at step 0 only at step 1
     if "hardware_performance" in out:
-        out["hardware_performance"] = hw_perf
+        out["hardware_performance"] = st.hw_perf
     bad = ~np.isfinite(out["gwp"])
     stop = np.where(bad.any(axis=0), bad.argmax(axis=0), steps)
-    if stop.min() < steps:
+    if stop.min(initial=steps) < steps:
         # the authors' run ends where its arithmetic fails; here that sample's series do
         after = np.arange(steps)[:, None] >= stop[None, :]
         for name in out:
             out[name] = np.where(after, np.nan, out[name])
-    years = t_start + np.arange(steps) * t_step
-    return Run(years=years, t_step=t_step, series=out, stop_index=stop, params=f)
+    years = s.t_start + np.arange(steps) * s.t_step
+    return Run(years=years, t_step=s.t_step, series=out, stop_index=stop, params=s.f)
 
 
-def _first_weights(f, capital4, labour4, compute4, rho4, rho_out4):
-    """Task weights of the four problems from the initial shares (hardware R&D twice)."""
-    cog_goods = f["initial_cognitive_share_goods"]
-    cog_hw = f["initial_cognitive_share_hardware_rnd"]
-    cog_sw = 1.0 - f["initial_experiment_share_software_rnd"]
-    compute_goods = f["initial_compute_share_goods"] * cog_goods
-    compute_hw = f["initial_compute_share_rnd"] * cog_hw
-    compute_sw = f["initial_compute_share_rnd"] * cog_sw
-    capital_to_cognitive = np.stack([(1 - cog_goods) / cog_goods, (1 - cog_hw) / cog_hw,
-                                     f["initial_experiment_share_software_rnd"] / cog_sw, (1 - cog_hw) / cog_hw])
-    compute_to_labour = np.stack([compute_goods / (cog_goods - compute_goods), compute_hw / (cog_hw - compute_hw),
-                                  compute_sw / (cog_sw - compute_sw), compute_hw / (cog_hw - compute_hw)])
-    return _task_weights(capital4, labour4, compute4, rho4, rho_out4, capital_to_cognitive, compute_to_labour)

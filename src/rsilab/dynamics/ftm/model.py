@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from rsilab.dynamics.base import Metric, OutcomeModel, Outcomes, Params, Series
-from rsilab.dynamics.ftm.economy import simulate
+from rsilab.dynamics.ftm.economy import STEP_SERIES, Run, Setup, finish, prepare, step
 from rsilab.dynamics.ftm.metrics import N_DOUBLINGS, TAKEOFF_METRICS, TIMELINE_METRICS, all_metrics
 from rsilab.dynamics.ftm.params import PARAMS
 from rsilab.dynamics.ftm.requirements import N_LABOUR_TASKS, task_requirements
@@ -53,6 +53,9 @@ SERIES = (
     ("hardware_performance", "hardware_performance", "FLOP/year/$", "hardware performance", True),
     ("software", "software", "x 2022", "software efficiency", True),
 )
+
+# the economy's series the declared ones read beyond those every run records
+CHART_SOURCES = tuple(source for _, source, *_ in SERIES if source in STEP_SERIES)
 
 
 class Ftm(OutcomeModel):
@@ -110,15 +113,21 @@ class Ftm(OutcomeModel):
         automatable = (need[:, :, 1:] < reach[None, :, None]).sum(axis=2) / N_LABOUR_TASKS
         return (automatable[0] <= MAX_AUTOMATABLE_AT_START[0]) & (automatable[1] <= MAX_AUTOMATABLE_AT_START[1])
 
-    def run(self, p: Params, horizon_years: float, series: tuple[str, ...] = ()):
-        """The economy of every sample from 2022 to 2022 + ``horizon_years`` inclusive."""
-        return simulate(p, t_start=T_START, t_end=T_START + horizon_years + T_STEP / 2, t_step=T_STEP, series=series)
+    def setup(self, p: Params, horizon_years: float, series: tuple[str, ...] = CHART_SOURCES) -> Setup:
+        """What stepping every sample from 2022 to 2022 + ``horizon_years`` (inclusive) reads."""
+        return prepare(p, t_start=T_START, t_end=T_START + horizon_years + T_STEP / 2, t_step=T_STEP, series=series)
+
+    def run(self, p: Params, horizon_years: float, series: tuple[str, ...] = ()) -> Run:
+        """The economy of every sample from 2022 to 2022 + ``horizon_years`` inclusive (numpy)."""
+        setup = self.setup(p, horizon_years, series)
+        return finish(setup, step(setup))
 
     def evaluate(self, p: Params, t_grid: np.ndarray, keep_rows: int) -> Outcomes:
-        horizon = float(t_grid[-1])
-        wanted = tuple(source for _, source, *_ in SERIES if source in ("compute", "biggest_training_run",
-                                                                          "hardware_performance", "software"))
-        run = self.run(p, horizon, wanted)
+        setup = self.setup(p, float(t_grid[-1]))
+        return self.outcomes(finish(setup, step(setup)), p, t_grid, keep_rows)
+
+    def outcomes(self, run: Run, p: Params, t_grid: np.ndarray, keep_rows: int) -> Outcomes:
+        """The declared metrics and series of a run (stepped here or by a compiled kernel)."""
         found = all_metrics(run.series, run.years, run.t_step, np.asarray(p["rampup_trigger"], dtype=float))
         metrics = {m: found[m] for m in TIMELINE_METRICS + TAKEOFF_METRICS}
         metrics.update({name: found["doubling_times"][:, i] for i, name in enumerate(DOUBLING_NAMES)})
