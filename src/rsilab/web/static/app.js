@@ -29,6 +29,8 @@
     if (dist === "uniform") return {dist: dist, low: a, high: b};
     if (dist === "loguniform") return {dist: dist, low: a > 0 ? a : (b > 0 ? b / 10 : 1), high: b > 0 ? b : 10};
     if (dist === "triangular") return {dist: dist, low: a, mode: (a + b) / 2, high: b};
+    if (dist === "split_loguniform") return {dist: dist, low: a, median: cur.median !== undefined ? cur.median :
+                                             (def > Math.min(a, b) && def < Math.max(a, b) ? def : (a + b) / 2), high: b};
     if (dist === "normal") { var spec = {dist: dist, mean: def, sd: Math.abs(b - a) / 4 || 1};
       if (lo !== null) spec.low = lo; if (hi !== null) spec.high = hi; return spec; }
     if (dist === "lognormal") { var ln = {dist: dist, mu: Math.log(def > 0 ? def : 1), sigma: 0.5};
