@@ -498,3 +498,28 @@ def test_outcome_report_opens_offline_from_file(browser, tmp_path):
 
     with Store(store) as st:
         assert embedded["summary"] == json.loads(json.dumps(st.get_run(printed["run_id"]).summary))
+
+
+def test_ftm_preset_reads_calendar_years_and_compares_with_markers(page):
+    # the compute-centric model's clock is the calendar: the event CDFs on a linear axis of years,
+    # the series from 2022 in the model's order, and A/B as markers (bars from 0 would hide a
+    # difference of a few years out of 2040)
+    choose(page, "ftm-best-guess", samples="1")
+    a = run(page)
+    assert a["kind"] == "outcome"
+    assert page.evaluate("document.getElementById('rsi-metric-cdf').layout.xaxis.type") == "linear"
+    assert page.evaluate("document.getElementById('rsi-series-frac_tasks_automated_goods').data[0].x[0]") == 2022
+    sections = page.evaluate("Array.from(document.querySelectorAll('[id^=rsi-series-]:not([id$=-section])')).map(e => e.id)")
+    assert sections[:2] == ["rsi-series-frac_tasks_automated_goods", "rsi-series-frac_tasks_automated_rnd"], sections
+    assert "2040.0" in page.inner_text("#rsi-outcome-timeline_metrics")
+    page.click("#keep-a")
+    # a prior edited on the page: software R&D returns fixed at 3 instead of 1.25
+    page.fill("#arg-software_returns-value", "3")
+    b = run(page)
+    page.click("#keep-b")
+    page.wait_for_selector("#compare-rows")
+    full = [s["summary"]["timeline_metrics"]["automation_gns_100%"]["year"]["median"] for s in (a, b)]
+    assert full[0] == pytest.approx(2040.0, abs=0.05) and full[1] < full[0]
+    traces = page.evaluate("document.getElementById('compare-chart').data.map(t => [t.type, t.mode])")
+    assert traces == [["scatter", "markers"], ["scatter", "markers"]]
+    assert page.evaluate("document.getElementById('compare-chart').layout.yaxis.type") != "log"

@@ -23,9 +23,11 @@ from rsilab.errors import ConfigError, DataError
 # it. r: returns to R&D, r = lambda / beta (`rsilab fit rnd-returns`); r0 is that same r at the
 # start of a run whose returns then fall toward effective limits (software_rnd). k: the ratio
 # of successive gains per round (`rsilab fit rounds`). p: the exponent of dI/dt = c I^p, which
-# no estimator here measures yet (a prior file of quantity "p" still feeds it). A model whose
+# no estimator here measures yet (a prior file of quantity "p" still feeds it). software_returns
+# (ftm) is r too: software grows as cumulative R&D input to that power, so with input growing
+# at g_I software grows at r g_I, the growth ratio `fit rnd-returns` measures. A model whose
 # returns parameter is missing here is caught by tests/test_bridge_forecast.py.
-RETURNS_QUANTITY = {"r": "r", "r0": "r", "k": "k", "p": "p"}
+RETURNS_QUANTITY = {"r": "r", "r0": "r", "k": "k", "p": "p", "software_returns": "r"}
 
 # Without a named scenario, a fit of each quantity drives the shipped scenario built for it.
 DEFAULT_PRESET = {"r": "default", "k": "criticality-discrete", "p": "criticality-continuous"}

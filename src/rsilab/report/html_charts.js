@@ -209,7 +209,9 @@ var RsilabCharts = (function () {
                        " (" + first.unit + "), " + fmt(s.n_samples) + " samples, horizon " + s.horizon_years + ", seed " + s.seed);
       var header = ["", "p10", "median", "p90"];
       if (first.by_horizon) header.splice(1, 0, "reached");
-      var shown = function (v) { return v === null ? "beyond horizon" : fmt(v); };
+      /* a calendar year to 0.1 year (the models' grid), without a thousands separator */
+      var number = first.unit === "calendar year" ? function (v) { return v.toFixed(1); } : fmt;
+      var shown = function (v) { return v === null ? "beyond horizon" : number(v); };
       table(el, header, grp.metrics.map(function (m) {
         var e = s[g][m.name], q = e[m.quantity];
         var row = [esc(m.name), shown(q.p10), shown(q.median), shown(q.p90)];

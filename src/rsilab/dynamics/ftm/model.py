@@ -6,7 +6,9 @@ years; NaN where the event is not within the horizon), takeoff_metrics and GWP d
 (years; NaN where undefined within the horizon). Series are read at the step nearest each
 output grid time (0 = 2022). Unlike the authors' code, a run always covers its horizon (no
 run-until-the-metrics-are-known end) and stops a sample, not the whole run, where its
-arithmetic fails. numpy only; imports the model base and the model's modules.
+arithmetic fails. ``evaluate`` steps with numpy; a compiled loop registered in
+``rsilab.simulate.kernels`` may take the same steps from the same ``setup``, and ``outcomes``
+reads either. numpy only; imports the model base, errors and the model's modules.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ T_STEP = 0.1
 MAX_AUTOMATABLE_AT_START = (0.0, 0.05)
 
 _TIMELINE_MEANING = {
-    "rampup_start": "the wake-up: the share of goods tasks automated first reaches rampup_trigger",
+    "rampup_start": "the wake-up: the share of goods tasks automated reaches rampup_trigger (its last crossing)",
     "automation_gns_20%": "20% of goods-and-services tasks automated",
     "automation_gns_100%": "every goods-and-services task automated",
     "automation_rnd_20%": "20% of R&D tasks automated",
