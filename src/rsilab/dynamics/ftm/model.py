@@ -125,7 +125,8 @@ class Ftm(OutcomeModel):
         return finish(setup, step(setup))
 
     def evaluate(self, p: Params, t_grid: np.ndarray, keep_rows: int) -> Outcomes:
-        setup = self.setup(p, float(t_grid[-1]))
+        # a chunk whose series are not kept records only what the metrics read
+        setup = self.setup(p, float(t_grid[-1]), CHART_SOURCES if keep_rows > 0 else ())
         return self.outcomes(finish(setup, step(setup)), p, t_grid, keep_rows)
 
     def outcomes(self, run: Run, p: Params, t_grid: np.ndarray, keep_rows: int) -> Outcomes:
@@ -136,6 +137,8 @@ class Ftm(OutcomeModel):
         at = np.minimum(np.rint(np.asarray(t_grid) / run.t_step).astype(np.int64), run.years.size - 1)
         k = keep_rows
         rows = {}
+        if k <= 0:
+            return Outcomes(metrics, {name: np.empty((0, len(t_grid))) for name, *_ in SERIES})
         for name, source, *_ in SERIES:
             if source is None:       # annual GWP growth: undefined in the first year
                 gwp = run.series["gwp"]
