@@ -26,7 +26,8 @@ from rsilab.simulate.scenario import load_preset, parse_scenario
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "ftm_presets.json").read_text())
 PRESETS = ["ftm-best-guess", "ftm-aggressive", "ftm-conservative", "ftm-short-timelines", "ftm-long-timelines"]
-# The brief's tolerance: one step of the model's 0.1-year grid, for every date and duration.
+# One step of the model's 0.1-year grid, for every date and duration: a difference in which step
+# an event falls on is the most a faithful reimplementation may show.
 GRID_STEP = 0.1
 # Series: the same arithmetic in another order (closed forms for the authors' loops over
 # tasks, logarithms for some of their products) differs by rounding; 780 steps of compounding

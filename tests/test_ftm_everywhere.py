@@ -14,7 +14,7 @@ import rsilab
 from rsilab.dynamics.ftm.model import DOUBLING_NAMES, SERIES
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "ftm_presets.json").read_text())
-GRID_STEP = 0.1      # the brief's tolerance: one step of the model's grid
+GRID_STEP = 0.1      # one step of the model's grid: the most a faithful reimplementation may differ by
 
 
 def test_simulate_json_carries_the_models_metrics_equal_to_the_peers(tmp_path):

@@ -5,7 +5,9 @@ framework says about takeoff speeds", Open Philanthropy; code github.com/epoch-r
 ftm/core/model.py). The defaults are the best guess that takeoffspeeds.com loads
 (website/src/js/presets.js, ``best_guess_parameters``), tradeoff on. Bounds are what the model's
 arithmetic allows (a fraction below 1, a gap of at least 1, substitution parameters below 0),
-not beliefs. Imports the model base only.
+not beliefs; those of the requirements and the tradeoff keep ln of every task's compute
+efficiency above -680, so that its powers stay within floating point (allocation.py relies on
+it). Imports the model base only.
 """
 from __future__ import annotations
 
@@ -15,19 +17,19 @@ from rsilab.dynamics.base import Param
 # do (they pass 0 when the box is unticked); max tradeoff is then unused.
 PARAMS: tuple[Param, ...] = (
     # automation thresholds
-    Param("full_automation_requirements_training", "FLOP", 1e20, 1e60, 1e36,
+    Param("full_automation_requirements_training", "FLOP", 1e20, 1e50, 1e36,
           "training compute (2022 algorithms) for AI that can perform every goods-and-services task"),
     Param("flop_gap_training", "x", 1.0, 1e20, 1e4,
           "ratio of training compute for 100% to that for 20% of tasks"),
-    Param("goods_vs_rnd_requirements_training", "x", 1e-3, 1e6, 3.0,
+    Param("goods_vs_rnd_requirements_training", "x", 1e-2, 1e6, 3.0,
           "how much less training compute full automation of R&D needs than of goods"),
-    Param("full_automation_requirements_runtime", "FLOP/s", 1.0, 1e30, 1.66667e16,
+    Param("full_automation_requirements_runtime", "FLOP/s", 1.0, 1e25, 1.66667e16,
           "runtime compute per AI that replaces one human worker in the hardest goods task"),
     Param("flop_gap_runtime", "x", 1.0, 1e20, 10.0,
           "ratio of runtime compute for the hardest to that for the 20% easiest tasks"),
-    Param("goods_vs_rnd_requirements_runtime", "x", 1e-3, 1e6, 100.0,
+    Param("goods_vs_rnd_requirements_runtime", "x", 1e-2, 1e6, 100.0,
           "how much less runtime compute full automation of R&D needs than of goods"),
-    Param("runtime_training_tradeoff", "dimensionless", 0.0, 10.0, 1.5,
+    Param("runtime_training_tradeoff", "dimensionless", 0.0, 5.0, 1.5,
           "OOMs of runtime saved per OOM of extra training (0 turns the tradeoff off)"),
     Param("runtime_training_max_tradeoff", "x", 1.0, 1e12, 30.0,
           "how much less training than required a task may use by spending more runtime"),
