@@ -54,22 +54,35 @@ def with_overrides(scenario: Any, overrides: Mapping[str, Any] | None) -> Any:
     return scenario
 
 
-def _returns_prior(scenario: Any, named: bool, prior: Any) -> tuple[Any, dict[str, Any]]:
-    """The scenario with its returns parameter drawn from ``prior`` (a fit's saved JSON file,
-    or the prior dict of a fit's ``to_prior()``), and what the summary says about it."""
+def _returns_prior(scenario: Any, named: bool, prior: Any, store: str | Path | None) -> tuple[Any, dict[str, Any]]:
+    """The scenario with its returns parameter drawn from ``prior`` (a stored fit's run id, whose
+    prior the store keeps; a fit's saved JSON file; or the prior dict of a fit's ``to_prior()``),
+    and what the summary says about it."""
     from rsilab.estimate.bridge import apply_returns_prior, load_prior
     from rsilab.simulate.scenario import load_preset
 
-    if isinstance(prior, (str, Path)):
+    if isinstance(prior, int) and not isinstance(prior, bool):
+        from rsilab.store import Store
+        from rsilab.store.priors import prior_of
+
+        with Store(store) as st:
+            run, loaded = st.get_run(prior), prior_of(st, prior)
+        if loaded is None:
+            raise ConfigError("returns_prior", prior, f"a fit run with a prior; run {prior} is a {run.kind!r} run "
+                                                      "without one (`rsilab runs --kind fit:rounds` lists fits of k)")
+        origin, where = f"run {prior}", {"run": prior}
+    elif isinstance(prior, (str, Path)):
         origin, loaded = str(prior), load_prior(prior)
+        where = {"file": origin}
     elif isinstance(prior, Mapping) and {"quantity", "spec", "source"} <= set(prior):
         origin, loaded = str(prior["source"]), dict(prior)
+        where = {"file": origin}
     else:
-        raise ConfigError("returns_prior", type(prior).__name__,
-                          "a fit JSON file or a prior dict (quantity, spec, source) from a fit's to_prior()")
+        raise ConfigError("returns_prior", type(prior).__name__, "a fit's run id, a fit JSON file or a prior dict "
+                                                                 "(quantity, spec, source) from a fit's to_prior()")
     scenario, param, moved = apply_returns_prior(scenario, loaded, origin=origin, explicit=named, load_preset=load_preset)
-    return scenario, {"parameter": param, "quantity": loaded["quantity"], "source": loaded.get("source"),
-                      "file": origin, "dist": loaded["spec"]["dist"], "draws_moved_into_range": moved}
+    return scenario, {"parameter": param, "quantity": loaded["quantity"], "source": loaded.get("source"), **where,
+                      "dist": loaded["spec"]["dist"], "draws_moved_into_range": moved}
 
 
 def _open_store(record: bool, store: str | Path | None):
@@ -156,8 +169,9 @@ def forecast(scenario: Any = None, *, overrides: Mapping[str, Any] | None = None
     ``scenario``: a preset name, a TOML path or a Scenario; None: the default scenario, or with
     ``returns_prior`` the shipped scenario built for the fit's quantity. ``overrides``:
     simulation settings by name (``n_samples``, ``seed``, ``horizon_years``, ``regime_phase``,
-    ...). ``returns_prior``: a fit's saved JSON file, or the dict of a fit's ``to_prior()``;
-    it becomes the prior of the parameter the model declares as its returns parameter.
+    ...). ``returns_prior``: a stored fit's run id (every fit is recorded with its prior, read
+    from ``store``), a fit's saved JSON file, or the dict of a fit's ``to_prior()``; it becomes the
+    prior of the parameter the model declares as its returns parameter.
     ``record=True`` keeps the run in the store (``store``: its path; default as the CLI's) as a
     run of ``kind``, so that ``rsilab runs`` lists it and ``rsilab report`` draws it.
     ``charts``: a directory for the PNG charts; ``report``: a path for the HTML report.
@@ -168,7 +182,7 @@ def forecast(scenario: Any = None, *, overrides: Mapping[str, Any] | None = None
     sc = load(DEFAULT_SCENARIO if scenario is None else scenario)
     prior_info = None
     if returns_prior is not None:
-        sc, prior_info = _returns_prior(sc, scenario is not None, returns_prior)
+        sc, prior_info = _returns_prior(sc, scenario is not None, returns_prior, store)
     sc = with_overrides(sc, overrides)
     st = _open_store(record, store)
     try:

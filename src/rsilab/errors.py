@@ -60,3 +60,12 @@ class BoxError(RsilabError):
 
 class ExperimentError(RsilabError):
     """An experiment config or run that cannot proceed."""
+
+
+class MissingExtraError(RsilabError):
+    """An optional package that a command needs is not installed (``rsilab.core.extras``)."""
+
+    def __init__(self, what: str, module: str, extra: str, problem: str | None = None):
+        self.what, self.module, self.extra = what, module, extra
+        why = problem or "which is not installed"
+        super().__init__(f"{what} needs {module}, {why}: pip install 'rsilab[{extra}]'")

@@ -16,7 +16,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import click
 
@@ -54,6 +54,17 @@ def friendly_errors(func: Callable) -> Callable:
         except RsilabError as exc:
             click.echo(safe_text(user_error_line(exc)), err=True)
             sys.exit(exc.exit_code)
+        except ImportError as exc:
+            # an optional package a command reached without declaring it: the same line as
+            # rsilab.core.extras.require gives
+            from rsilab.core.extras import missing_extra
+
+            ctx = click.get_current_context(silent=True)
+            missing = missing_extra(exc, ctx.command_path if ctx else "rsilab")
+            if missing is None:
+                raise
+            click.echo(user_error_line(missing), err=True)
+            sys.exit(missing.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: finished work is saved (experiments resume with --resume RUN)", err=True)
             sys.exit(130)
@@ -148,9 +159,47 @@ def jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=_json_default))
 
 
-def record_fit(store_path: Path | None, what: str, name: str, config: dict, summary: dict, seed: int | None) -> int:
-    """Record a fit as a run of kind ``fit:<what>``; return its id."""
+def record_fit(store_path: Path | None, what: str, name: str, config: dict, summary: dict, seed: int | None,
+               prior: dict | None = None) -> int:
+    """Record a fit as a run of kind ``fit:<what>`` with its prior (what `rsilab forecast
+    --returns-from RUN` reads); return its id."""
     from rsilab.store import Store
+    from rsilab.store.priors import add_fit
 
     with Store(store_path) as store:
-        return store.add_run(f"fit:{what}", name, config=config, summary=jsonable(summary), seed=seed)
+        return add_fit(store, f"fit:{what}", name, config=config, summary=jsonable(summary), seed=seed,
+                       prior=None if prior is None else jsonable(prior))
+
+
+def columns_that_fit(header: Sequence[str], rows: Sequence[Sequence[str]], width: int | None = None) -> int:
+    """How many leading columns of a table fit, uncut, in ``width`` characters (default: the
+    terminal's, or $COLUMNS); always at least one. Columns come in the caller's order of
+    importance; the rest go behind ``--wide`` or ``--json``."""
+    import shutil
+
+    width = width or shutil.get_terminal_size().columns
+    used, n = 1, 0   # rich's table: a border, then per column its text, two spaces of padding and a border
+    for i, h in enumerate(header):
+        need = max([len(h)] + [len(r[i]) for r in rows]) + 3
+        if n and used + need > width:
+            break
+        used, n = used + need, n + 1
+    return n
+
+
+def print_wide_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], *, wide: bool,
+                     hidden_hint: str = "--wide or --json shows them") -> None:
+    """A titled table with the leading columns that fit the terminal (all of them, uncut, with
+    ``wide``), and one line naming the columns left out."""
+    import shutil
+
+    n = len(header) if wide else columns_that_fit(header, rows)
+    needed = 1 + sum(max([len(h)] + [len(r[i]) for r in rows]) + 3 for i, h in enumerate(header[:n]))
+    print_table(title, tuple(header[:n]), [tuple(r[:n]) for r in rows],
+                width=max(needed, shutil.get_terminal_size().columns) if wide else None)
+    if n < len(header):
+        import textwrap
+
+        rest = list(header[n:])
+        note = f"{len(rest)} more column{'s' if len(rest) > 1 else ''} ({hidden_hint}): {', '.join(rest)}"
+        click.echo(textwrap.fill(note, width=shutil.get_terminal_size().columns, break_on_hyphens=False))

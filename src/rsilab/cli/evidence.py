@@ -1,8 +1,8 @@
 """``rsilab evidence list|show|fit``: the published per-round evidence, and its pooled k.
 
 Thin: loads the registry (``rsilab.estimate.evidence``), users' files (``--add``) and stored
-runs (``--add-run``, through ``rsilab.experiments.track``), calls the pooling, prints a table or
-JSON, writes the forest plot (``rsilab.report.forest``) and records the fit in the store.
+runs (``--add-run``, read by ``rsilab.store.rounds.rounds_of``), calls the pooling, prints a table
+or JSON, writes the forest plot (``rsilab.report.forest``) and records the fit with its prior.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from rsilab.cli.common import echo_json, friendly_errors, print_table, store_option
+from rsilab.cli.common import echo_json, friendly_errors, print_table, record_fit, store_option
 from rsilab.cli.untrusted import safe_text
 
 _TRANSFORM_CHOICES = ("auto", "raw", "logit", "neglog-error", "log")
@@ -140,10 +140,8 @@ def fit(transform: str, all_transforms: bool, pure_self: bool, add_files: tuple[
     for f in add_files:
         series += load_registry(f)
     if add_runs:
-        from rsilab.experiments.track import load_run_series
-
         with Store(store_path) as st:
-            series += [load_run_series(st, r) for r in add_runs]
+            series += [_run_series(st, r) for r in add_runs]
     ids = [s.series_id for s in series]
     dup = next((i for i in ids if ids.count(i) > 1), None)
     if dup:
@@ -188,11 +186,10 @@ def fit(transform: str, all_transforms: bool, pure_self: bool, add_files: tuple[
                     title=f"pooled k, {'pure self-improvement' if pure_self else 'all series'} "
                           f"({len(chosen)} series, transform {transform})")
     out["plot"] = str(plot_path) if plot_path is not None else None
-    with Store(store_path) as st:
-        out["run_id"] = st.add_run("fit:evidence", primary, config={"transform": transform, "level": level,
-                                   "added_files": [str(f) for f in add_files], "added_runs": list(add_runs)},
-                                   summary={n: ({k: v for k, v in d.items() if k not in ("series", "leave_one_out")}
-                                                if d else None) for n, d in out["fits"].items()})
+    out["run_id"] = record_fit(store_path, "evidence", primary, {"transform": transform, "level": level,
+                               "added_files": [str(f) for f in add_files], "added_runs": list(add_runs)},
+                               {n: ({k: v for k, v in d.items() if k not in ("series", "leave_one_out")}
+                                    if d else None) for n, d in out["fits"].items()}, None, prior=out["prior"])
     if as_json:
         echo_json(out)
         return
@@ -246,3 +243,18 @@ def _print_fit(out: dict, est, chosen, t, transform: str) -> None:
         _table("pooled k under each transform", ("transform", "all series", "pure self"), rows)
     click.echo(f"forest plot: {out['plot']}")
     click.echo(f"recorded as run {out['run_id']}")
+
+
+def _run_series(st, run_id: int):
+    """A stored experiment or rsilab.track run as an evidence series."""
+    from rsilab.estimate.evidence import series_from_rounds
+    from rsilab.store.rounds import rounds_of
+
+    found = rounds_of(st, run_id)
+    # a tracked run's config holds what the user said of it: method, metric, model size
+    meta = found.run.config.get("config", {}) if found.experiment == "track" else {}
+    params = meta.get("model_params")
+    return series_from_rounds(f"run{run_id}:{found.run.name}", found.column("capability"),
+                              method=meta.get("method", found.experiment), metric=meta.get("metric", "capability"),
+                              model=f"run {run_id}", model_params="" if params is None else f"{params:g}",
+                              origin=f"run {run_id}", first_round=found.rounds[0]["round"] if found.rounds else 0)

@@ -1,9 +1,10 @@
-"""``rsilab fit scaling|rnd-returns|rounds``: estimate scaling laws and returns from CSV files.
+"""``rsilab fit scaling|rnd-returns|rounds``: estimate scaling laws and returns from data.
 
-Each command loads a user file (errors name the file, row and column), calls one estimator in
-``rsilab.estimate``, records the fit as a run of kind ``fit:<what>`` in the store, and prints a
-table, or with ``--json`` the parameters, intervals and diagnostics (plus a top-level "prior"
-for ``rounds`` and ``rnd-returns``, the file ``rsilab forecast --returns-from`` reads).
+Each command loads a user file (errors name the file, row and column) or, for ``rounds``, a
+stored run's rounds (``--run ID``), calls one estimator in ``rsilab.estimate``, records the fit
+as a run of kind ``fit:<what>`` in the store with its prior (``rsilab forecast --returns-from
+RUN`` reads it there), and prints a table, or with ``--json`` the parameters, intervals and
+diagnostics (plus a top-level "prior", which ``--returns-from FILE`` reads from a saved file).
 ``--plot`` draws the data and the fit with ``rsilab.report.fits`` (matplotlib only then).
 """
 from __future__ import annotations
@@ -122,7 +123,8 @@ def _scaling(csv_path, form, method, params_col, tokens_col, flop_col, x_col, lo
     out.update({"parameters": _estimates(est), "converged": est.converged_, "message": est.message_,
                 "prior": est.to_prior(quantity, source=f"{form} fit of {csv_path.name}")})
     run_id = record_fit(store_path, f"scaling:{form}", csv_path.name, {"form": form, "method": method,
-                     "bootstrap": n_bootstrap, "drop_highest_loss": drop_highest_loss, "seed": seed}, out, seed)
+                     "bootstrap": n_bootstrap, "drop_highest_loss": drop_highest_loss, "seed": seed}, out, seed,
+                        prior=out["prior"])
     out["run_id"] = run_id
     if plot_path is not None:
         from rsilab.report.fits import scaling_chart
@@ -177,7 +179,8 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
     out = {"domains": domains, "prior": domains[next(iter(domains))]["prior"], "prior_domain": next(iter(domains)),
            "message": est.message_, "files": [str(inputs_path), str(endpoints_path)]}
     out["run_id"] = record_fit(store_path, "rnd-returns", endpoints_path.name, {"draws": n_draws, "seed": seed},
-                            {d: {k: v for k, v in r.items() if k != "prior"} for d, r in domains.items()}, seed)
+                            {d: {k: v for k, v in r.items() if k != "prior"} for d, r in domains.items()}, seed,
+                               prior=out["prior"])
     if plot_path is not None:
         from rsilab.report.fits import rnd_returns_chart
 
@@ -195,8 +198,10 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
     click.echo(f"recorded as run {out['run_id']}")
 
 
-@fit.command("rounds", short_help="Returns per round k from a rounds CSV, with a verdict.")
-@click.argument("rounds_path", metavar="ROUNDS.csv", type=click.Path(dir_okay=False, path_type=Path))
+@fit.command("rounds", short_help="Returns per round k from a rounds CSV or a stored run, with a verdict.")
+@click.argument("rounds_path", metavar="[ROUNDS.csv]", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--run", "run_id", type=int, default=None,
+              help="Fit the rounds of stored run ID (an experiment or an rsilab.track run) instead of a CSV.")
 @click.option("--tolerance", type=float, default=None,
               help="|k - 1| <= tolerance counts as combustion (k ~ 1). Default: the forecast's regime "
                    "tolerance (rsilab.dynamics.base.RETURNS_TOLERANCE), so fit and forecast agree.")
@@ -215,33 +220,53 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
 @_JSON
 @store_option
 @friendly_errors
-def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: int, transform: str, ceiling: float,
-           all_transforms: bool, seed: int, plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
-    """Returns per round k from ROUNDS.csv (round, capability[, compute_flop, seconds])."""
+def rounds(rounds_path: Path | None, run_id: int | None, tolerance: float, n_bootstrap: int, min_rounds: int,
+           transform: str, ceiling: float, all_transforms: bool, seed: int, plot_path: Path | None, as_json: bool,
+           store_path: Path | None) -> None:
+    """Returns per round k from ROUNDS.csv (round, capability[, compute_flop, seconds]) or --run ID.
+
+    The fit is recorded with its prior: `rsilab forecast --returns-from RUN` then forecasts with it."""
     from rsilab.dynamics.base import RETURNS_TOLERANCE
     from rsilab.errors import DataError, EstimationError
     from rsilab.estimate import io
     from rsilab.estimate.rounds import RoundsFit
     from rsilab.estimate.transforms import transform_rounds
 
+    if rounds_path is None and run_id is None:
+        raise click.UsageError("missing argument 'ROUNDS.csv' (or --run ID: a stored run's rounds)")
+    if rounds_path is not None and run_id is not None:
+        raise click.UsageError("both ROUNDS.csv and --run ID name rounds to fit: give one of them")
     tolerance = RETURNS_TOLERANCE if tolerance is None else tolerance
-    data = io.load_rounds(rounds_path)
-    data, k_by_transform = transform_rounds(rounds_path, data, transform, ceiling, all_transforms)
+    if run_id is not None:
+        # a stored run is read as the CSV `rsilab experiment export` writes of it
+        from rsilab.store import Store
+        from rsilab.store.rounds import rounds_of
+
+        with Store(store_path) as store:
+            found = rounds_of(store, run_id, min_rounds=1)
+        source, name, table = f"run {run_id}", f"run-{run_id}", found.table()
+        data = io.load_rounds(source, table=table)
+        rows, label = table[1], found.label
+    else:
+        source, name, label = str(rounds_path), rounds_path.name, rounds_path.name
+        data = io.load_rounds(rounds_path)
+        rows = io.read_table(rounds_path)[1]
+    data, k_by_transform = transform_rounds(source, data, transform, ceiling, all_transforms, rows=rows)
     try:
         est = RoundsFit(n_bootstrap=n_bootstrap, tol=tolerance, min_rounds=min_rounds, seed=seed).fit(
             data["capability"], data["compute_flop"], data["seconds"], data["round"])
     except EstimationError as exc:
-        raise DataError(str(rounds_path), f"cannot estimate k: {exc}") from None
+        raise DataError(source, f"cannot estimate k: {exc}") from None
     out = est.result_dict()
-    out["prior"] = est.to_prior(source=f"self-improvement rounds, {rounds_path.name}")
-    out["file"] = str(rounds_path)
+    out["prior"] = est.to_prior(source=f"self-improvement rounds, {label}")
+    out["file" if run_id is None else "run"] = str(rounds_path) if run_id is None else run_id
     out["transform"] = transform
     if all_transforms:
         out["k_by_transform"] = k_by_transform
-    out["schedule"], out["caveat"] = _schedule_caveat(io.read_table(rounds_path)[1])
-    out["run_id"] = record_fit(store_path, "rounds", rounds_path.name,
+    out["schedule"], out["caveat"] = _schedule_caveat(rows)
+    out["run_id"] = record_fit(store_path, "rounds", name,
                             {"tolerance": tolerance, "bootstrap": n_bootstrap, "seed": seed},
-                            {k: v for k, v in out.items() if k != "prior"}, seed)
+                            {k: v for k, v in out.items() if k != "prior"}, seed, prior=out["prior"])
     if plot_path is not None:
         from rsilab.report.fits import rounds_chart
 
@@ -250,7 +275,7 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
         echo_json(out)
         return
     rows = est.table_rows()
-    print_table(f"returns per round ({len(data['capability'])} rounds)", ESTIMATE_HEADER, rows)
+    print_table(f"returns per round ({len(data['capability'])} rounds of {label})", ESTIMATE_HEADER, rows)
     click.echo(f"transform: {transform}" + (f" (bound {ceiling:g})" if transform in ("logit", "neglog-error") else ""))
     if all_transforms:
         click.echo("k under each transform: " + ", ".join(
@@ -259,7 +284,7 @@ def rounds(rounds_path: Path, tolerance: float, n_bootstrap: int, min_rounds: in
                f"(confidence {out['regime_confidence']:.2f}, k ~ 1 means |k - 1| <= {tolerance:g})")
     if out["caveat"]:
         click.echo(f"caveat: {out['caveat']}")
-    click.echo(f"recorded as run {out['run_id']}")
+    click.echo(f"recorded as run {out['run_id']} with its prior: rsilab forecast --returns-from {out['run_id']}")
 
 
 def _schedule_caveat(rows: list[dict[str, str]]) -> tuple[str | None, str | None]:

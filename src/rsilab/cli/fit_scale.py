@@ -66,7 +66,7 @@ def scale(csv_path: Path | None, sweep_id: int | None, scale_kind: str, scale_co
     out["prior"] = est.to_prior(source=f"k across scale ({source}), extrapolated to {est.target_:.3g}")
     out["run_id"] = record_fit(store_path, "scale", name, {"at": at, "bootstrap": n_bootstrap, "seed": seed,
                             "min_rounds": min_rounds, "scale": scale_kind if sweep_id is not None else scale_col},
-                            {k: v for k, v in out.items() if k != "prior"}, seed)
+                            {k: v for k, v in out.items() if k != "prior"}, seed, prior=out["prior"])
     if plot_path is not None:
         from rsilab.report.scale import scale_chart
 

@@ -39,8 +39,9 @@ def _scenario(scenario_file: Path | None, preset: str | None, *, required: bool 
         raise
 
 
-# an override as the library names it -> the flag that sets it, so that errors name what the user typed
-OVERRIDE_FLAGS = {"n_samples": "--samples", "seed": "--seed", "horizon_years": "--horizon", "regime_phase": "--phase"}
+# a keyword as the library names it -> the flag that sets it, so that errors name what the user typed
+OVERRIDE_FLAGS = {"n_samples": "--samples", "seed": "--seed", "horizon_years": "--horizon", "regime_phase": "--phase",
+                  "returns_prior": "--returns-from"}
 
 
 @contextmanager
@@ -222,8 +223,9 @@ def _preset(preset: str | None, scenario_alias: str | None) -> str | None:
 @click.command(short_help="Forecast a takeoff: the story, the tables, the charts (--out).")
 @click.argument("scenario_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @preset_option("A shipped scenario (see `rsilab presets`); default: the default scenario.")
-@click.option("--returns-from", "returns_from", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A fit JSON (`rsilab fit ... --json > FIT.json`): use its measured returns as the prior.")
+@click.option("--returns-from", "returns_from", metavar="RUN|FILE", default=None,
+              help="A stored fit's run id (`rsilab fit rounds --run N` prints it) or a saved fit JSON "
+                   "(`rsilab fit ... --json > FIT.json`): use its measured returns as the prior.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the charts (PNG) into this directory. Without it no file is written.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of tables.")
@@ -237,7 +239,9 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
     print the story (how likely an explosive takeoff is, how far and how long it runs, where it
     ends), then the regime probabilities and threshold times; with --out, write the charts."""
     scenario = _scenario(scenario_file, _preset(preset, scenario_alias), required=False, command="forecast")
-    result = _forecast(scenario, as_json=as_json, store_path=store_path, kind="forecast", returns_prior=returns_from,
+    # digits name a stored fit's run, anything else a saved fit file (./12 for a file named by digits)
+    returns_prior = int(returns_from) if returns_from is not None and returns_from.isdigit() else returns_from
+    result = _forecast(scenario, as_json=as_json, store_path=store_path, kind="forecast", returns_prior=returns_prior,
                        overrides={"n_samples": n_samples, "seed": seed, "horizon_years": horizon},
                        charts=out_dir, report=report_path)
     summary = result.summary()
@@ -247,7 +251,8 @@ def forecast(scenario_file, preset, scenario_alias, returns_from, out_dir, as_js
     prior = summary.get("returns_prior")
     if prior is not None:
         param = prior["parameter"]
-        click.echo(f"measured returns: {prior['quantity']} from {prior['file']} ({prior['source']}) "
+        origin = f"run {prior['run']}" if "run" in prior else prior["file"]
+        click.echo(f"measured returns: {prior['quantity']} from {origin} ({prior['source']}) "
                    f"as {result.scenario.model.name}.{param}")
         if prior["draws_moved_into_range"]:
             declared = result.scenario.model.param(param)

@@ -210,9 +210,13 @@ def load_efficiency_series(path: str | Path) -> dict[str, tuple[np.ndarray, np.n
     return {d: (np.array(sorted(v)), np.array([v[k] for k in sorted(v)])) for d, v in out.items()}
 
 
-def load_rounds(path: str | Path) -> dict[str, np.ndarray | None]:
-    """round, capability and optional compute_flop / seconds, sorted by round; duplicates are errors."""
-    header, rows = read_table(path)
+def load_rounds(path: str | Path, table: tuple[list[str], list[dict[str, str]]] | None = None,
+                ) -> dict[str, np.ndarray | None]:
+    """round, capability and optional compute_flop / seconds, sorted by round; duplicates are errors.
+
+    ``table``: (header, rows) read elsewhere (a stored run's, as ``experiment export`` writes it);
+    ``path`` then only names it in errors."""
+    header, rows = read_table(path) if table is None else table
     require_columns(path, header, ("round", "capability"))
     rnd = numeric_column(path, rows, "round")
     cap = numeric_column(path, rows, "capability")

@@ -91,12 +91,13 @@ def describe(transform: str, ceiling: float | None) -> str:
     return {"raw": "raw: the value itself", "log": "log: ln(value)"}.get(transform, transform)
 
 
-def transform_rounds(path, data: dict, transform: str, ceiling: float | None, all_transforms: bool = False):
+def transform_rounds(path, data: dict, transform: str, ceiling: float | None, all_transforms: bool = False,
+                     rows: list[dict[str, str]] | None = None):
     """``fit rounds``' data with capability on ``transform``'s scale, and (if asked) the
     least-squares k under every transform the values allow (a reason string where they do not).
 
     A value outside the transform's domain raises DataError naming the file's row and the
-    capability column.
+    capability column (of ``rows`` when given: a stored run's table, which has no file to read).
     """
     from rsilab.estimate.io import read_table
     from rsilab.estimate.rounds import gain_ratio
@@ -106,7 +107,8 @@ def transform_rounds(path, data: dict, transform: str, ceiling: float | None, al
     for v, r in zip(cap, data["round"]):
         problem = value_problem(float(v), transform, ceiling)
         if problem:
-            _, rows = read_table(path)  # the loader sorted by round: find the row as the file has it
+            if rows is None:  # the loader sorted by round: find the row as the file has it
+                rows = read_table(path)[1]
             row = next(i for i, raw in enumerate(rows, start=1) if float(raw["round"]) == r)
             raise DataError(str(path), f"{v:g} (round {r:g}) {problem}", row=row, column="capability")
     out = dict(data, capability=apply_transform(cap, transform, ceiling))

@@ -16,8 +16,7 @@ from typing import Any
 
 from rsilab.errors import ExperimentError
 from rsilab.store import Store
-
-EXPORT_COLUMNS = ("round", "capability", "compute_flop", "seconds")
+from rsilab.store.rounds import rounds_of
 
 
 @dataclass
@@ -73,17 +72,10 @@ def start_or_resume(store: Store, name: str, config: dict[str, Any], *, seed: in
 
 def export_rounds(store: Store, run_id: int, path: Path) -> int:
     """Write the rounds of a run as ``round, capability, compute_flop, seconds[, schedule]``; return the count."""
-    store.get_run(run_id)  # a clear error for an unknown run
-    rows = store.rounds(run_id)
-    if not rows:
-        raise ExperimentError(f"run {run_id} has no finished rounds to export")
-    # A loop whose labels advance on a fixed schedule records it; `rsilab fit rounds` reads it
-    # to say that k measured on such rounds is bounded by the schedule.
-    schedule = any("schedule" in r for r in rows)
+    found = rounds_of(store, run_id, min_rounds=1)
+    header, rows = found.table()
     with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(EXPORT_COLUMNS + (("schedule",) if schedule else ()))
-        for r in rows:
-            writer.writerow([r["round"], r["capability"], r.get("compute_flop", ""), r.get("seconds", "")]
-                            + ([r.get("schedule", "")] if schedule else []))
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
     return len(rows)

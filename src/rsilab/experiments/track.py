@@ -122,21 +122,3 @@ def _start_or_resume(st, name: str, metadata: dict[str, Any], resume: bool | int
     meta = {"config": metadata, "python": platform.python_version(), "git_revision": git_revision()}
     run_id = st.add_run(KIND, name, config=meta, seed=None, status="running")
     return RunHandle(st, run_id, name, metadata, [])
-
-
-def load_run_series(st, run_id: int):
-    """A stored run (tracked or built-in experiment) as an evidence series for pooling."""
-    from rsilab.estimate.evidence import series_from_rounds
-
-    rec = st.get_run(run_id)
-    if not rec.kind.startswith("experiment:"):
-        raise ExperimentError(f"run {run_id} is a {rec.kind!r} run, not an experiment with rounds")
-    rounds = st.rounds(run_id)
-    meta = rec.config.get("config", {}) if rec.kind == KIND else {}
-    label = rec.name
-    params = meta.get("model_params")
-    return series_from_rounds(f"run{run_id}:{label}", [r["capability"] for r in rounds],
-                              method=meta.get("method", rec.kind.split(":", 1)[1]),
-                              metric=meta.get("metric", "capability"),
-                              model=f"run {run_id}", model_params="" if params is None else f"{params:g}",
-                              origin=f"run {run_id}", first_round=rounds[0]["round"] if rounds else 0)

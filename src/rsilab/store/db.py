@@ -175,22 +175,8 @@ class Store:
         status: str = "finished",
     ) -> int:
         with self.conn:
-            cur = self.conn.execute(
-                "INSERT INTO runs(kind, name, created_at, seed, version, config_json, summary_json,"
-                " timings_json, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    kind,
-                    name,
-                    time.time(),
-                    seed,
-                    __version__,
-                    json.dumps(config, sort_keys=True),
-                    json.dumps(summary or {}, sort_keys=True),
-                    json.dumps(timings or {}, sort_keys=True),
-                    status,
-                ),
-            )
-        return int(cur.lastrowid)
+            return insert_run(self, kind, name, config=config, summary=summary, timings=timings, seed=seed,
+                              status=status)
 
     def update_run(self, run_id: int, *, summary: dict | None = None, timings: dict | None = None,
                    status: str | None = None) -> None:
@@ -275,6 +261,18 @@ class Store:
 
     def iter_rows(self, sql: str, args: tuple = ()) -> Iterator[sqlite3.Row]:
         yield from self.conn.execute(sql, args)
+
+
+def insert_run(store: Store, kind: str, name: str, *, config: dict[str, Any], summary: dict[str, Any] | None,
+               timings: dict[str, Any] | None, seed: int | None, status: str) -> int:
+    """Insert one run inside the caller's transaction (so that what belongs with it, its rounds
+    or its prior, is written in the same one); return its id."""
+    cur = store.conn.execute(
+        "INSERT INTO runs(kind, name, created_at, seed, version, config_json, summary_json, timings_json, status)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (kind, name, time.time(), seed, __version__, json.dumps(config, sort_keys=True),
+         json.dumps(summary or {}, sort_keys=True), json.dumps(timings or {}, sort_keys=True), status))
+    return int(cur.lastrowid)
 
 
 def _split_sql(sql: str) -> list[str]:

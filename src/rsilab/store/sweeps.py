@@ -12,9 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from rsilab.core.version import __version__
 from rsilab.errors import StoreError
-from rsilab.store.db import Store
+from rsilab.store.db import Store, insert_run
 
 CELL_STATUSES = ("pending", "running", "finished", "failed")
 
@@ -120,16 +119,6 @@ def release_driver(store: Store, sweep_id: int, driver: str) -> None:
                            (sweep_id, driver))
 
 
-def _insert_run(store: Store, kind: str, name: str, config: dict, summary: dict, timings: dict,
-                seed: int | None, status: str) -> int:
-    cur = store.conn.execute(
-        "INSERT INTO runs(kind, name, created_at, seed, version, config_json, summary_json, timings_json, status)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (kind, name, time.time(), seed, __version__, json.dumps(config, sort_keys=True),
-         json.dumps(summary, sort_keys=True), json.dumps(timings, sort_keys=True), status))
-    return int(cur.lastrowid)
-
-
 def record_cell(store: Store, sweep_id: int, cell: int, *, experiment: str, ok: bool, config: dict[str, Any],
                 rounds: list[dict[str, Any]], summary: dict[str, Any], seconds: float,
                 parameters: float | None = None, seed: int | None = None, error: str | None = None) -> int:
@@ -148,8 +137,9 @@ def record_cell(store: Store, sweep_id: int, cell: int, *, experiment: str, ok: 
             raise StoreError(f"cell {cell} of sweep {sweep_id} is already finished; it is never recorded twice")
         status = "finished" if ok else "failed"
         run_config = {"config": config, "sweep": {"id": sweep_id, "cell": cell}, "parameters": parameters}
-        run_id = _insert_run(store, f"experiment:{experiment}", experiment, run_config,
-                             dict(summary, **({"error": error} if error else {})), {"seconds": seconds}, seed, status)
+        run_id = insert_run(store, f"experiment:{experiment}", experiment, config=run_config,
+                            summary=dict(summary, **({"error": error} if error else {})),
+                            timings={"seconds": seconds}, seed=seed, status=status)
         store.conn.executemany(
             "INSERT INTO rounds(run_id, round, capability, compute_flop, seconds, record_json, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",

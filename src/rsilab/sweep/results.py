@@ -2,7 +2,8 @@
 
 Owns ``cell_rows`` (the table ``rsilab sweep show`` prints) and ``scale_series`` (each finished
 cell as one series of capability by round with its scale: parameters, or mean FLOP per round),
-both read from the store. k per cell is the rounds estimator's (``rsilab.estimate.rounds``).
+both read from the store (rounds through ``rounds_of``). k per cell is the rounds estimator's
+(``rsilab.estimate.rounds``).
 Imports the store and estimate; no Ray, no torch.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rsilab.errors import EstimationError
 from rsilab.estimate.rounds import RoundsFit
 from rsilab.store import Store
 from rsilab.store import sweeps as records
+from rsilab.store.rounds import rounds_of
 
 SCALES = ("parameters", "flop")
 
@@ -37,7 +39,7 @@ def cell_rows(store: Store, sweep_id: int) -> dict[str, Any]:
                                "seconds": c.seconds, "parameters": c.parameters, "error": c.error,
                                "attempts": c.attempts, "rounds": 0, "k": None, "k_interval": None, "k_note": None}
         if c.status == "finished" and c.run_id is not None:
-            rounds = store.rounds(c.run_id)
+            rounds = rounds_of(store, c.run_id).rounds
             row["rounds"] = len(rounds)
             row["final_capability"] = rounds[-1]["capability"] if rounds else None
             row.update(_k([r["capability"] for r in rounds]))
@@ -58,7 +60,7 @@ def scale_series(store: Store, sweep_id: int, scale: str = "parameters") -> list
     for c in records.list_cells(store, sweep_id):
         if c.status != "finished" or c.run_id is None:
             continue
-        rounds = store.rounds(c.run_id)
+        rounds = rounds_of(store, c.run_id).rounds
         flop = [r.get("compute_flop") for r in rounds[1:]]
         if scale == "parameters":
             value = c.parameters
