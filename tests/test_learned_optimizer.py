@@ -141,12 +141,15 @@ def test_config_rejects_bad_values_with_field_names(tmp_path):
     assert load_config(None, "cpu") == LOConfig()
 
 
+MINI = load_config(None, "mini")
+
+
 def _capabilities(store, run_id):
     return [(r["round"], r["capability"], r["capability_adam_meta"], r["compute_flop"]) for r in store.rounds(run_id)]
 
 
 def test_mini_run_records_every_round_with_controls(store, tmp_path):
-    run_id = loop.run_experiment(None, "mini", store)
+    run_id = loop.run_experiment(MINI, store)
     rounds = store.rounds(run_id)
     cfg = load_config(None, "mini")
     assert [r["round"] for r in rounds] == list(range(cfg.rounds + 1))
@@ -162,7 +165,7 @@ def test_mini_run_records_every_round_with_controls(store, tmp_path):
 
 
 def test_resume_after_a_crash_repeats_the_uninterrupted_run_exactly(store, monkeypatch):
-    reference = loop.run_experiment(None, "mini", store)
+    reference = loop.run_experiment(MINI, store)
     real = loop.run_round_pair
 
     def crash_at_round_2(cfg, arms, r, *args):
@@ -172,21 +175,21 @@ def test_resume_after_a_crash_repeats_the_uninterrupted_run_exactly(store, monke
 
     monkeypatch.setattr(loop, "run_round_pair", crash_at_round_2)
     with pytest.raises(KeyboardInterrupt):
-        loop.run_experiment(None, "mini", store)
+        loop.run_experiment(MINI, store)
     crashed = max(r.id for r in store.list_runs())
     assert [r["round"] for r in store.rounds(crashed)] == [0, 1]
     assert store.get_run(crashed).status == "running"
     monkeypatch.setattr(loop, "run_round_pair", real)
-    assert loop.run_experiment(None, "mini", store, resume_run=crashed) == crashed
+    assert loop.run_experiment(MINI, store, resume_run=crashed) == crashed
     assert _capabilities(store, crashed) == _capabilities(store, reference)
 
 
 def test_resume_refuses_another_config(store, tmp_path):
-    run_id = loop.run_experiment(None, "mini", store)
+    run_id = loop.run_experiment(MINI, store)
     other = tmp_path / "other.toml"
     other.write_text("seed = 9\n")
     with pytest.raises(ExperimentError, match="another config"):
-        loop.run_experiment(other, "mini", store, resume_run=run_id)
+        loop.run_experiment(load_config(other, "mini"), store, resume_run=run_id)
 
 
 def test_cli_run_show_export(tmp_path):
@@ -209,3 +212,11 @@ def test_cli_run_show_export(tmp_path):
     bad = runner.invoke(main, ["experiment", "run", "learned-optimizer", "--profile", "mini", "--store", db,
                                "--config", str(tmp_path / "missing.toml")])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_a_shorter_run_is_the_longer_runs_first_rounds(store):
+    """What lets the quick profile call itself the cpu profile's first 8 rounds: no setting
+    depends on how many rounds follow (checked here on the mini profile, 2 rounds against 3)."""
+    short = loop.run_experiment(load_config(None, "mini", {"rounds": 2}), store)
+    assert _capabilities(store, short) == _capabilities(store, loop.run_experiment(MINI, store))[:3]
+    assert load_config(None, "quick") == load_config(None, "cpu", {"rounds": 8})

@@ -64,7 +64,7 @@ def test_mini_run_through_the_cli_show_export_and_audit(tmp_path):
 
 
 def test_resume_after_a_crash_repeats_the_uninterrupted_run(store, monkeypatch):
-    reference = loop.run_experiment(None, "mini", store)
+    reference = loop.run_experiment(load_config(None, "mini"), store)
     real = loop.round_record
 
     def crash(cfg, state, r, *args):
@@ -74,11 +74,11 @@ def test_resume_after_a_crash_repeats_the_uninterrupted_run(store, monkeypatch):
 
     monkeypatch.setattr(loop, "round_record", crash)
     with pytest.raises(KeyboardInterrupt):
-        loop.run_experiment(None, "mini", store)
+        loop.run_experiment(load_config(None, "mini"), store)
     crashed = max(r.id for r in store.list_runs())
     assert [r["round"] for r in store.rounds(crashed)] == [0, 1]
     monkeypatch.setattr(loop, "round_record", real)
-    assert loop.run_experiment(None, "mini", store, resume_run=crashed) == crashed
+    assert loop.run_experiment(load_config(None, "mini"), store, resume_run=crashed) == crashed
     assert _summary(store, crashed) == _summary(store, reference)
 
 
@@ -95,7 +95,7 @@ def test_a_candidate_that_touches_a_canary_is_rejected_and_recorded(store, monke
         return real(job, **kwargs)
 
     monkeypatch.setattr(boxed, "run_job", tampering)
-    run_id = loop.run_experiment(None, "mini", store)
+    run_id = loop.run_experiment(load_config(None, "mini"), store)
     rounds = store.rounds(run_id)
     for r in rounds[1:]:
         assert r["adopted"] is False
@@ -115,7 +115,7 @@ def test_bad_config_is_a_clear_error(tmp_path, store):
     bad = tmp_path / "bad.toml"
     bad.write_text('training_tasks = ["chess"]\n')
     with pytest.raises(ConfigError, match="training_tasks"):
-        loop.run_experiment(bad, "mini", store)
+        load_config(bad, "mini")
     bad.write_text("meta_budget = 1\n")
     with pytest.raises(ConfigError, match="meta_budget"):
-        loop.run_experiment(bad, "mini", store)
+        load_config(bad, "mini")

@@ -39,7 +39,7 @@ def reference(tmp_path_factory):
     """One uninterrupted mini run (seed 0), shared by the tests that compare against it."""
     path = tmp_path_factory.mktemp("ref") / "ref.sqlite"
     with Store(path) as s:
-        run_id = run_experiment(profile="mini", store=s)
+        run_id = run_experiment(load_config(None, "mini"), s)
         weights = torch.load(io.BytesIO(latest_checkpoint(s, run_id).blob), weights_only=True)["weights"]
         return s.get_run(run_id), s.rounds(run_id), weights
 
@@ -186,8 +186,8 @@ def test_mini_run_records_every_field(reference):
 
 def test_without_filters_every_round_advances_and_precision_is_measured(tmp_path):
     with Store(tmp_path / "s.sqlite") as s:
-        rid = run_experiment(profile="mini", store=s, overrides={"n_models": 1, "vote": "none", "length_filter": False,
-                                                                 "gate_threshold": 0.0})
+        rid = run_experiment(load_config(None, "mini", {"n_models": 1, "vote": "none", "length_filter": False,
+                                                        "gate_threshold": 0.0}), s)
         rounds = s.rounds(rid)
     assert [r["labelled_max"] for r in rounds] == [2, 3, 4]
     for r in rounds[1:]:
@@ -199,7 +199,7 @@ def test_without_filters_every_round_advances_and_precision_is_measured(tmp_path
 
 def test_the_gate_reads_the_vote_and_the_confidence_filter_only_thins_the_labels(tmp_path):
     with Store(tmp_path / "s.sqlite") as s:
-        rid = run_experiment(profile="mini", store=s, overrides={"min_confidence": 0.5, "gate_threshold": 0.2})
+        rid = run_experiment(load_config(None, "mini", {"min_confidence": 0.5, "gate_threshold": 0.2}), s)
         rounds = s.rounds(rid)
     cands = [c for r in rounds[1:] for c in r["detail"]["candidates"]]
     assert cands
@@ -210,8 +210,8 @@ def test_the_gate_reads_the_vote_and_the_confidence_filter_only_thins_the_labels
 
 def test_fast_mode_tries_several_difficulties_and_stops_at_the_first_refusal(tmp_path):
     with Store(tmp_path / "s.sqlite") as s:
-        rid = run_experiment(profile="mini", store=s, overrides={"mode": "fast", "fast_growth": 1.5, "fast_max_step": 3,
-                                                                 "rounds": 1, "gate_threshold": 0.01})
+        rid = run_experiment(load_config(None, "mini", {"mode": "fast", "fast_growth": 1.5, "fast_max_step": 3,
+                                                        "rounds": 1, "gate_threshold": 0.01}), s)
         (r0, r1) = s.rounds(rid)
     cands = r1["detail"]["candidates"]
     assert [c["difficulty"] for c in cands] == [3, 4, 5]
@@ -253,8 +253,8 @@ def test_filtering_keeps_label_precision_above_no_filtering(reference):
 def test_same_seed_same_results_other_seed_other_results(tmp_path, reference):
     _, rounds, _ = reference
     with Store(tmp_path / "s.sqlite") as s:
-        again = s.rounds(run_experiment(profile="mini", store=s))
-        other = s.rounds(run_experiment(profile="mini", store=s, overrides={"seed": 1}))
+        again = s.rounds(run_experiment(load_config(None, "mini"), s))
+        other = s.rounds(run_experiment(load_config(None, "mini", {"seed": 1}), s))
     assert _comparable(again) == _comparable(rounds)
     assert [r["accuracy"] for r in other] != [r["accuracy"] for r in rounds]
 
@@ -278,13 +278,13 @@ def test_resume_after_crash_neither_repeats_nor_loses_rounds(tmp_path, monkeypat
     with Store(store_path) as s:
         monkeypatch.setattr(loop, hook, crash)
         with pytest.raises(Crash):
-            run_experiment(profile="mini", store=s)
+            run_experiment(load_config(None, "mini"), s)
         (run,) = s.list_runs()
         assert run.status == "failed"
         assert [r["round"] for r in s.rounds(run.id)] == ([0, 1] if hook == "_round_recorded" else [0])
         monkeypatch.setattr(loop, hook, lambda r: None)
         before = len(calls)
-        assert run_experiment(profile="mini", store=s, resume_run=run.id) == run.id
+        assert run_experiment(load_config(None, "mini"), s, resume_run=run.id) == run.id
         got = s.rounds(run.id)
         assert s.get_run(run.id).status == "finished"
     n_models = load_config(None, "mini").n_models
@@ -295,12 +295,12 @@ def test_resume_after_crash_neither_repeats_nor_loses_rounds(tmp_path, monkeypat
 
 def test_resume_refuses_another_config_and_missing_checkpoint(tmp_path):
     with Store(tmp_path / "s.sqlite") as s:
-        rid = run_experiment(profile="mini", store=s, overrides={"rounds": 0})
+        rid = run_experiment(load_config(None, "mini", {"rounds": 0}), s)
         with pytest.raises(ExperimentError, match="another config"):
-            run_experiment(profile="mini", store=s, resume_run=rid, overrides={"rounds": 1, "seed": 5})
+            run_experiment(load_config(None, "mini", {"rounds": 1, "seed": 5}), s, resume_run=rid)
         assert drop_checkpoints(s, rid) == 1
         with pytest.raises(ExperimentError, match="checkpoint"):
-            run_experiment(profile="mini", store=s, resume_run=rid, overrides={"rounds": 0})
+            run_experiment(load_config(None, "mini", {"rounds": 0}), s, resume_run=rid)
 
 
 def test_cli_run_show_export(tmp_path):
@@ -316,7 +316,7 @@ def test_cli_run_show_export(tmp_path):
     png, out_csv = tmp_path / "r.png", tmp_path / "rounds.csv"
     res = runner.invoke(main, ["experiment", "show", "1", "--plot", str(png), "--store", store])
     assert res.exit_code == 0, res.output
-    assert "self-training (finished)" in res.output and png.stat().st_size > 1000
+    assert "run 1 (self-training), finished" in res.output and png.stat().st_size > 1000
     res = runner.invoke(main, ["experiment", "export", "1", "--rounds", str(out_csv), "--store", store])
     assert res.exit_code == 0, res.output
     with out_csv.open() as fh:
@@ -336,7 +336,7 @@ def test_gpu_profile_runs_a_shortened_round_on_cuda(tmp_path):
     overrides = {"rounds": 1, "steps_round0": 20, "steps_per_round": 5, "labelled_per_difficulty": 64,
                  "unlabelled_per_round": 64, "eval_per_difficulty": 16, "eval_max_difficulty": 18, "n_models": 2}
     with Store(tmp_path / "s.sqlite") as s:
-        rounds = s.rounds(run_experiment(profile="gpu", store=s, overrides=overrides))
+        rounds = s.rounds(run_experiment(load_config(None, "gpu", overrides), s))
     assert [r["round"] for r in rounds] == [0, 1]
     assert all(r["detail"]["device"] == "cuda" for r in rounds)
 
@@ -346,7 +346,7 @@ def test_models_in_worker_processes_give_the_same_rounds(tmp_path, reference):
     """The parallel path (spawned workers, one thread each) matches the in-process path exactly."""
     _, want, _ = reference
     with Store(tmp_path / "s.sqlite") as s:
-        got = s.rounds(run_experiment(profile="mini", store=s, overrides={"workers": 2}))
+        got = s.rounds(run_experiment(load_config(None, "mini", {"workers": 2}), s))
 
     def strip(rounds):
         out = _comparable(rounds)
@@ -371,3 +371,4 @@ def test_fit_rounds_says_when_k_is_bounded_by_a_one_up_schedule(tmp_path):
         res = runner.invoke(main, ["fit", "rounds", str(path), "--bootstrap", "200", "--store", str(tmp_path / "f.sqlite")])
         assert res.exit_code == 0, res.output
         assert ("caveat: schedule one-up" in res.output) == caveat, res.output
+

@@ -123,13 +123,11 @@ class Forecast:
         returns and the model's own outputs (the playground's results CSV has the same columns,
         from the stored arrays); for an outcome model, the parameters and each declared metric
         (NaN: not reached within the horizon)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ConfigError("to_pandas", "pandas", "pandas installed (pip install 'rsilab[pandas]')") from None
+        from rsilab.core.extras import require
         from rsilab.report.samples import REGIMES, STATUSES, outcome_table, sample_table
         from rsilab.store.ensembles import sample_arrays
 
+        pd = require("pandas", "Forecast.to_pandas()")
         if self.scenario.model.kind == "outcome":
             return pd.DataFrame(outcome_table(sample_arrays(self.ensemble)))
         cols = sample_table(sample_arrays(self.ensemble), self.ensemble.phase)

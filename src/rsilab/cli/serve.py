@@ -19,14 +19,12 @@ from rsilab.cli.common import friendly_errors, store_option
 def serve(host: str, port: int, store_path: Path | None) -> None:
     """Serve the playground: edit a scenario's priors, run it, compare, share permalinks.
     Prints the URL; Ctrl-C stops it."""
+    from rsilab.core.extras import require
     from rsilab.errors import ConfigError
 
-    try:
-        import uvicorn
-
-        from rsilab.web.app import create_app
-    except ImportError as exc:
-        raise ConfigError("serve", exc.name, "the web extra installed: pip install 'rsilab[web]'") from None
+    require("starlette", "rsilab serve")
+    uvicorn = require("uvicorn", "rsilab serve")
+    from rsilab.web.app import create_app
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rsilab.cli.common import echo_json, friendly_errors, store_option
+from rsilab.cli.common import echo_json, friendly_errors, print_wide_table, store_option
 
 
 class _RunByDefault(click.Group):
@@ -30,7 +30,7 @@ def sweep() -> None:
     \b
     rsilab sweep SWEEP.toml            run every cell (on a local Ray, or --address)
     rsilab sweep --resume ID           run only the cells of sweep ID not finished yet
-    rsilab sweep show ID [--json]      the cells: status, seconds, k with its interval
+    rsilab sweep show ID [--wide]      the cells: status, k with its interval, values, seconds
     """
 
 
@@ -64,7 +64,7 @@ def run(sweep_path: Path | None, resume_id: int | None, address: str | None, cpu
     if cell_timeout is not None and not cell_timeout > 0:
         raise ConfigError("--cell-timeout", cell_timeout, "a number of seconds > 0")
     spec = load_spec(sweep_path, yes=yes) if sweep_path is not None else None
-    import_ray()  # before anything is written: without Ray, say how to install it and stop
+    import_ray(spec.experiment if spec is not None else None)  # before anything is written: one line if missing
     with Store(store_path) as store:
         sweep_id = create_sweep(store, spec) if spec is not None else resume_id
         if not as_json:
@@ -91,14 +91,13 @@ def run(sweep_path: Path | None, resume_id: int | None, address: str | None, cpu
 
 @sweep.command("show", short_help="A sweep's cells: status, seconds, k with its interval.")
 @click.argument("sweep_id", type=int)
+@click.option("--wide", is_flag=True, help="Show every column, however wide the table gets.")
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep and its cells as JSON.")
 @store_option
 @friendly_errors
-def show(sweep_id: int, as_json: bool, store_path: Path | None) -> None:
-    """The cells of sweep SWEEP_ID: values, status, seconds, parameters, k with its interval."""
-    from rich.console import Console
-    from rich.table import Table
-
+def show(sweep_id: int, wide: bool, as_json: bool, store_path: Path | None) -> None:
+    """The cells of sweep SWEEP_ID: status, k with its interval, values, rounds, seconds, parameters,
+    run and error; the columns that fit the terminal, the rest with --wide or --json."""
     from rsilab.store import Store
     from rsilab.sweep.results import cell_rows
 
@@ -109,20 +108,21 @@ def show(sweep_id: int, as_json: bool, store_path: Path | None) -> None:
         return
     s = data["sweep"]
     counts = ", ".join(f"{n} {k}" for k, n in s["counts"].items() if n)
-    table = Table(title=f"sweep {s['id']}: {s['experiment']} ({s['profile']} profile), {s['status']}: {counts}")
-    for h in ("cell", "values", "status", "seconds", "parameters", "rounds", "k [90% interval]", "run", "error"):
-        table.add_column(h)
     fixed = s["spec"].get("fixed", {})
+    rows = []
     for r in data["cells"]:
         if r["k"] is not None:
             lo, hi = r["k_interval"] or (float("nan"), float("nan"))
             k = f"{r['k']:.3g} [{lo:.3g}, {hi:.3g}]"
         else:
             k = r["k_note"] or ""
-        table.add_row(str(r["cell"]), ", ".join(f"{a}={b}" for a, b in r["values"].items() if a not in fixed), r["status"],
-                      "" if r["seconds"] is None else f"{r['seconds']:.1f}",
-                      "" if r["parameters"] is None else f"{r['parameters']:.4g}", str(r["rounds"] or ""),
-                      k, "" if r["run_id"] is None else str(r["run_id"]), r["error"] or "")
-    Console().print(table)
+        rows.append([str(r["cell"]), r["status"], k,
+                     ", ".join(f"{a}={b}" for a, b in r["values"].items() if a not in fixed), str(r["rounds"] or ""),
+                     "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+                     "" if r["parameters"] is None else f"{r['parameters']:.4g}",
+                     "" if r["run_id"] is None else str(r["run_id"]), r["error"] or ""])
+    print_wide_table(f"sweep {s['id']}: {s['experiment']} ({s['profile']} profile), {s['status']}: {counts}",
+                     ["cell", "status", "k [90% interval]", "values", "rounds", "seconds", "parameters", "run",
+                      "error"], rows, wide=wide)
     if fixed:
         click.echo("every cell also sets: " + ", ".join(f"{a}={b}" for a, b in fixed.items()))

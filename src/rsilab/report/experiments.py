@@ -1,15 +1,32 @@
-"""Charts of experiment runs (``rsilab experiment show``): capability per round, one per experiment.
+"""Charts of experiment runs (``rsilab experiment show --plot``): capability per round.
 
 Each reads only the round records it is given (never the store, never torch), writes one PNG and
-returns its path. ``ROUND_CHARTS`` maps an experiment's name to its chart.
+returns its path. An experiment names its chart in its declaration
+(``rsilab.experiments.registry``); ``capability_chart`` draws any run's rounds, such as a run
+logged with ``rsilab.track``, which has no chart of its own.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rsilab.report.figure import pyplot
-from rsilab.report.self_training import plot_rounds as self_training_chart
+
+
+def capability_chart(rounds: list[dict[str, Any]], path: Path, title: str = "") -> Path:
+    """Capability per round, the one measure every run has."""
+    plt = pyplot()
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([r["round"] for r in rounds], [r["capability"] for r in rounds], "o-")
+    ax.set_xlabel("round")
+    ax.set_ylabel("capability")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def learned_optimizer_chart(rounds: list[dict[str, Any]], path: Path) -> Path:
@@ -48,10 +65,3 @@ def self_improver_chart(rounds: list[dict[str, Any]], path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
-
-
-ROUND_CHARTS: dict[str, Callable[[list[dict[str, Any]], Path], Path]] = {
-    "learned-optimizer": learned_optimizer_chart,
-    "self-improver": self_improver_chart,
-    "self-training": self_training_chart,
-}

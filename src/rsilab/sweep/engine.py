@@ -21,10 +21,9 @@ from typing import Any, Callable
 from rsilab.errors import RsilabError
 from rsilab.store import Store
 from rsilab.store import sweeps as records
-from rsilab.sweep.experiments import get_target
+from rsilab.experiments.registry import get_experiment
 from rsilab.sweep.spec import SweepSpec
 
-INSTALL_HINT = "pip install 'rsilab[sweep]'"
 # one thread per cell: cells are the parallelism, and threads inside them would fight over cores
 ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                 "NUMEXPR_NUM_THREADS")}
@@ -52,11 +51,14 @@ class SweepOutcome:
     cells: dict[int, str] = field(default_factory=dict)   # cell -> status from this call
 
 
-def import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise SweepError(f"sweeps run on Ray, which is not installed: {INSTALL_HINT}") from None
+def import_ray(experiment: str | None = None):
+    """Ray, once everything a sweep (of ``experiment``) imports is known to be installed; else the
+    one-line MissingExtraError naming the extra."""
+    from rsilab.core.extras import require
+
+    ray = require("ray", "rsilab sweep")
+    if experiment is not None:
+        get_experiment(experiment, field="experiment").require()
     return ray
 
 
@@ -69,12 +71,12 @@ def run_sweep(store: Store, sweep_id: int, *, address: str | None = None, cpus: 
               on_submit: Callable[[int], None] | None = None) -> SweepOutcome:
     """Run every cell of sweep ``sweep_id`` that is not finished; return what happened."""
     sweep = records.get_sweep(store, sweep_id)
-    target = get_target(sweep.experiment)
+    target = get_experiment(sweep.experiment, field="experiment")
     all_cells = records.list_cells(store, sweep_id)
     todo = [c for c in all_cells if c.status != "finished"]
     limit = timeout_s if timeout_s is not None else sweep.spec.get("timeout_s")
-    configs = {c.cell: target.config(sweep.profile, c.values) for c in todo}
-    ray = import_ray()
+    configs = {c.cell: target.build(sweep.profile, overrides=c.values) for c in todo}
+    ray = import_ray(sweep.experiment)
     me = claim(store, sweep_id)
     address = address or os.environ.get("RAY_ADDRESS") or None
     started_here = not ray.is_initialized()
@@ -112,8 +114,7 @@ def run_sweep(store: Store, sweep_id: int, *, address: str | None = None, cpus: 
                         break
                     queue.pop(0)
                     records.mark_running(store, sweep_id, cell.cell)
-                    ref = remote.options(num_cpus=need).remote(sweep.experiment, sweep.profile, cell.values,
-                                                              configs[cell.cell])
+                    ref = remote.options(num_cpus=need).remote(sweep.experiment, configs[cell.cell])
                     inflight[ref] = (cell.cell, time.monotonic(), need)
                     used += need
                     if on_submit is not None:
@@ -134,7 +135,7 @@ def run_sweep(store: Store, sweep_id: int, *, address: str | None = None, cpus: 
                     cell_no, _started, need = inflight.pop(ref)
                     used -= need
                     records.record_cell(store, sweep_id, cell_no, experiment=sweep.experiment, ok=out["ok"],
-                                        config=configs[cell_no], rounds=out["rounds"], summary=out["summary"],
+                                        config=configs[cell_no].to_dict(), rounds=out["rounds"], summary=out["summary"],
                                         seconds=float(out["seconds"]), parameters=out["parameters"],
                                         seed=out.get("seed"), error=out["error"])
                     outcome.cells[cell_no] = "finished" if out["ok"] else "failed"

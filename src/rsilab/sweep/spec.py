@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rsilab.errors import ConfigError
-from rsilab.sweep.experiments import get_target
+from rsilab.experiments.registry import get_experiment
 
 MAX_CELLS_WITHOUT_YES = 10_000
 TOP_KEYS = ("experiment", "profile", "grid", "fixed", "timeout_s")
@@ -31,7 +31,7 @@ class SweepSpec:
     fixed: dict[str, Any]
     timeout_s: float | None
     cells: list[dict[str, Any]]       # the fields each cell sets, grid and fixed together
-    configs: list[dict[str, Any]]     # each cell's full, validated config
+    configs: list[Any]                # each cell's full, validated config (the experiment's config class)
     source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,18 +85,17 @@ def parse_spec(data: dict[str, Any], *, source: str = "sweep", yes: bool = False
     if "experiment" not in data:
         raise ConfigError("experiment", None, "the name of an experiment (it is missing)", source=source)
     try:
-        target = get_target(data["experiment"]) if isinstance(data["experiment"], str) else None
+        target = get_experiment(data["experiment"], field="experiment")
     except ConfigError as exc:
         raise ConfigError(exc.field, exc.value, exc.allowed, source=source) from None
-    if target is None:
-        raise ConfigError("experiment", data["experiment"], "a string naming an experiment", source=source)
     profile = data.get("profile", "cpu")
     try:
-        defaults = target.config(profile, {}) if isinstance(profile, str) else None
+        defaults = target.build(profile).to_dict() if isinstance(profile, str) else None
     except ConfigError as exc:
         raise ConfigError(exc.field, exc.value, exc.allowed, source=source) from None
     if defaults is None:
-        raise ConfigError("profile", profile, "a profile name such as 'cpu' or 'mini'", source=source)
+        raise ConfigError("profile", profile, f"one of {target.name}'s profiles: {', '.join(target.profiles)}",
+                          source=source)
     timeout = data.get("timeout_s")
     if timeout is not None and (_kind(timeout) not in ("int", "float") or not timeout > 0):
         raise ConfigError("timeout_s", timeout, "a number of seconds > 0 (each cell's time limit)", source=source)
@@ -142,9 +141,9 @@ def parse_spec(data: dict[str, Any], *, source: str = "sweep", yes: bool = False
         for point in combo:
             cell.update(point)
         try:
-            configs.append(target.config(profile, cell))
+            configs.append(target.build(profile, overrides=cell))
         except ConfigError as exc:
-            field = exc.field if exc.field in fixed else f"grid.{exc.field}"
+            field = exc.field if exc.field.partition("[")[0] in fixed else f"grid.{exc.field}"
             raise ConfigError(field, exc.value, f"{exc.allowed} (in cell {len(cells)}: {cell})",
                               source=source) from None
         cells.append(cell)

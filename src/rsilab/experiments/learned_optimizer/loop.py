@@ -15,13 +15,12 @@ fit needs). Imports numpy and our store helpers, never torch.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rsilab.experiments.checkpoint import load_checkpoint, save_checkpoint
-from rsilab.experiments.learned_optimizer.config import LOConfig, load_config
+from rsilab.experiments.learned_optimizer.config import LOConfig
 from rsilab.experiments.learned_optimizer.inner import sample_problem
 from rsilab.experiments.learned_optimizer.meta import Arm, es_gradient, eval_meta_loss, meta_update, pbt_step
 from rsilab.experiments.learned_optimizer.optimizer import (
@@ -123,9 +122,13 @@ def evaluate(cfg: LOConfig, arm: Arm, problems: list, train_loss: np.ndarray) ->
             "seconds": time.perf_counter() - t0}
 
 
-def run_experiment(config_path: Path | None, profile: str, store, resume_run: int | None = None,
-                   progress: bool = False) -> int:
-    cfg = load_config(config_path, profile)
+def parameter_count(cfg: LOConfig) -> int:
+    """One population member's meta-parameters: the learned optimizer's own size (the scale knob)."""
+    return n_meta_params(cfg.hidden)
+
+
+def run_experiment(cfg: LOConfig, store, *, resume_run: int | None = None, progress: bool = False) -> int:
+    """Run (or resume) the learned-optimizer experiment with ``cfg``; return its run id."""
     handle = start_or_resume(store, NAME, cfg.model_dump(mode="json"), seed=cfg.seed, resume_run=resume_run)
     adam_inner = hand_tuned_adam(cfg)
     evals = eval_problems(cfg)

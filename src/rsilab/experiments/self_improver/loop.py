@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import difflib
 import time
-from pathlib import Path
 from typing import Any
 
 from rsilab.experiments.checkpoint import load_checkpoint, save_checkpoint
 from rsilab.experiments.record import start_or_resume
 from rsilab.experiments.progress import RoundBar
 from rsilab.experiments.self_improver import boxed
-from rsilab.experiments.self_improver.config import SIConfig, load_config
+from rsilab.experiments.self_improver.config import SIConfig
 from rsilab.experiments.self_improver.gate import GateDecision, decide, policy_for
 from rsilab.experiments.self_improver.seed_improver import SEED_SOURCE
 
@@ -105,9 +104,8 @@ def run_arm_round(cfg: SIConfig, arm: str, state: dict[str, Any], r: int, store,
     }
 
 
-def run_experiment(config_path: Path | None, profile: str, store, resume_run: int | None = None,
-                   progress: bool = False) -> int:
-    cfg = load_config(config_path, profile)
+def run_experiment(cfg: SIConfig, store, *, resume_run: int | None = None, progress: bool = False) -> int:
+    """Run (or resume) the self-improver experiment with ``cfg``; return its run id."""
     handle = start_or_resume(store, NAME, cfg.model_dump(mode="json"), seed=cfg.seed, resume_run=resume_run)
     experiment = f"{NAME}:run{handle.run_id}"
     from rsilab.box import Gate

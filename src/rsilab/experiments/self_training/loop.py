@@ -28,7 +28,6 @@ import math
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,8 +39,8 @@ from rsilab.experiments.parallel import WorkerPool
 from rsilab.experiments.progress import RoundBar
 from rsilab.experiments.record import RunHandle, start_or_resume
 from rsilab.experiments.self_training import horizon as hz
-from rsilab.experiments.self_training.config import SelfTrainingConfig, load_config
-from rsilab.experiments.self_training.model import ModelShape
+from rsilab.experiments.self_training.config import SelfTrainingConfig
+from rsilab.experiments.self_training.model import ModelShape, count_params
 from rsilab.experiments.self_training.tasks import VOCAB, Task, get_task
 from rsilab.experiments.self_training.training import Answer, Pool, TrainSpec, label_job, train_eval_job
 
@@ -64,6 +63,11 @@ def model_shape(cfg: SelfTrainingConfig) -> ModelShape:
     return ModelShape(vocab_size=len(VOCAB), n_layer=cfg.n_layer, n_head=cfg.n_head, d_model=cfg.d_model,
                       d_ff=cfg.d_ff, positions=cfg.positions,
                       max_seq_len=get_task(cfg.task).max_seq_len(cfg.eval_max_difficulty) + 8)
+
+
+def parameter_count(cfg: SelfTrainingConfig) -> int:
+    """One model's parameters (the scale knob's measure; a run trains ``n_models`` of them)."""
+    return count_params(model_shape(cfg))
 
 
 def frontier(accuracy: dict[int, float], threshold: float) -> int:
@@ -189,16 +193,9 @@ def _restore(handle: RunHandle) -> dict[str, Any] | None:
     return state
 
 
-def run_experiment(config_path: str | Path | None = None, profile: str = "cpu", store: Any = None,
-                   resume_run: int | None = None, progress: bool = False, *,
-                   overrides: dict[str, Any] | None = None) -> int:
-    """Run (or resume) the self-training experiment; return its run id."""
-    cfg = load_config(config_path, profile, overrides)
-    if store is None:
-        from rsilab.store import Store
-
-        with Store() as own:
-            return run_experiment(config_path, profile, own, resume_run, progress, overrides=overrides)
+def run_experiment(cfg: SelfTrainingConfig, store: Any, *, resume_run: int | None = None,
+                   progress: bool = False) -> int:
+    """Run (or resume) the self-training experiment with ``cfg``; return its run id."""
     device = cfg.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -312,6 +309,9 @@ def _loop(cfg: SelfTrainingConfig, device: str, handle: RunHandle, progress: boo
                     "label_seconds": label_seconds, "train_seconds": max(res["train_seconds"] for res in results),
                     "eval_seconds": max(res["eval_seconds"] for res in results),
                     "device": device, "workers": cfg.workers, "torch": str(torch.__version__),
+                    # what the arithmetic depends on besides the config: results differ across
+                    # instruction sets (docs/self_training.md, "Reproducibility")
+                    "cpu_capability": torch.backends.cpu.get_cpu_capability(),
                 },
                 "provenance": {"config": cfg.to_dict(), "seed": cfg.seed, "version": __version__},
             }
