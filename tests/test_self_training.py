@@ -372,3 +372,36 @@ def test_fit_rounds_says_when_k_is_bounded_by_a_one_up_schedule(tmp_path):
         assert res.exit_code == 0, res.output
         assert ("caveat: schedule one-up" in res.output) == caveat, res.output
 
+
+RUN_MINI = """
+import json, sys
+from rsilab.experiments.self_training.config import load_config
+from rsilab.experiments.self_training.loop import run_experiment
+from rsilab.store import Store
+with Store(":memory:") as s:
+    print(json.dumps(s.rounds(run_experiment(load_config(None, "mini"), s))))
+"""
+
+
+@pytest.mark.slow
+def test_one_seed_gives_the_same_rounds_in_fresh_processes_whatever_the_thread_settings(tmp_path, reference):
+    """Two runs of one seed on one machine, each in a fresh process whose thread settings and hash
+    seed differ, record the same rounds (every field but wall-clock times): the experiment pins
+    its threads itself (rsilab.experiments.parallel.pin_torch)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    runs = []
+    for threads, hash_seed in (("1", "0"), ("2", "1")):
+        env = dict(os.environ, PYTHONPATH=src, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+                   PYTHONHASHSEED=hash_seed)
+        out = subprocess.run([sys.executable, "-c", RUN_MINI], capture_output=True, text=True, env=env, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs.append(json.loads(out.stdout))
+    _, in_this_process, _ = reference
+    assert _comparable(runs[0]) == _comparable(runs[1]) == _comparable(in_this_process)
+    assert runs[0][0]["detail"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()

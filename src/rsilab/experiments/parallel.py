@@ -3,10 +3,16 @@
 Tiny models run faster as one single-threaded process per core than as one process with a
 thread per core (measured in benchmarks/bench_self_training.py), so experiments that train
 several models side by side map a job function over them here. Workers are spawned (never
-forked: a forked OpenMP runtime can hang) and set their torch thread count once at start.
-Job functions must be importable module-level functions; their arguments and results are
-pickled, so pass tensors as bytes (``torch.save`` to a buffer), not as shared tensors.
-With ``workers=1`` everything runs in this process, which is what tests and GPUs use.
+forked: a forked OpenMP runtime can hang). Job functions must be importable module-level
+functions; their arguments and results are pickled, so pass tensors as bytes (``torch.save`` to a
+buffer), not as shared tensors. With ``workers=1`` everything runs in this process, which is what
+tests and GPUs use.
+
+Every process that runs jobs, this one included, is pinned the same way (``pin_torch``): a fixed
+number of intra-op threads and torch's deterministic algorithms, so a job's arithmetic depends
+only on the job, the CPU's instruction set and that thread count, never on how many cores the
+machine has, on OMP_NUM_THREADS, or on which worker ran it (docs/self_training.md,
+"Reproducibility").
 """
 from __future__ import annotations
 
@@ -15,14 +21,21 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable
 
 
+def pin_torch(threads: int) -> None:
+    """Fix this process's intra-op threads and make torch refuse nondeterministic kernels."""
+    import torch
+
+    torch.set_num_threads(threads)
+    # a kernel without a deterministic implementation then raises instead of varying run to run
+    torch.use_deterministic_algorithms(True)
+
+
 def _init_worker(threads: int) -> None:
     import os
     import threading
     import time
 
-    import torch
-
-    torch.set_num_threads(threads)
+    pin_torch(threads)
     parent = os.getppid()
 
     def watch_parent() -> None:
@@ -41,7 +54,7 @@ class WorkerPool:
     def __init__(self, workers: int = 1, threads_per_worker: int = 1):
         self.workers, self.threads = workers, threads_per_worker
         self._executor: ProcessPoolExecutor | None = None
-        self._saved_threads: int | None = None
+        self._saved: tuple[int, bool] | None = None
 
     def __enter__(self) -> "WorkerPool":
         import torch
@@ -50,19 +63,21 @@ class WorkerPool:
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
                                                  initializer=_init_worker, initargs=(self.threads,))
         else:
-            self._saved_threads = torch.get_num_threads()
-            torch.set_num_threads(self.threads)
+            # this process runs the jobs: pin it, and give the caller its settings back afterwards
+            self._saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
+            pin_torch(self.threads)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-        if self._saved_threads is not None:
+        if self._saved is not None:
             import torch
 
-            torch.set_num_threads(self._saved_threads)
-            self._saved_threads = None
+            torch.set_num_threads(self._saved[0])
+            torch.use_deterministic_algorithms(self._saved[1])
+            self._saved = None
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         items = list(items)
