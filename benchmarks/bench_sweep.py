@@ -41,11 +41,12 @@ from rsilab.sweep.spec import parse_spec  # noqa: E402
 
 LOOP = """
 import json, sys
+from rsilab.experiments.registry import get_experiment
 from rsilab.sweep.cell import run_cell
 job = json.loads(sys.argv[1])
 seconds = []
-for fields, config in zip(job["cells"], job["configs"]):
-    out = run_cell("learned-optimizer", "cpu", fields, config)
+for config in job["configs"]:
+    out = run_cell("learned-optimizer", get_experiment("learned-optimizer").config(**config))
     assert out["ok"], out["error"]
     seconds.append(out["seconds"])
 print(json.dumps(seconds))
@@ -65,7 +66,7 @@ def main() -> None:
     # machine the scheduler shares CPU between sessions (autogroups), so a loop in this process
     # would compete on other terms than the workers and the comparison would not be fair.
     t0 = time.perf_counter()
-    child = subprocess.run([sys.executable, "-c", LOOP, json.dumps({"cells": spec.cells, "configs": spec.configs})],
+    child = subprocess.run([sys.executable, "-c", LOOP, json.dumps({"configs": [c.to_dict() for c in spec.configs]})],
                            capture_output=True, text=True, start_new_session=True, check=True)
     loop = time.perf_counter() - t0
     per_cell = json.loads(child.stdout.strip().splitlines()[-1])
