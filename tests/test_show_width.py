@@ -49,13 +49,13 @@ def test_experiment_show_fits_the_terminal(store_path, columns):
     header = next(line for line in lines if "round" in line and "capability" in line)
     # the declared leading columns come first; the rest are named in one line
     assert header.index("round") < header.index("capability")
-    rest = out[out.index("more column"):]  # one note, wrapped to the terminal
+    rest = out[out.index("not shown at this width"):]  # one note, wrapped to the terminal
     assert "--wide" in rest and "measure_14" in rest and "accuracy" not in rest  # lists go to --json only
 
 
 def test_experiment_show_wide_and_json_show_everything(store_path):
     wide = _show("experiment", "show", "1", "--wide", "--store", store_path)
-    assert "more column" not in wide and "…" not in wide
+    assert "not shown" not in wide and "…" not in wide
     for name in ["horizon_hi", "seconds", *FIELDS]:
         assert name in wide
     data = json.loads(_show("experiment", "show", "1", "--json", "--store", store_path))

@@ -200,6 +200,5 @@ def print_wide_table(title: str, header: Sequence[str], rows: Sequence[Sequence[
     if n < len(header):
         import textwrap
 
-        rest = list(header[n:])
-        note = f"{len(rest)} more column{'s' if len(rest) > 1 else ''} ({hidden_hint}): {', '.join(rest)}"
+        note = f"not shown at this width: {', '.join(header[n:])} ({hidden_hint})"
         click.echo(textwrap.fill(note, width=shutil.get_terminal_size().columns, break_on_hyphens=False))
