@@ -178,6 +178,8 @@ def test_an_override_error_names_what_was_given():
         rsilab.forecast(PRESET, overrides={"horizon_years": -1})
     assert err.value.field == "horizon_years"
     with pytest.raises(rsilab.ConfigError, match="returns_prior"):
+        rsilab.forecast(PRESET, returns_prior=3.5)
+    with pytest.raises(rsilab.RsilabError, match="run 3 is not in store"):  # an int is a stored fit's run
         rsilab.forecast(PRESET, returns_prior=3)
 
 

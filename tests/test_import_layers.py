@@ -48,11 +48,7 @@ OWNED = {
     "sqlite3": ("rsilab.store",),
 }
 # (file, imported module or package): breaks of a rule that stand for now, and why
-KNOWN = {
-    ("rsilab/experiments/track.py", "rsilab.estimate.evidence"):
-        "track turns logged rounds into an evidence series with the estimator's own reader, until one "
-        "shared rounds reader serves export, sweeps, track and evidence",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path, src: Path = SRC) -> str:

@@ -73,6 +73,12 @@ def test_forecast_reads_the_prior_from_the_fit_run_as_from_its_file(tracked, tmp
     assert by_run["returns_prior"]["parameter"] == by_file["returns_prior"]["parameter"] == "k"
     assert by_run["regime_probabilities"] == by_file["regime_probabilities"]
     assert by_run["takeoff"]["p_explosive"] == by_file["takeoff"]["p_explosive"]
+    # and from Python: the library call the CLI makes takes the run id as well
+    import rsilab
+
+    fc = rsilab.forecast(returns_prior=fit["run_id"], store=store, overrides={"n_samples": 2000, "seed": 3})
+    assert fc.summary()["returns_prior"]["run"] == fit["run_id"]
+    assert fc.summary()["regime_probabilities"] == by_run["regime_probabilities"]
 
 
 def test_every_fit_command_keeps_its_prior(tmp_path):
@@ -113,7 +119,7 @@ def test_rounds_of_reads_experiment_runs_and_refuses_others(tracked):
     (("fit", "rounds", "x.csv", "--run", "1"), ["both ROUNDS.csv and --run ID", "give one of them"]),
     (("fit", "rounds", "--run", "2"), ["run 2", "'forecast'", "records no rounds"]),
     (("fit", "rounds", "--run", "99"), ["run 99", "not in store"]),
-    (("forecast", "--returns-from", "1"), ["--returns-from", "'1'", "experiment:track", "without one"]),
+    (("forecast", "--returns-from", "1"), ["--returns-from = 1", "'experiment:track'", "has none"]),
     (("forecast", "--returns-from", "99"), ["run 99", "not in store"]),
     (("forecast", "--returns-from", "no-such.json"), ["no-such.json", "file not found"]),
 ])

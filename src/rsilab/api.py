@@ -68,8 +68,8 @@ def _returns_prior(scenario: Any, named: bool, prior: Any, store: str | Path | N
         with Store(store) as st:
             run, loaded = st.get_run(prior), prior_of(st, prior)
         if loaded is None:
-            raise ConfigError("returns_prior", prior, f"a fit run with a prior; run {prior} is a {run.kind!r} run "
-                                                      "without one (`rsilab runs --kind fit:rounds` lists fits of k)")
+            raise ConfigError("returns_prior", prior, f"a fit run with a prior; run {prior} (kind {run.kind!r}) has "
+                                                      "none (`rsilab runs --kind fit:rounds` lists fits of k)")
         origin, where = f"run {prior}", {"run": prior}
     elif isinstance(prior, (str, Path)):
         origin, loaded = str(prior), load_prior(prior)
