@@ -27,7 +27,8 @@ def _profiles_help() -> str:
             + "; ".join(f"{name} {', '.join(e.profiles)}" for name, e in EXPERIMENTS.items()) + ".")
 
 
-@experiment.command("run", short_help="Run an experiment (self-training, learned-optimizer, self-improver).")
+@experiment.command("run", short_help="Run an experiment (self-training, learned-optimizer, self-improver).",
+                    help="Run experiment NAME: " + "; ".join(f"{n}, {e.about}" for n, e in EXPERIMENTS.items()) + ".")
 @click.argument("name")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="TOML config overriding the profile's defaults.")

@@ -32,7 +32,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                  "kept_fraction", "compute_flop", "seconds")),
     Experiment(
         name="learned-optimizer", config=LOConfig, profiles=LO_PROFILES,
-        about="a learned optimizer that meta-trains itself (after Metz et al. 2021); numpy only",
+        about="a learned optimizer that meta-trains itself, numpy only (after Metz et al. 2021)",
         run="rsilab.experiments.learned_optimizer.loop:run_experiment",
         chart="rsilab.report.experiments:learned_optimizer_chart",
         # one population member's meta-parameters: the learned optimizer's own size
@@ -47,8 +47,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                  "compute_flop", "seconds")),
 )}
 
-# every profile any experiment has, in a stable order (the CLI's choices)
-PROFILE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(p for e in EXPERIMENTS.values() for p in e.profiles))
+# every profile any experiment has, smallest first (the CLI's choices)
+_BY_SIZE = ("mini", "quick", "cpu", "gpu")
+PROFILE_NAMES: tuple[str, ...] = tuple(sorted({p for e in EXPERIMENTS.values() for p in e.profiles},
+                                              key=lambda p: (_BY_SIZE.index(p) if p in _BY_SIZE else len(_BY_SIZE), p)))
 
 
 def get_experiment(name: Any, *, field: str = "NAME") -> Experiment:

@@ -6,8 +6,8 @@ problem one ``ConfigError`` naming the field, the value and what is allowed (cro
 raise ``ConfigError`` themselves from a ``model_validator``). Owns ``Experiment``, the one
 declaration the CLI, sweeps and reports read: name, config class, profiles, run function, scale
 knob, parameter count, CPUs per run, chart, the optional packages a run imports and the round
-fields a table of its rounds leads with. The
-declarations themselves are in ``rsilab.experiments.registry``.
+fields a table of its rounds leads with. The declarations themselves are in
+``rsilab.experiments.registry``.
 
 Imports pydantic and our errors; never torch: the run function, the parameter count and the
 chart are named as ``"module:function"`` and imported only when used.
