@@ -78,3 +78,15 @@ def test_columns_that_fit_counts_borders_and_padding():
     assert columns_that_fit(["x", "y", "z"], rows, width=1 + 10 + 10) == 2
     assert columns_that_fit(["x", "y", "z"], rows, width=1 + 30) == 3
     assert columns_that_fit(["x", "y", "z"], rows, width=5) == 1  # at least one, however narrow
+
+
+def test_control_characters_in_a_tracked_run_are_escaped_and_measured_escaped(tmp_path):
+    path = tmp_path / "t.sqlite"
+    with Store(path) as st:
+        run = st.add_run("experiment:track", "evil\x1b[2Jname", config={}, seed=None)
+        st.add_round(run, 0, {"capability": 1.0, "note\x1b]0;title\x07": "x\r" * 10})
+    out = _show("experiment", "show", str(run), "--wide", "--store", str(path), columns=80)
+    assert "\x1b" not in out and "\r" not in out and "\x07" not in out
+    assert "\\x1b" in out and "\\r" in out
+    lines = _show("experiment", "show", str(run), "--store", str(path), columns=60).splitlines()
+    assert all(len(line) <= 60 for line in lines), max(lines, key=len)

@@ -190,9 +190,12 @@ def columns_that_fit(header: Sequence[str], rows: Sequence[Sequence[str]], width
 def print_wide_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], *, wide: bool,
                      hidden_hint: str = "--wide or --json shows them") -> None:
     """A titled table with the leading columns that fit the terminal (all of them, uncut, with
-    ``wide``), and one line naming the columns left out."""
+    ``wide``), and one line naming the columns left out. Headers and cells are measured as they
+    will be shown: control characters escaped (``rsilab.cli.untrusted``)."""
     import shutil
 
+    header = [safe_text(h) for h in header]
+    rows = [[safe_text(c) for c in r] for r in rows]
     n = len(header) if wide else columns_that_fit(header, rows)
     needed = 1 + sum(max([len(h)] + [len(r[i]) for r in rows]) + 3 for i, h in enumerate(header[:n]))
     print_table(title, tuple(header[:n]), [tuple(r[:n]) for r in rows],

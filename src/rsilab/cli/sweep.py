@@ -125,4 +125,6 @@ def show(sweep_id: int, wide: bool, as_json: bool, store_path: Path | None) -> N
                      ["cell", "status", "k [90% interval]", "values", "rounds", "seconds", "parameters", "run",
                       "error"], rows, wide=wide)
     if fixed:
-        click.echo("every cell also sets: " + ", ".join(f"{a}={b}" for a, b in fixed.items()))
+        from rsilab.cli.untrusted import safe_text
+
+        click.echo(safe_text("every cell also sets: " + ", ".join(f"{a}={b}" for a, b in fixed.items())))
