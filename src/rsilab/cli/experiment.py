@@ -97,9 +97,10 @@ def show(run_id: int, plot_path: Path | None, wide: bool, as_json: bool, store_p
 
             load(spec.chart)(found.rounds, plot_path)
         else:
+            from rsilab.cli.untrusted import safe_text
             from rsilab.report.experiments import capability_chart
 
-            capability_chart(found.rounds, plot_path, title=f"run {run_id}: {found.run.name}")
+            capability_chart(found.rounds, plot_path, title=f"run {run_id}: {safe_text(found.run.name)}")
         click.echo(f"wrote {plot_path}")
 
 
