@@ -2,7 +2,7 @@
 
 Owns ``add_fit`` (a fit's run and its prior, in one transaction) and ``prior_of`` (the prior
 kept with a run, or None). What a prior holds is decided elsewhere (``rsilab.core.priors`` and
-``rsilab.estimate.bridge``); this module only keeps it. Imports the store and our errors only.
+``rsilab.estimate.bridge``); this module only keeps it. Imports the store's db module only.
 """
 from __future__ import annotations
 
