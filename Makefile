@@ -18,12 +18,12 @@ run: venv
 	$(BIN)/rsilab forecast --out $(OUT)
 
 test: $(BIN)/python
-	$(BIN)/pip install -q -e ".[test,experiments,sweep]"
+	$(BIN)/pip install -q -e ".[test,experiments,sweep,stats]"
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 # the quick run: the suite without the tests marked slow (CI runs the whole suite: make test)
 test-quick: $(BIN)/python
-	$(BIN)/pip install -q -e ".[test,experiments,sweep]"
+	$(BIN)/pip install -q -e ".[test,experiments,sweep,stats]"
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow"
 
 # The plotly.js bundle the report and the playground ship (src/rsilab/report/vendor/README.md):

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+# PyMC raises the recursion limit to 10,000 when it is imported (rsilab.estimate.pooled_sampler
+# imports it on use); hypothesis fails a test during which the limit changes. Raising it here, once,
+# makes PyMC's later call change nothing, whichever test imports it first.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

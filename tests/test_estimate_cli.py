@@ -27,21 +27,46 @@ ROUNDS = "round,capability,compute_flop,seconds\n" + "".join(
 
 
 def test_rounds_json_contract_and_prior_file(tmp_path):
-    r = _run("rounds", _write(tmp_path, "r.csv", ROUNDS), "--json", "--bootstrap", "300")
+    r = _run("rounds", _write(tmp_path, "r.csv", ROUNDS), "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
-    for key in ("k", "k_interval", "p_k_gt_1", "regime", "prior", "regime_confidence", "k_per_compute"):
+    for key in ("k", "k_interval", "p_k_gt_1", "regime", "prior", "k_per_compute", "by_start", "saturation",
+                "noise", "noise_source", "method", "headline_from_round"):
         assert key in out
-    assert out["k"] == pytest.approx(1.2) and out["regime"] == "explosion"
+    # an exact geometric series (levels printed to 6 decimals): k within the print's resolution
+    assert out["k"] == pytest.approx(1.2, rel=1e-3) and out["regime"] == "explosion" and out["method"] == "levels"
+    assert out["noise"] == "estimated" and out["by_start"]["from round 1"]["headline"] is False
     saved = _write(tmp_path, "fit.json", r.output)
     assert load_prior(saved)["quantity"] == "k"
 
 
-def test_rounds_table_and_plot(tmp_path):
+def test_rounds_table_plot_and_the_ratio_method(tmp_path):
     png = tmp_path / "r.png"
-    r = _run("rounds", _write(tmp_path, "r.csv", ROUNDS), "--plot", png, "--bootstrap", "200")
+    r = _run("rounds", _write(tmp_path, "r.csv", ROUNDS), "--plot", png)
     assert r.exit_code == 0, r.output
-    assert "regime: explosion" in r.output and png.stat().st_size > 1000
+    assert ": explosion (the 90% interval lies above 1 + tol)" in r.output and png.stat().st_size > 1000
+    assert "from round 1 (beside the headline)" in r.output and "noise: estimated" in r.output
+    r = _run("rounds", _write(tmp_path, "r.csv", ROUNDS), "--method", "ratio", "--bootstrap", "200")
+    assert r.exit_code == 0 and "for comparison only" in r.output, r.output
+
+
+def test_rounds_with_se_or_n_items_columns(tmp_path):
+    rows = "".join(f"{i},{20 + 10 * (1 - 0.7 ** i):.4f},500\n" for i in range(6))
+    r = _run("rounds", _write(tmp_path, "n.csv", "round,capability,n_items\n" + rows), "--transform", "logit",
+             "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["noise"] == "binomial" and out["noise_source"].startswith("the n_items column")
+    rows = "".join(f"{i},{20 + 10 * (1 - 0.7 ** i):.4f},0.5\n" for i in range(6))
+    r = _run("rounds", _write(tmp_path, "s.csv", "round,capability,se\n" + rows), "--json")
+    assert json.loads(r.output)["noise"] == "known"
+    # a 0 % value is data with n_items (binomial), one clear line without
+    rows = "".join(f"{i},{v},30\n" for i, v in enumerate([0.0, 3.3, 10.0, 13.3, 20.0]))
+    r = _run("rounds", _write(tmp_path, "z.csv", "round,capability,n_items\n" + rows), "--transform", "logit")
+    assert r.exit_code == 0, r.output
+    r = _run("rounds", _write(tmp_path, "z2.csv", "round,capability\n" + "".join(
+        f"{i},{v}\n" for i, v in enumerate([0.0, 3.3, 10.0, 13.3, 20.0]))), "--transform", "logit")
+    assert r.exit_code == 2 and "row 1, column 'capability'" in r.output and "give an n_items column" in r.output
 
 
 def test_rnd_returns_json(shared_data, tmp_path):

@@ -3,23 +3,43 @@ import csv
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from rsilab.cli import cli
-from rsilab.estimate.evidence import COLUMNS, load_registry, registry_path
+from rsilab.estimate.evidence import ANNOTATIONS, COLUMNS, TRANSCRIBED, load_registry, registry_path
 
 
-def test_shipped_registry_is_the_published_transcription(shared_data):
-    shipped = registry_path().read_bytes()
-    published = (shared_data / "self_improvement_rounds.csv").read_bytes()
-    assert shipped == published, "the shipped registry differs from ../shared/data/self_improvement_rounds.csv"
+def _rows(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_shipped_registry_is_the_published_transcription_plus_annotations(shared_data):
+    shipped = _rows(registry_path())
+    published = _rows(shared_data / "self_improvement_rounds.csv")
+    assert len(shipped) == len(published)
+    for i, (ours, theirs) in enumerate(zip(shipped, published), start=1):
+        assert {c: ours[c] for c in TRANSCRIBED} == theirs, f"row {i} differs from the published transcription"
+
+
+def test_every_series_carries_its_noise_family_and_cluster_with_provenance():
+    # n_items with a source for every published series (no row left to have its noise guessed),
+    # family and cluster as columns of their own (no text matching)
+    for s in load_registry():
+        assert s.noise == "binomial" and s.n_items is not None and np.all(s.n_items == s.n_items[0]), s.series_id
+        assert s.noise_source and ("Sec." in s.noise_source or "@" in s.noise_source or "Table" in s.noise_source), \
+            f"{s.series_id}: the size's source is not precise: {s.noise_source!r}"
+        assert s.family != "unspecified" and s.cluster != s.series_id, s.series_id
+    sizes = {s.benchmark: s.n_items[0] for s in load_registry()}
+    assert sizes["AlpacaEval 2.0"] == 805 and sizes["MT-Bench"] == 80 and sizes["GSM8k"] == 1319
 
 
 def test_registry_shape_rounds_and_bounds():
     series = load_registry()
     with registry_path().open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
-        assert tuple(reader.fieldnames) == COLUMNS
+        assert tuple(reader.fieldnames) == COLUMNS and COLUMNS == TRANSCRIBED + ANNOTATIONS
         rows = list(reader)
     assert len(series) == 34 and len(rows) == 146
     assert sum(len(s.rounds) for s in series) == 146
@@ -33,7 +53,7 @@ def test_registry_shape_rounds_and_bounds():
     assert all(r["source"] and r["arxiv"] and r["location"] for r in rows)
 
 
-def test_derived_labels_follow_the_provenance_notes():
+def test_labels_follow_the_provenance_notes():
     by_id = {s.series_id: s for s in load_registry()}
     # external judge or teacher: SPPO and the iterative DPO/IPO baselines (PairRM), DNO (GPT-4-Turbo)
     external = {i for i, s in by_id.items() if s.external}
@@ -48,10 +68,22 @@ def test_derived_labels_follow_the_provenance_notes():
     assert by_id["SRLM_llama2_70b_mtbench"].family == "self-rewarding"
 
 
-def test_raw_spin_open_llm_k_is_the_one_quoted():
-    # gains 2.66, 1.32, 0.85, 0.19: k = (2.66*1.32 + 1.32*0.85 + 0.85*0.19) / (2.66^2 + 1.32^2 + 0.85^2)
-    s = {x.series_id: x for x in load_registry()}["SPIN_zephyr7b_openllm_avg"]
-    assert np.isclose(s.k("raw"), 4.7947 / 9.5405, rtol=1e-9)
+def test_a_user_file_without_annotations_gets_the_stated_defaults(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("series_id,method,metric,round,value\n" + "".join(f"a,ReST,accuracy (%),{r},{20 + 5 * r}\n"
+                                                                       for r in range(4)))
+    s = load_registry(path)[0]
+    assert (s.family, s.cluster, s.external, s.noise) == ("unspecified", "a", False, "estimated")
+
+
+def test_n_items_on_some_rows_of_a_series_is_one_clear_error(tmp_path):
+    from rsilab.errors import DataError
+
+    path = tmp_path / "mine.csv"
+    path.write_text("series_id,method,metric,round,value,n_items\n" + "".join(
+        f"a,ReST,accuracy (%),{r},{20 + 5 * r},{'' if r == 2 else 500}\n" for r in range(4)))
+    with pytest.raises(DataError, match="row 3, column 'n_items'.*every row"):
+        load_registry(path)
 
 
 def test_evidence_list_and_show():
@@ -68,7 +100,9 @@ def test_evidence_list_and_show():
     assert res.exit_code == 0, res.output
     shown = json.loads(res.output)
     assert shown["values"] == [58.14, 60.80, 62.12, 62.97, 63.16] and shown["transform"] == "logit"
-    assert shown["arxiv"] == "2401.01335" and np.isclose(shown["k_by_transform"]["raw"], 4.7947 / 9.5405)
+    assert shown["arxiv"] == "2401.01335" and shown["noise"] == "binomial" and shown["n_items"] == 9485
+    lo, hi = shown["k_interval"]
+    assert lo < shown["k"] < hi and shown["regime"] in ("fizzle", "undetermined")
     res = runner.invoke(cli, ["evidence", "show", "SPIN_zephyr7b_openllm_avg"])
     assert res.exit_code == 0 and "transform: logit" in res.output and "Table 2" in res.output
     res = runner.invoke(cli, ["evidence", "show", "NO_SUCH_SERIES"])

@@ -395,7 +395,8 @@ def test_fuzz_evidence_csv(tmp_path_factory, csv_tally, data):
     tmp = tmp_path_factory.mktemp("evidence")
     path = tmp / "series.csv"
     path.write_bytes(data)
-    check_cli(["evidence", "fit", "--add", str(path), "--only-added", "--json", "--plot", str(tmp / "forest.png")],
+    check_cli(["evidence", "fit", "--method", "grid", "--add", str(path), "--only-added", "--json", "--plot",
+               str(tmp / "forest.png")],
               path, tmp / "s.sqlite", csv_tally["evidence fit --add"], repr(data))
 
 
@@ -413,8 +414,8 @@ def test_the_unmutated_inputs_succeed(tmp_path):
                 ["fit", "rnd-returns", str(tmp_path / "inputs.csv"), str(tmp_path / "endpoints.csv"), "--draws", "200",
                  "--json"],
                 ["simulate", str(tmp_path / "scenario.toml"), "--samples", "64", "--json"],
-                ["evidence", "fit", "--add", str(tmp_path / "series.csv"), "--only-added", "--json", "--plot",
-                 str(tmp_path / "forest.png")]]
+                ["evidence", "fit", "--method", "grid", "--add", str(tmp_path / "series.csv"), "--only-added", "--json",
+                 "--plot", str(tmp_path / "forest.png")]]
     for i, args in enumerate(commands, 1):
         res = CliRunner().invoke(cli, args + ["--store", str(store)])
         assert res.exit_code == 0, (args, res.output[-500:], res.stderr[-500:])

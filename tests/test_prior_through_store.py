@@ -137,4 +137,4 @@ def test_too_few_rounds_in_a_run_is_one_line(tracked):
         for i, c in enumerate(CAPABILITY[:3]):
             st.add_round(short, i, {"capability": c})
     line = _error("fit", "rounds", "--run", str(short), "--store", store)
-    assert f"run {short}" in line and "5" in line
+    assert f"run {short}" in line and "too few rounds: 3; at least 4" in line

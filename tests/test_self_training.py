@@ -322,7 +322,8 @@ def test_cli_run_show_export(tmp_path):
     with out_csv.open() as fh:
         rows = list(csv.DictReader(fh))
     assert [r["round"] for r in rows] == ["0", "1"]
-    assert set(rows[0]) == {"round", "capability", "compute_flop", "seconds", "schedule"}
+    # the horizon's bootstrap SD travels as the capability's se, for `fit rounds`
+    assert set(rows[0]) == {"round", "capability", "compute_flop", "seconds", "se", "schedule"}
     assert {r["schedule"] for r in rows} == {"one-up"}
     bad = tmp_path / "bad.toml"
     bad.write_text("colour = 'red'\n")

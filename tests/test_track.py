@@ -125,3 +125,26 @@ def test_bad_arguments_are_clear_errors(tmp_path):
     with pytest.raises(ConfigError, match="method"):
         with rsilab.track("x", method="", store=tmp_path / "s.sqlite"):
             pass
+
+
+def test_the_noise_a_loop_logs_reaches_the_estimators(tmp_path):
+    import json
+
+    import pytest
+    from click.testing import CliRunner
+
+    import rsilab
+    from rsilab.cli import cli
+    from rsilab.errors import ConfigError
+
+    path = tmp_path / "s.sqlite"
+    with rsilab.track("noisy", method="ReST", metric="MATH accuracy (%)", store=path) as run:
+        for r in range(5):
+            run.log_round(capability=20.0 + 10.0 * (1 - 0.7 ** r), n_items=5000)
+    res = CliRunner().invoke(cli, ["fit", "rounds", "--run", str(run.run_id), "--transform", "logit", "--json",
+                                   "--store", str(path)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["noise"] == "binomial"
+    with pytest.raises(ConfigError, match="capability_se"):
+        with rsilab.track("both", method="ReST", store=path) as run:
+            run.log_round(capability=1.0, capability_se=0.1, n_items=100)

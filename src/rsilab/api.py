@@ -300,39 +300,44 @@ def sensitivity(scenario: Any = DEFAULT_SCENARIO, *, output: str = "p_explosion"
     return result
 
 
-def fit_rounds(data: Any, *, transform: str | None = None, ceiling: float | None = 100.0, tolerance: float | None = None,
-               n_bootstrap: int = 4000, min_rounds: int = 5, seed: int | None = 0):
-    """Fit returns per round k to rounds: a pandas DataFrame or a dict with ``capability`` (and
-    optionally ``round``, ``compute_flop``, ``seconds``), or a path to a rounds CSV.
+def fit_rounds(data: Any, *, transform: str = "raw", ceiling: float | None = 100.0, tolerance: float | None = None,
+               method: str = "levels", from_round: int | None = None, level: float = 0.9, n_bootstrap: int = 4000,
+               min_rounds: int = 4, seed: int | None = 0):
+    """Fit returns per round k to rounds, as ``rsilab fit rounds`` does: a list of capabilities
+    (rounds 0, 1, ...), a pandas DataFrame or a dict with ``capability`` (and optionally
+    ``round``, ``se`` or ``n_items``, ``compute_flop``, ``seconds``), or a path to a rounds CSV.
 
-    ``transform`` (raw, logit, neglog-error or log; ``ceiling`` bounds the metric for logit and
-    neglog-error: 100 for percentages, 10 for 0-10 scores) maps capability to the scale on which
-    gains are measured before k is taken, as ``rsilab fit rounds --transform``. Returns the fitted
-    ``RoundsFit`` (``result_dict()``, ``to_prior()``, ``params_``). ``tolerance``: how close to 1
-    counts as k = 1 (default ``RETURNS_TOLERANCE``, 0.02, as ``rsilab fit rounds``).
+    ``transform`` (raw, logit, neglog-error or log; ``ceiling`` bounds the metric for logit,
+    neglog-error and ``n_items``: 100 for percentages, 10 for 0-10 scores) is the scale on which
+    gains are geometric. Returns the fitted ``RoundsFit`` (``k_``, ``k_interval_``, ``regime_``,
+    ``result_dict()``, ``to_prior()``). ``tolerance``: how close to 1 counts as k = 1 (default
+    ``RETURNS_TOLERANCE``, 0.02, as the CLI). ``method="ratio"`` is the old gain-ratio estimator,
+    for comparison only.
     """
     import numpy as np
 
     from rsilab.estimate.rounds import RoundsFit
 
+    names = ("round", "capability", "se", "n_items", "compute_flop", "seconds")
     if isinstance(data, (str, Path)):
         from rsilab.estimate.io import load_rounds
 
         cols = load_rounds(data)
+    elif isinstance(data, (list, tuple)) or (isinstance(data, np.ndarray) and data.ndim == 1):
+        cols = dict.fromkeys(names)
+        cols["capability"] = np.asarray(data, dtype=float)
     else:
         if not hasattr(data, "__getitem__") or "capability" not in data:
-            raise ConfigError("data", type(data).__name__, "a DataFrame or dict with a 'capability' column, or a CSV path")
-        cols = {k: (None if k not in data else np.asarray(data[k], dtype=float))
-                for k in ("round", "capability", "compute_flop", "seconds")}
-    capability = cols["capability"]
-    if transform is not None:
-        from rsilab.estimate.transforms import apply_transform
-
-        capability = apply_transform(capability, transform, ceiling)
+            raise ConfigError("data", type(data).__name__, "a list of capabilities, a DataFrame or dict with a "
+                                                           "'capability' column, or a CSV path")
+        cols = {k: (None if k not in data else np.asarray(data[k], dtype=float)) for k in names}
     # the default tolerance is the estimator's, the one the forecast's regime rule uses too
     extra = {} if tolerance is None else {"tol": tolerance}
-    est = RoundsFit(n_bootstrap=n_bootstrap, min_rounds=min_rounds, seed=seed, **extra)
-    return est.fit(capability, cols["compute_flop"], cols["seconds"], cols["round"])
+    est = RoundsFit(method=method, transform=transform, ceiling=ceiling, level=level, min_rounds=min_rounds,
+                    from_round=from_round, n_bootstrap=n_bootstrap, seed=seed, **extra)
+    return est.fit(cols["capability"], cols["compute_flop"], cols["seconds"], cols["round"],
+                   se=cols["se"], n_items=cols["n_items"])
+
 
 
 def report(run_id: int, path: str | Path, *, store: str | Path | None = None) -> Path:

@@ -202,41 +202,59 @@ def rnd_returns(inputs_path: Path, endpoints_path: Path, efficiency_path: Path |
 @click.argument("rounds_path", metavar="[ROUNDS.csv]", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--run", "run_id", type=int, default=None,
               help="Fit the rounds of stored run ID (an experiment or an rsilab.track run) instead of a CSV.")
+@click.option("--method", type=click.Choice(["levels", "ratio"]), default="levels", show_default=True,
+              help="levels: k from the capability levels with their measurement noise (the estimator); ratio: the "
+                   "least-squares ratio of successive gains with a bootstrap, biased toward 0, for comparison only.")
+@click.option("--from-round", type=int, default=None,
+              help="Fit from this round on (default: the first). The fit from the next round is printed beside it.")
 @click.option("--tolerance", type=float, default=None,
               help="|k - 1| <= tolerance counts as combustion (k ~ 1). Default: the forecast's regime "
-                   "tolerance (rsilab.dynamics.base.RETURNS_TOLERANCE), so fit and forecast agree.")
+                   "tolerance (rsilab.core.tolerances.RETURNS_TOLERANCE), so fit and forecast agree.")
+@click.option("--level", type=float, default=0.9, show_default=True,
+              help="Interval level; the verdict reads this interval.")
 @click.option("--bootstrap", "n_bootstrap", type=int, default=4000, show_default=True,
-              help="Bootstrap resamples for the interval of k and P(k > 1).")
-@click.option("--min-rounds", type=int, default=5, show_default=True,
-              help="Refuse to estimate from fewer rounds than this.")
+              help="ratio method: bootstrap resamples for its interval.")
+@click.option("--min-rounds", type=int, default=4, show_default=True,
+              help="Refuse to estimate from fewer rounds than this (3 at least).")
 @click.option("--transform", default="raw", show_default=True,
-              help="Capability scale before gains are taken: raw, logit, neglog-error (for a bounded metric, "
+              help="Capability scale on which gains are geometric: raw, logit, neglog-error (for a bounded metric, "
                    "bound --ceiling) or log.")
 @click.option("--ceiling", type=float, default=100.0, show_default=True,
-              help="The metric's upper bound for logit / neglog-error (100 for percentages, 10 for 0-10 scores).")
+              help="The metric's upper bound for logit / neglog-error and n_items (100 for percentages, 10 for 0-10 "
+                   "scores).")
 @click.option("--all-transforms", is_flag=True, help="Also print k under every transform the values allow.")
 @_SEED
 @_PLOT
 @_JSON
 @store_option
 @friendly_errors
-def rounds(rounds_path: Path | None, run_id: int | None, tolerance: float, n_bootstrap: int, min_rounds: int,
-           transform: str, ceiling: float, all_transforms: bool, seed: int, plot_path: Path | None, as_json: bool,
-           store_path: Path | None) -> None:
-    """Returns per round k from ROUNDS.csv (round, capability[, compute_flop, seconds]) or --run ID.
+def rounds(rounds_path: Path | None, run_id: int | None, method: str, from_round: int | None, tolerance: float,
+           level: float, n_bootstrap: int, min_rounds: int, transform: str, ceiling: float, all_transforms: bool,
+           seed: int, plot_path: Path | None, as_json: bool, store_path: Path | None) -> None:
+    """Returns per round k from ROUNDS.csv (round, capability[, se | n_items, compute_flop, seconds]) or
+    --run ID: the posterior of k from the capability levels with their measurement noise, its
+    interval, P(k > 1) and the verdict the interval gives.
 
     The fit is recorded with its prior: `rsilab forecast --returns-from RUN` then forecasts with it."""
-    from rsilab.dynamics.base import RETURNS_TOLERANCE
-    from rsilab.errors import DataError, EstimationError
+    from rsilab.core.tolerances import RETURNS_TOLERANCE
+    from rsilab.errors import ConfigError, DataError, EstimationError
     from rsilab.estimate import io
     from rsilab.estimate.rounds import RoundsFit
-    from rsilab.estimate.transforms import transform_rounds
+    from rsilab.estimate.transforms import check_rounds_domain, describe, usable_transforms
+    from rsilab.estimate.verdict import describe as describe_verdict
+    from rsilab.estimate.verdict import k_line
 
     if rounds_path is None and run_id is None:
         raise click.UsageError("missing argument 'ROUNDS.csv' (or --run ID: a stored run's rounds)")
     if rounds_path is not None and run_id is not None:
         raise click.UsageError("both ROUNDS.csv and --run ID name rounds to fit: give one of them")
     tolerance = RETURNS_TOLERANCE if tolerance is None else tolerance
+    if not 0 < level < 1:
+        raise ConfigError("--level", level, "a probability in (0, 1), e.g. 0.9")
+    if min_rounds < 3:
+        raise ConfigError("--min-rounds", min_rounds, "an integer >= 3 (3 levels make the 2 gains a ratio needs)")
+    if from_round is not None and from_round < 0:
+        raise ConfigError("--from-round", from_round, "a round number >= 0")
     if run_id is not None:
         # a stored run is read as the CSV `rsilab experiment export` writes of it
         from rsilab.store import Store
@@ -251,21 +269,34 @@ def rounds(rounds_path: Path | None, run_id: int | None, tolerance: float, n_boo
         source, name, label = str(rounds_path), rounds_path.name, rounds_path.name
         data = io.load_rounds(rounds_path)
         rows = io.read_table(rounds_path)[1]
-    data, k_by_transform = transform_rounds(source, data, transform, ceiling, all_transforms, rows=rows)
-    try:
-        est = RoundsFit(n_bootstrap=n_bootstrap, tol=tolerance, min_rounds=min_rounds, seed=seed).fit(
-            data["capability"], data["compute_flop"], data["seconds"], data["round"])
-    except EstimationError as exc:
-        raise DataError(source, f"cannot estimate k: {exc}") from None
+    check_rounds_domain(source, data, transform, ceiling, rows=rows)
+
+    def fit_with(tr: str) -> RoundsFit:
+        est = RoundsFit(method=method, transform=tr, ceiling=ceiling, level=level, tol=tolerance,
+                        min_rounds=min_rounds, from_round=from_round, n_bootstrap=n_bootstrap, seed=seed)
+        try:
+            return est.fit(data["capability"], data["compute_flop"], data["seconds"], data["round"],
+                           se=data["se"], n_items=data["n_items"])
+        except EstimationError as exc:
+            raise DataError(source, f"cannot estimate k: {exc}") from None
+
+    est = fit_with(transform)
     out = est.result_dict()
     out["prior"] = est.to_prior(source=f"self-improvement rounds, {label}")
     out["file" if run_id is None else "run"] = str(rounds_path) if run_id is None else run_id
-    out["transform"] = transform
+    out["noise_source"] = _noise_source(data)
     if all_transforms:
-        out["k_by_transform"] = k_by_transform
+        out["k_by_transform"] = {}
+        for tr, why in usable_transforms(data["capability"], ceiling, data["n_items"] is not None).items():
+            if why is None:
+                f = fit_with(tr)
+                out["k_by_transform"][tr] = {"k": f.k_, "k_interval": list(f.k_interval_), "regime": f.regime_}
+            else:
+                out["k_by_transform"][tr] = why
     out["schedule"], out["caveat"] = _schedule_caveat(rows)
     out["run_id"] = record_fit(store_path, "rounds", name,
-                            {"tolerance": tolerance, "bootstrap": n_bootstrap, "seed": seed},
+                            {"method": method, "transform": transform, "from_round": from_round,
+                             "tolerance": tolerance, "level": level, "bootstrap": n_bootstrap, "seed": seed},
                             {k: v for k, v in out.items() if k != "prior"}, seed, prior=out["prior"])
     if plot_path is not None:
         from rsilab.report.fits import rounds_chart
@@ -274,17 +305,34 @@ def rounds(rounds_path: Path | None, run_id: int | None, tolerance: float, n_boo
     if as_json:
         echo_json(out)
         return
-    rows = est.table_rows()
-    print_table(f"returns per round ({len(data['capability'])} rounds of {label})", ESTIMATE_HEADER, rows)
-    click.echo(f"transform: {transform}" + (f" (bound {ceiling:g})" if transform in ("logit", "neglog-error") else ""))
+    print_table(f"returns per round ({out['diagnostics']['n_rounds']} rounds of {label} from round "
+                f"{out['headline_from_round']})", ESTIMATE_HEADER, est.table_rows())
+    click.echo(k_line(out["k"], out["k_interval"], level, out["p_k_gt_1"], describe_verdict(out["regime"], None, level)))
+    for start, b in out["by_start"].items():
+        if not b.get("headline"):
+            click.echo(f"{start} (beside the headline): " + (b["note"] if b["k"] is None else
+                       k_line(b["k"], b["k_interval"], level, b["p_k_gt_1"], b["regime"])))
+    click.echo(f"method: {method}" + (" (for comparison only: biased toward 0 under measurement noise)"
+                                      if method == "ratio" else f"; noise: {out['noise_source']}"))
+    click.echo(f"transform: {describe(transform, ceiling)}")
+    if out.get("saturation"):
+        sat = out["saturation"]
+        click.echo(("caveat: " if sat["favoured"] == "saturation" else "saturation: ") + sat["note"])
     if all_transforms:
-        click.echo("k under each transform: " + ", ".join(
-            f"{n} {v:.3f}" if isinstance(v, float) else f"{n} n/a ({v})" for n, v in k_by_transform.items()))
-    click.echo(f"P(k > 1) = {out['p_k_gt_1']:.3f}; regime: {out['regime']} "
-               f"(confidence {out['regime_confidence']:.2f}, k ~ 1 means |k - 1| <= {tolerance:g})")
+        click.echo("k under each transform: " + "; ".join(
+            f"{n} {v['k']:.3g} [{v['k_interval'][0]:.3g}, {v['k_interval'][1]:.3g}] {v['regime']}"
+            if isinstance(v, dict) else f"{n} n/a ({v})" for n, v in out["k_by_transform"].items()))
     if out["caveat"]:
         click.echo(f"caveat: {out['caveat']}")
     click.echo(f"recorded as run {out['run_id']} with its prior: rsilab forecast --returns-from {out['run_id']}")
+
+
+def _noise_source(data: dict) -> str:
+    if data.get("se") is not None:
+        return "the se column (Gaussian, known)"
+    if data.get("n_items") is not None:
+        return "the n_items column (binomial)"
+    return "estimated from the levels (no se or n_items column; log-uniform prior on its SD)"
 
 
 def _schedule_caveat(rows: list[dict[str, str]]) -> tuple[str | None, str | None]:

@@ -113,7 +113,7 @@ def show(sweep_id: int, wide: bool, as_json: bool, store_path: Path | None) -> N
     for r in data["cells"]:
         if r["k"] is not None:
             lo, hi = r["k_interval"] or (float("nan"), float("nan"))
-            k = f"{r['k']:.3g} [{lo:.3g}, {hi:.3g}]"
+            k = f"{r['k']:.3g} [{lo:.3g}, {hi:.3g}] {r['regime']}"
         else:
             k = r["k_note"] or ""
         rows.append([str(r["cell"]), r["status"], k,
@@ -122,7 +122,7 @@ def show(sweep_id: int, wide: bool, as_json: bool, store_path: Path | None) -> N
                      "" if r["parameters"] is None else f"{r['parameters']:.4g}",
                      "" if r["run_id"] is None else str(r["run_id"]), r["error"] or ""])
     print_wide_table(f"sweep {s['id']}: {s['experiment']} ({s['profile']} profile), {s['status']}: {counts}",
-                     ["cell", "status", "k [90% interval]", "values", "rounds", "seconds", "parameters", "run",
+                     ["cell", "status", "k [90% interval] verdict", "values", "rounds", "seconds", "parameters", "run",
                       "error"], rows, wide=wide)
     if fixed:
         from rsilab.cli.untrusted import safe_text

@@ -12,8 +12,12 @@ from rsilab.estimate.bridge import apply_returns_prior, load_prior, make_prior, 
 from rsilab.estimate.chinchilla import ChinchillaFit, compute_optimal_allocation, hoffmann_grid
 from rsilab.estimate.powerlaw import PowerLawFit
 from rsilab.estimate.rnd_returns import RnDReturnsFit, growth_ratio
+from rsilab.estimate.pooling import PooledK
 from rsilab.estimate.rounds import RoundsFit
+from rsilab.estimate.scale import ScaleFit
+from rsilab.estimate.verdict import verdict
 
-__all__ = ["BNSLFit", "ChinchillaFit", "PowerLawFit", "RnDReturnsFit", "RoundsFit", "bnsl",
+__all__ = ["BNSLFit", "ChinchillaFit", "PooledK", "PowerLawFit", "RnDReturnsFit", "RoundsFit", "ScaleFit", "bnsl",
+           "verdict",
            "apply_returns_prior", "compute_optimal_allocation", "growth_ratio", "hoffmann_grid", "load_prior",
            "make_prior", "spec_problem"]

@@ -2,15 +2,18 @@
 
 Owns the registry format (one CSV row per series and round, the columns of ``COLUMNS``), the
 shipped registry ``self_improvement_rounds.csv`` (34 published series, each row citing its
-paper, arXiv id and table), the checks every registry file passes, and what is derived from a
-row's text: the method family, whether an external judge or teacher is involved, the cluster of
-series that share checkpoints, and the metric's bound. Users add series with the same columns;
-``series_id``, ``method``, ``metric``, ``round`` and ``value`` are required, the rest optional.
+paper, arXiv id and table, the benchmark's size and where that size is stated), the checks every
+registry file passes, and each series' levels for the estimators. Nothing is derived from a
+row's text but the metric's bound: the method family, the cluster of series that share
+checkpoints and whether an external judge or teacher is involved are columns of their own.
+Users add series with the same columns; ``series_id``, ``method``, ``metric``, ``round`` and
+``value`` are required, the rest optional: without ``family`` a series is "unspecified", without
+``cluster`` it is a cluster of its own, without ``external`` it counts as pure self-improvement,
+and without ``n_items`` or ``se`` its noise is estimated from its own levels.
 Imports numpy and our errors only; never torch, never rsilab.simulate.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,29 +22,18 @@ import numpy as np
 
 from rsilab.errors import DataError
 from rsilab.estimate.io import numeric_column, read_table
-from rsilab.estimate.rounds import gain_ratio
+from rsilab.estimate.levels import Levels, levels_from_values
 from rsilab.estimate.transforms import apply_transform, check_transform, default_transform, metric_ceiling, value_problem
 
-COLUMNS = ("series_id", "source", "arxiv", "location", "method", "model", "model_params", "benchmark", "metric",
-           "higher_is_better", "round", "value", "confidence")
+TRANSCRIBED = ("series_id", "source", "arxiv", "location", "method", "model", "model_params", "benchmark", "metric",
+               "higher_is_better", "round", "value", "confidence")
+ANNOTATIONS = ("family", "cluster", "external", "n_items", "se", "noise_source")
+COLUMNS = TRANSCRIBED + ANNOTATIONS
 REQUIRED = ("series_id", "method", "metric", "round", "value")
 REGISTRY_FILE = "self_improvement_rounds.csv"
 MIN_ROUNDS = 3  # 2 gains make 1 ratio: the least a series can say about k
-
-FAMILIES = ("self-play / preference iteration", "self-rewarding", "self-training on own outputs",
-            "self-refine (inference-time)", "other")
-# (pattern on the method's name, family); the first match wins, so the specific names come first
-# ("Self-Rewarding LM (iterative DPO ...)" is self-rewarding, "Iterative RPO (DPO+NLL)" self-training)
-_FAMILY_RULES = (
-    (re.compile(r"self-refine|reflexion", re.I), "self-refine (inference-time)"),
-    (re.compile(r"self-reward|meta-reward", re.I), "self-rewarding"),
-    (re.compile(r"\brpo\b|\bstar\b|\brest\b|rest-em|self-train|expert iteration|rejection sampl", re.I),
-     "self-training on own outputs"),
-    (re.compile(r"spin|sppo|\bdpo\b|\bipo\b|\bdno\b|self-play|preference", re.I), "self-play / preference iteration"),
-)
-# Methods whose preferences come from a model outside the loop: SPPO and the iterative DPO/IPO
-# baselines use PairRM (0.4B); DNO uses GPT-4-Turbo as annotator and teacher.
-_EXTERNAL = re.compile(r"pairrm|external|\bsppo\b|\bdno\b|teacher", re.I)
+UNSPECIFIED = "unspecified"
+_YES, _NO = ("yes", "true", "1"), ("no", "false", "0", "")
 
 
 @dataclass
@@ -60,21 +52,17 @@ class Series:
     model_params: str = ""
     benchmark: str = ""
     confidence: str = ""
+    family: str = UNSPECIFIED
+    cluster: str = ""
+    external: bool = False
+    n_items: np.ndarray | None = None
+    se: np.ndarray | None = None
+    noise_source: str = ""
     origin: str = "registry"
     rows: list[int] = field(default_factory=list, repr=False)  # the file's data-row numbers, per round
 
-    @property
-    def family(self) -> str:
-        return method_family(self.method)
-
-    @property
-    def external(self) -> bool:
-        return bool(_EXTERNAL.search(self.method))
-
-    @property
-    def cluster(self) -> str:
-        """Series of one run (same paper, method and model) share checkpoints: one cluster."""
-        return " | ".join(p for p in (self.arxiv or self.origin, self.method, self.model) if p)
+    def __post_init__(self):
+        self.cluster = self.cluster or self.series_id
 
     @property
     def ceiling(self) -> float | None:
@@ -83,6 +71,10 @@ class Series:
     @property
     def default_transform(self) -> str:
         return default_transform(self.ceiling)
+
+    @property
+    def noise(self) -> str:
+        return "binomial" if self.n_items is not None else "known" if self.se is not None else "estimated"
 
     def transformed(self, transform: str | None = None) -> np.ndarray:
         """The values on a transform's scale; a value outside its domain names the file's row."""
@@ -95,27 +87,45 @@ class Series:
                                 column="value")
         return apply_transform(self.values, t, self.ceiling)
 
+    def levels(self, transform: str | None = None, from_round: int | None = None) -> Levels:
+        """The series' levels for the estimators, with its noise (binomial from ``n_items``, Gaussian
+        from ``se``, else estimated), from ``from_round`` on (default: all)."""
+        t = check_transform(transform or self.default_transform)
+        keep = self.rounds >= (from_round if from_round is not None else self.rounds.min())
+        if keep.sum() < MIN_ROUNDS:
+            raise DataError(self.origin, f"series {self.series_id!r} has {int(keep.sum())} rounds from round "
+                                         f"{from_round}; at least {MIN_ROUNDS} are needed", column="round")
+        if self.n_items is None:
+            self.transformed(t)                    # a value outside the transform's domain names its row
+        try:
+            return levels_from_values(self.values[keep], self.rounds[keep],
+                                      se=None if self.se is None else self.se[keep],
+                                      n_items=None if self.n_items is None else self.n_items[keep],
+                                      transform=t, ceiling=self.ceiling)
+        except Exception as exc:  # EstimationError: name the series' file and rows
+            raise DataError(self.origin, f"series {self.series_id!r}: {exc}",
+                            row=self.rows[0] if self.rows else None, column="value") from None
+
     def gains(self, transform: str | None = None) -> np.ndarray:
         return np.diff(self.transformed(transform))
 
-    def k(self, transform: str | None = None) -> float:
-        """The least-squares ratio of successive gains (``fit rounds``' k); NaN if no gain but the last."""
-        g = self.gains(transform)
-        return gain_ratio(g[:-1], g[1:])
+    def fit(self, transform: str | None = None, from_round: int | None = None, level: float = 0.9):
+        """The series' own k (``rsilab fit rounds``' levels estimator, with this series' noise)."""
+        from rsilab.estimate.rounds import RoundsFit
+
+        t = transform or self.default_transform
+        self.levels(t, from_round)           # the checks, with file and row
+        return RoundsFit(transform=t, ceiling=self.ceiling, level=level, min_rounds=MIN_ROUNDS,
+                         from_round=from_round).fit(self.values, rounds=self.rounds, se=self.se, n_items=self.n_items)
 
     def summary(self) -> dict:
         return {"series_id": self.series_id, "method": self.method, "family": self.family, "model": self.model,
                 "model_params": self.model_params, "benchmark": self.benchmark, "metric": self.metric,
                 "rounds": len(self.rounds), "confidence": self.confidence, "external_judge_or_teacher": self.external,
-                "cluster": self.cluster, "source": self.source, "arxiv": self.arxiv, "location": self.location,
-                "origin": self.origin}
-
-
-def method_family(method: str) -> str:
-    for pattern, family in _FAMILY_RULES:
-        if pattern.search(method):
-            return family
-    return "other"
+                "cluster": self.cluster, "noise": self.noise,
+                "n_items": None if self.n_items is None else float(self.n_items[0]),
+                "noise_source": self.noise_source, "source": self.source, "arxiv": self.arxiv,
+                "location": self.location, "origin": self.origin}
 
 
 def registry_path() -> Path:
@@ -135,6 +145,10 @@ def load_registry(path: str | Path | None = None) -> list[Series]:
                                     f"({', '.join(REQUIRED)} required)", column=col)
     numeric_column(p, rows, "round")
     numeric_column(p, rows, "value")
+    for col in ("n_items", "se"):
+        if col in header:
+            numeric_column(p, rows, col, positive=True, allow_empty=True,
+                           why=" (the benchmark's number of items)" if col == "n_items" else " (a standard error)")
     by_id: dict[str, list[tuple[int, dict[str, str]]]] = {}
     for i, row in enumerate(rows, start=1):
         sid = row.get("series_id", "")
@@ -142,6 +156,9 @@ def load_registry(path: str | Path | None = None) -> list[Series]:
             raise DataError(str(p), "empty series_id", row=i, column="series_id")
         if float(row["round"]) != int(float(row["round"])) or float(row["round"]) < 0:
             raise DataError(str(p), f"{row['round']!r} is not a round number (0, 1, 2, ...)", row=i, column="round")
+        if row.get("external", "").lower() not in _YES + _NO:
+            raise DataError(str(p), f"external = {row['external']!r}: yes or no (whether an external judge or teacher "
+                                    "is involved)", row=i, column="external")
         if row.get("higher_is_better", "true").lower() not in ("true", "1", "yes", ""):
             raise DataError(str(p), f"higher_is_better = {row['higher_is_better']!r}: only higher-is-better metrics "
                                     "are accepted (record e.g. accuracy = 100 - error rate)", row=i,
@@ -173,12 +190,34 @@ def _series(p: Path, sid: str, members: list[tuple[int, dict[str, str]]]) -> Ser
         for col in ("method", "metric"):
             if not row.get(col):
                 raise DataError(str(p), f"empty {col} in series {sid!r}", row=i, column=col)
+        for col in ("family", "cluster", "external"):
+            if row.get(col, "") != first.get(col, ""):
+                raise DataError(str(p), f"{col} {row.get(col, '')!r} differs from the series' first row "
+                                        f"({first.get(col, '')!r}): one value per series", row=i, column=col)
+    noise = {}
+    for col in ("n_items", "se"):
+        given = [row.get(col, "") != "" for _, row in members]
+        if any(given) and not all(given):
+            i = members[given.index(False)][0]
+            raise DataError(str(p), f"series {sid!r} gives {col} on some rows only: give it on every row of the "
+                                    "series, or on none (its noise is then estimated)", row=i, column=col)
+        noise[col] = np.array([float(r[col]) for _, r in members]) if all(given) else None
+    if noise["n_items"] is not None and noise["se"] is not None:
+        raise DataError(str(p), f"series {sid!r} gives both n_items and se: the noise comes from one of them",
+                        row=members[0][0], column="se")
     s = Series(series_id=sid, method=first["method"], metric=first["metric"], rounds=np.array(rounds),
                values=np.array([float(r["value"]) for _, r in members]), source=first.get("source", ""),
                arxiv=first.get("arxiv", ""), location=first.get("location", ""), model=first.get("model", ""),
                model_params=first.get("model_params", ""), benchmark=first.get("benchmark", ""),
-               confidence=first.get("confidence", ""), origin=str(p), rows=[i for i, _ in members])
+               confidence=first.get("confidence", ""), family=first.get("family", "") or UNSPECIFIED,
+               cluster=first.get("cluster", ""), external=first.get("external", "").lower() in _YES,
+               n_items=noise["n_items"], se=noise["se"], noise_source=first.get("noise_source", ""),
+               origin=str(p), rows=[i for i, _ in members])
     ceiling = s.ceiling
+    if s.n_items is not None and ceiling is None:
+        raise DataError(str(p), f"series {sid!r} gives n_items, but its metric {s.metric!r} has no bound: n_items "
+                                "is for a proportion (a percentage or a 0-10 score); give se instead",
+                        row=members[0][0], column="n_items")
     for (i, _), v in zip(members, s.values):
         if ceiling is not None and not 0 <= v <= ceiling:
             raise DataError(str(p), f"{v:g} is outside the metric's bounds [0, {ceiling:g}] ({s.metric})",
@@ -187,14 +226,17 @@ def _series(p: Path, sid: str, members: list[tuple[int, dict[str, str]]]) -> Ser
 
 
 def series_from_rounds(series_id: str, capability, *, method: str, metric: str, model: str = "",
-                       model_params: str = "", origin: str = "", first_round: int = 0) -> Series:
+                       model_params: str = "", origin: str = "", first_round: int = 0, se=None, n_items=None,
+                       family: str = UNSPECIFIED) -> Series:
     """A series from a run's rounds (``rsilab.track`` or a built-in experiment)."""
     cap = np.asarray(capability, dtype=float)
     if len(cap) < MIN_ROUNDS:
         raise DataError(origin or series_id, f"series {series_id!r} has {len(cap)} rounds; at least {MIN_ROUNDS} "
                                              "are needed (2 gains make 1 ratio)")
     return Series(series_id=series_id, method=method, metric=metric, model=model, model_params=model_params,
-                  rounds=np.arange(first_round, first_round + len(cap)), values=cap, origin=origin or series_id)
+                  rounds=np.arange(first_round, first_round + len(cap)), values=cap, family=family,
+                  se=None if se is None else np.asarray(se, float),
+                  n_items=None if n_items is None else np.asarray(n_items, float), origin=origin or series_id)
 
 
 def select(series: list[Series], *, pure_self: bool = False) -> list[Series]:
@@ -202,28 +244,14 @@ def select(series: list[Series], *, pure_self: bool = False) -> list[Series]:
     return [s for s in series if not (pure_self and s.external)]
 
 
-def pool(series: list[Series], *, transform: str | None = None, level: float = 0.9, loo: bool = True):
-    """The random-effects pooled k of ``series``, each on ``transform``'s scale (None: its default).
-
-    Returns the fitted ``PooledK``; the transform of each series is in ``series_transforms(...)``.
-    """
+def pool(series: list[Series], *, transform: str | None = None, from_round: int | None = None, level: float = 0.9,
+         method: str = "grid", seed: int = 0, loco: bool = True):
+    """The pooled k of ``series`` (``rsilab.estimate.pooling.PooledK``), each on ``transform``'s
+    scale (None: its default), from ``from_round`` on."""
     from rsilab.estimate.pooling import PooledK
 
     if len(series) < 2:
         raise DataError("evidence", f"{len(series)} series selected; pooling needs at least 2")
-    gains = []
-    for s in series:
-        g = s.gains(transform)
-        if not np.any(g != 0):
-            raise DataError(s.origin, f"series {s.series_id!r} gained nothing in any round: k is undefined",
-                            row=s.rows[0] if s.rows else None, column="value")
-        gains.append(g)
-    return PooledK(level=level, loo=loo).fit(gains, [s.cluster for s in series], [s.family for s in series],
-                                             [s.series_id for s in series])
-
-
-def pool_log_ratio_check(series: list[Series], *, transform: str | None = None, level: float = 0.9) -> dict:
-    """The pooled median k from per-round log gain ratios (pairs with a sign change dropped)."""
-    from rsilab.estimate.pooling import pool_log_ratios
-
-    return pool_log_ratios([s.gains(transform) for s in series], [s.cluster for s in series], level)
+    levels = [s.levels(transform, from_round) for s in series]
+    return PooledK(method=method, level=level, seed=seed, loco=loco).fit(
+        levels, [s.family for s in series], [s.cluster for s in series], [s.series_id for s in series])

@@ -212,8 +212,10 @@ def load_efficiency_series(path: str | Path) -> dict[str, tuple[np.ndarray, np.n
 
 def load_rounds(path: str | Path, table: tuple[list[str], list[dict[str, str]]] | None = None,
                 ) -> dict[str, np.ndarray | None]:
-    """round, capability and optional compute_flop / seconds, sorted by round; duplicates are errors.
+    """round, capability and the optional columns, sorted by round; duplicates are errors.
 
+    Optional: ``se`` (each capability's standard error) or ``n_items`` (the benchmark's size, for
+    a proportion), the measurement noise; ``compute_flop`` and ``seconds``, each round's cost.
     ``table``: (header, rows) read elsewhere (a stored run's, as ``experiment export`` writes it);
     ``path`` then only names it in errors."""
     header, rows = read_table(path) if table is None else table
@@ -226,10 +228,15 @@ def load_rounds(path: str | Path, table: tuple[list[str], list[dict[str, str]]] 
             raise DataError(str(path), f"round {r:g} appears twice (first at row {seen[r]})", row=i, column="round")
         seen[r] = i
     out: dict[str, np.ndarray | None] = {"round": rnd, "capability": cap}
-    for opt in ("compute_flop", "seconds"):
+    why = {"compute_flop": " (a cost per round)", "seconds": " (a cost per round)",
+           "se": " (a standard error)", "n_items": " (the benchmark's number of items)"}
+    for opt, reason in why.items():
         # an optional column left empty throughout (as `rsilab experiment export` writes an
         # unknown cost) is absent; a partly empty one is an error naming the row
         present = opt in header and any(row.get(opt, "") != "" for row in rows)
-        out[opt] = numeric_column(path, rows, opt, positive=True, why=" (a cost per round)") if present else None
+        out[opt] = numeric_column(path, rows, opt, positive=True, why=reason) if present else None
+    if out["se"] is not None and out["n_items"] is not None:
+        raise DataError(str(path), "both se and n_items are given: the noise comes from one of them "
+                                   "(se for any metric, n_items for a proportion)", column="n_items")
     order = np.argsort(rnd)
     return {k: (v[order] if v is not None else None) for k, v in out.items()}

@@ -83,6 +83,29 @@ def apply_transform(values, transform: str, ceiling: float | None = 100.0) -> np
     return -np.log1p(-p)
 
 
+def proportion_and_slope(mu, transform: str, ceiling: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The proportion value / ceiling at fitting-scale values ``mu`` (the transform's inverse) and
+    its slope d proportion / d mu: how a binomial level's mean path is mapped back to a proportion."""
+    mu = np.asarray(mu, dtype=float)
+    c = 1.0 if ceiling is None else float(ceiling)
+    if transform == "logit":
+        p = 0.5 * (1.0 + np.tanh(0.5 * mu))   # the logistic function, without overflow
+        return p, p * (1.0 - p)
+    if transform == "neglog-error":
+        q = np.exp(-mu)
+        return 1.0 - q, q
+    if transform == "log":
+        p = np.exp(mu) / c
+        return p, p
+    check_transform(transform)
+    return mu / c, np.full_like(mu, 1.0 / c)
+
+
+def invert_transform(mu, transform: str, ceiling: float | None) -> np.ndarray:
+    """The metric's values at fitting-scale values ``mu`` (``apply_transform``'s inverse)."""
+    return proportion_and_slope(mu, transform, ceiling)[0] * (1.0 if ceiling is None else float(ceiling))
+
+
 def describe(transform: str, ceiling: float | None) -> str:
     """One line for the CLI: which transform, on which bound."""
     if transform in ("logit", "neglog-error") and ceiling is not None:
@@ -91,32 +114,38 @@ def describe(transform: str, ceiling: float | None) -> str:
     return {"raw": "raw: the value itself", "log": "log: ln(value)"}.get(transform, transform)
 
 
-def transform_rounds(path, data: dict, transform: str, ceiling: float | None, all_transforms: bool = False,
-                     rows: list[dict[str, str]] | None = None):
-    """``fit rounds``' data with capability on ``transform``'s scale, and (if asked) the
-    least-squares k under every transform the values allow (a reason string where they do not).
-
-    A value outside the transform's domain raises DataError naming the file's row and the
-    capability column (of ``rows`` when given: a stored run's table, which has no file to read).
-    """
+def check_rounds_domain(path, data: dict, transform: str, ceiling: float | None,
+                        rows: list[dict[str, str]] | None = None) -> None:
+    """Every capability of ``fit rounds``' data can be fitted on ``transform``'s scale, or a
+    DataError names the file's row and the capability column (of ``rows`` when given: a stored
+    run's table, which has no file to read). With ``n_items`` (binomial noise) a value at the
+    bound is data; it must still lie within [0, ceiling]."""
     from rsilab.estimate.io import read_table
-    from rsilab.estimate.rounds import gain_ratio
 
     check_transform(transform)
-    cap = np.asarray(data["capability"], float)
-    for v, r in zip(cap, data["round"]):
-        problem = value_problem(float(v), transform, ceiling)
+    binomial = data.get("n_items") is not None
+    for v, r in zip(np.asarray(data["capability"], float), data["round"]):
+        if binomial:
+            problem = None if ceiling is not None and 0 <= v <= ceiling else \
+                f"must lie in [0, {ceiling:g}] with n_items (a proportion of the bound)"
+        else:
+            problem = value_problem(float(v), transform, ceiling)
+            if problem and ceiling is not None and transform in ("logit", "neglog-error"):
+                problem += "; give an n_items column to fit values at the bound with binomial noise"
         if problem:
             if rows is None:  # the loader sorted by round: find the row as the file has it
                 rows = read_table(path)[1]
             row = next(i for i, raw in enumerate(rows, start=1) if float(raw["round"]) == r)
             raise DataError(str(path), f"{v:g} (round {r:g}) {problem}", row=row, column="capability")
-    out = dict(data, capability=apply_transform(cap, transform, ceiling))
-    k_by: dict[str, float | str] = {}
-    if all_transforms:
-        for name in TRANSFORMS:
-            bad = next((v for v in cap if value_problem(float(v), name, ceiling)), None)
-            g = np.diff(apply_transform(cap, name, ceiling)) if bad is None else None
-            k_by[name] = (gain_ratio(g[:-1], g[1:]) if g is not None
-                          else f"{bad:g} {value_problem(float(bad), name, ceiling)}")
-    return out, k_by
+
+
+def usable_transforms(values, ceiling: float | None, binomial: bool = False) -> dict[str, str | None]:
+    """Each transform -> None if every value can be fitted on its scale, else why not."""
+    out: dict[str, str | None] = {}
+    for name in TRANSFORMS:
+        if binomial and name in ("logit", "neglog-error") and ceiling is not None:
+            out[name] = None
+            continue
+        bad = next((float(v) for v in values if value_problem(float(v), name, ceiling)), None)
+        out[name] = None if bad is None else f"{bad:g} {value_problem(bad, name, ceiling)}"
+    return out

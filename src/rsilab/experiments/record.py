@@ -71,7 +71,8 @@ def start_or_resume(store: Store, name: str, config: dict[str, Any], *, seed: in
 
 
 def export_rounds(store: Store, run_id: int, path: Path) -> int:
-    """Write the rounds of a run as ``round, capability, compute_flop, seconds[, schedule]``; return the count."""
+    """Write the rounds of a run as ``round, capability, compute_flop, seconds[, se | n_items][, schedule]``;
+    return the count."""
     found = rounds_of(store, run_id, min_rounds=1)
     header, rows = found.table()
     with open(path, "w", newline="") as fh:

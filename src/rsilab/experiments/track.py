@@ -38,10 +38,18 @@ class TrackedRun:
         return self._handle.next_round
 
     def log_round(self, capability: float, compute_flop: float | None = None, seconds: float | None = None,
-                  **extra: Any) -> int:
-        """Record a finished round: its capability (on the metric), and optionally its compute and time."""
+                  *, capability_se: float | None = None, n_items: float | None = None, **extra: Any) -> int:
+        """Record a finished round: its capability (on the metric), and optionally its compute and
+        time, and its measurement noise: a standard error, or the benchmark's number of items (for a
+        proportion: binomial noise). The estimators read the noise when every round gives it."""
         cap = _number("capability", capability)
         record: dict[str, Any] = {"capability": cap, **extra}
+        if capability_se is not None and n_items is not None:
+            raise ConfigError("capability_se", capability_se, "either capability_se or n_items, not both")
+        if capability_se is not None:
+            record["capability_se"] = _number("capability_se", capability_se, positive=True)
+        if n_items is not None:
+            record["n_items"] = _number("n_items", n_items, positive=True)
         if compute_flop is not None:
             record["compute_flop"] = _number("compute_flop", compute_flop, positive=True)
         if seconds is not None:

@@ -61,16 +61,22 @@ def rnd_returns_chart(est, inputs: dict, endpoints: dict, path: Path) -> Path:
 
 
 def rounds_chart(data: dict, est, path: Path) -> Path:
-    """Capability per round, and the ratio of successive gains against capability with the fitted k."""
+    """Capability per round with the fitted path and its band, and the ratio of successive gains
+    against capability with the fitted k."""
     plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    a1.plot(data["round"], data["capability"], "o-")
+    a1.plot(data["round"], data["capability"], "o", label="data")
+    if est.fitted_ is not None:
+        f = est.fitted_
+        a1.fill_between(f["round"], f["band"][0], f["band"][1], color="r", alpha=0.2, lw=0, label="band (k's interval)")
+        a1.plot(f["round"], f["level"], "r-", lw=1, label="fit: geometric gains")
+        a1.legend(fontsize=8)
     a1.set(xlabel="round", ylabel="capability", title="capability per round")
     kb = est.k_by_capability_
     a2.scatter(kb["capability"], kb["k"], s=14)
     a2.axhline(1, color="k", lw=1)
     a2.axhline(est.params_["k"], color="r", lw=1, label=f"k = {est.params_['k']:.3f}")
-    a2.set(xlabel="capability", ylabel="ratio of successive gains", title=f"regime: {est.regime_}")
+    a2.set(xlabel="capability", ylabel="ratio of successive gains (noisy)", title=f"verdict: {est.regime_}")
     a2.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -203,11 +203,16 @@ def experiment_charts(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def fit_charts(kind: str, summary: dict[str, Any]) -> dict[str, Any]:
-    """What a stored fit shows. A rounds fit keeps its gains: the data are the gains per round,
-    the fit is the geometric series with the fitted k, the band the same with k's interval.
+    """What a stored fit shows. A rounds fit keeps its levels: the data are the capability per
+    round, the fit is the geometric path at k's median, the band the path over k's posterior
+    draws (fits stored before the levels model kept only their gains: those show the gains).
     Other fits keep their held-out extrapolation (data, fit, interval) when they had one."""
     out: dict[str, Any] = {"missing": []}
-    if kind == "fit:rounds" and summary.get("gains"):
+    if kind == "fit:rounds" and summary.get("fitted"):
+        f = summary["fitted"]
+        out["levels"] = {"round": f["round"], "data": _series(f["data"]), "fit": _series(f["level"]),
+                         "band": [_series(f["band"][0]), _series(f["band"][1])]}
+    elif kind == "fit:rounds" and summary.get("gains"):
         gains = np.asarray(summary["gains"], dtype=float)
         i = np.arange(len(gains))
         k = summary.get("k")

@@ -270,7 +270,14 @@ var RsilabCharts = (function () {
   }
   function drawFit(root, p, d) {
     var c = d.charts;
-    if (c.gains) {
+    if (c.levels) {
+      var lv = c.levels, tl = [{x: lv.round, y: lv.data, mode: "markers", name: "data: capability per round"}];
+      tl.push({x: lv.round, y: lv.band[0], mode: "lines", line: {width: 0}, showlegend: false});
+      tl.push({x: lv.round, y: lv.band[1], mode: "lines", line: {width: 0}, fill: "tonexty",
+               fillcolor: "rgba(214,39,40,0.2)", name: "band (k's interval)"});
+      tl.push({x: lv.round, y: lv.fit, mode: "lines", name: "fit: geometric gains at k's median", line: {color: "#d62728"}});
+      plot(section(root, p + "fit", "Data, fit and band"), tl, {xaxis: {title: {text: "round"}}, yaxis: {title: {text: "capability"}}});
+    } else if (c.gains) {
       var tr = [{x: c.gains.round, y: c.gains.gain, mode: "markers", name: "data: gain per round"}];
       if (c.gains.band) {
         tr.push({x: c.gains.round, y: c.gains.band[0], mode: "lines", line: {width: 0}, showlegend: false});

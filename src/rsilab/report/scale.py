@@ -1,5 +1,5 @@
 """The chart of k across scale: k per series with its interval, the fitted trend and its band,
-extended to the target scale, with k = 1 marked. Reads a fitted ``ScaleFit``; matplotlib (Agg)
+extended to the target scale, with k = 1 marked; k on a log axis (the trend is linear in ln k). Reads a fitted ``ScaleFit``; matplotlib (Agg)
 only, imported when a chart is written."""
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def scale_chart(est, path: Path, title: str = "returns per round (k) across scal
     lo_s, hi_s = est.scale_range_
     fitted = np.geomspace(lo_s, hi_s, 100)
     p = est.predict(fitted)
-    ax.plot(p["scale"], p["k"], "C0", label=f"trend: {est.params_['slope']:+.3f} per decade")
+    ax.plot(p["scale"], p["k"], "C0", label=f"trend: ln k {est.params_['slope']:+.3f} per decade")
     ax.fill_between(p["scale"], p["low"], p["high"], color="C0", alpha=0.2, lw=0)
     if est.target_ > hi_s or est.target_ < lo_s:
         ext = np.geomspace(min(est.target_, hi_s), max(est.target_, lo_s), 100)
@@ -39,7 +39,7 @@ def scale_chart(est, path: Path, title: str = "returns per round (k) across scal
         ax.errorbar([est.target_], [kt.value], yerr=[[kt.value - kt.interval[0]], [kt.interval[1] - kt.value]],
                     fmt="s", color="C3", capsize=4, label=f"k at {est.target_:.3g}: P(k > 1) = {est.p_k_gt_1_at_target_:.2f}")
     ax.axhline(1.0, color="grey", ls=":", lw=1)
-    ax.set(xscale="log", xlabel=xlabel, ylabel="k (ratio of successive gains)",
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="k (ratio of successive gains), log axis",
            title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -18,6 +18,8 @@ from rsilab.store.db import RunRecord, Store
 
 ROUNDS_KIND = "experiment:"
 TABLE_COLUMNS = ("round", "capability", "compute_flop", "seconds")
+# a round's record key for each noise column of the table (se first: a round with both keeps se)
+NOISE_COLUMNS = {"se": "capability_se", "n_items": "n_items"}
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,17 @@ class RunRounds:
 
     def table(self) -> tuple[list[str], list[dict[str, str]]]:
         """(header, rows) as text, as ``experiment export`` writes them: round, capability,
-        compute_flop, seconds (empty where a round did not record it), and ``schedule`` when a
-        round recorded one (a loop whose labels advance on a fixed schedule does: `rsilab fit
-        rounds` reads it to say that k on such rounds is bounded by the schedule)."""
-        header = list(TABLE_COLUMNS) + (["schedule"] if any("schedule" in r for r in self.rounds) else [])
-        rows = [{key: "" if r.get(key) is None else str(r[key]) for key in header} for r in self.rounds]
+        compute_flop, seconds (empty where a round did not record it); the capability's noise,
+        ``se`` (from ``capability_se``) or ``n_items``, when every round recorded it (the returns
+        estimator reads it; a partial column would be refused); and ``schedule`` when a round
+        recorded one (a loop whose labels advance on a fixed schedule does: `rsilab fit rounds`
+        reads it to say that k on such rounds is bounded by the schedule)."""
+        noise = [col for col, key in NOISE_COLUMNS.items()
+                 if self.rounds and all(r.get(key) is not None for r in self.rounds)][:1]
+        header = (list(TABLE_COLUMNS) + noise
+                  + (["schedule"] if any("schedule" in r for r in self.rounds) else []))
+        rows = [{key: "" if r.get(NOISE_COLUMNS.get(key, key)) is None else str(r[NOISE_COLUMNS.get(key, key)])
+                 for key in header} for r in self.rounds]
         return header, rows
 
 

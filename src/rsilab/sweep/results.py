@@ -1,9 +1,10 @@
 """What a sweep found: per cell its status, seconds and k with an interval; series for ``fit scale``.
 
 Owns ``cell_rows`` (the table ``rsilab sweep show`` prints) and ``scale_series`` (each finished
-cell as one series of capability by round with its scale: parameters, or mean FLOP per round),
-both read from the store (rounds through ``rounds_of``). k per cell is the rounds estimator's
-(``rsilab.estimate.rounds``).
+cell as one series of capability by round with its scale: parameters, or mean FLOP per round,
+and each round's standard error when the experiment records one), both read from the store
+(rounds through ``rounds_of``). k per cell, its interval and its verdict are the rounds
+estimator's (``rsilab.estimate.rounds``).
 Imports the store and estimate; no Ray, no torch.
 """
 from __future__ import annotations
@@ -21,13 +22,20 @@ from rsilab.store.rounds import rounds_of
 SCALES = ("parameters", "flop")
 
 
-def _k(capability: list[float], seed: int = 0) -> dict[str, Any]:
+def capability_se(rounds: list[dict[str, Any]]) -> list[float] | None:
+    """Each round's standard error of capability when every round records one (``capability_se``), else None."""
+    se = [r.get("capability_se") for r in rounds]
+    return se if se and all(v is not None and v > 0 for v in se) else None
+
+
+def _k(rounds: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     try:
-        est = RoundsFit(n_bootstrap=2000, seed=seed).fit(capability)
+        est = RoundsFit(seed=seed).fit([r["capability"] for r in rounds], se=capability_se(rounds))
     except EstimationError as exc:
         return {"k": None, "k_interval": None, "k_note": str(exc)}
     r = est.result_dict()
-    return {"k": r["k"], "k_interval": r["k_interval"], "p_k_gt_1": r["p_k_gt_1"], "k_note": None}
+    return {"k": r["k"], "k_interval": r["k_interval"], "p_k_gt_1": r["p_k_gt_1"], "regime": r["regime"],
+            "noise": r["noise"], "k_note": None}
 
 
 def cell_rows(store: Store, sweep_id: int) -> dict[str, Any]:
@@ -42,7 +50,7 @@ def cell_rows(store: Store, sweep_id: int) -> dict[str, Any]:
             rounds = rounds_of(store, c.run_id).rounds
             row["rounds"] = len(rounds)
             row["final_capability"] = rounds[-1]["capability"] if rounds else None
-            row.update(_k([r["capability"] for r in rounds]))
+            row.update(_k(rounds))
         rows.append(row)
     counts = {s: sum(r["status"] == s for r in rows) for s in records.CELL_STATUSES}
     return {"sweep": {"id": sweep.id, "experiment": sweep.experiment, "profile": sweep.profile,
@@ -68,5 +76,5 @@ def scale_series(store: Store, sweep_id: int, scale: str = "parameters") -> list
             value = float(np.mean(flop)) if flop and all(f is not None for f in flop) else None
         label = ", ".join(f"{k}={v}" for k, v in c.values.items() if k not in fixed)
         out.append({"label": f"cell {c.cell}: {label}", "scale": value,
-                    "capability": [float(r["capability"]) for r in rounds]})
+                    "capability": [float(r["capability"]) for r in rounds], "se": capability_se(rounds)})
     return out

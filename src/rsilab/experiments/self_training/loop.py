@@ -109,6 +109,9 @@ def measure(cfg: SelfTrainingConfig, correct: list[list[list[bool]]], previous: 
         "horizon_80": h80, "horizon_80_lo": lo80, "horizon_80_hi": hi80,
         "horizon_gain": None, "horizon_gain_lo": None, "horizon_gain_hi": None, "k_noise_lo": None, "k_noise_hi": None,
         "eval_correct": hz.encode_correct(counts), "replicates": boot[:, 0].tolist(),
+        # the horizon's noise for the returns estimator: the bootstrap replicates' SD (none when
+        # every replicate agrees, as for a horizon censored at the longest evaluated length)
+        "capability_se": float(np.std(boot[:, 0], ddof=1)) if np.std(boot[:, 0]) > 0 else None,
     }
     if previous:
         gain = boot[:, 0] - np.asarray(previous[-1])
