@@ -76,19 +76,18 @@ def load_prior(path: str | Path) -> dict[str, Any]:
         raise DataError(str(p), "expected a JSON object with a \"prior\" key")
     prior = doc.get("prior", doc if "spec" in doc else None)
     if prior is None:
-        raise DataError(str(p), "no \"prior\" key: is this the --json output of `rsilab fit rounds` or "
-                                "`rsilab fit rnd-returns`?", column="prior")
+        raise DataError(str(p), "no \"prior\" key: is this the --json output of an `rsilab fit` or "
+                                "`rsilab evidence fit` command?")
     if not isinstance(prior, dict):
-        raise DataError(str(p), "\"prior\" must be an object with quantity, spec and source", column="prior")
+        raise DataError(str(p), "key \"prior\": must be an object with quantity, spec and source")
     for key in ("quantity", "spec", "source"):
         if key not in prior:
-            raise DataError(str(p), f"the prior lacks {key!r}", column=f"prior.{key}")
+            raise DataError(str(p), f"key \"prior\": it lacks {key!r}")
     if not isinstance(prior["quantity"], str) or not prior["quantity"]:
-        raise DataError(str(p), f"prior.quantity = {prior['quantity']!r} must be a non-empty name such as \"k\" or \"r\"",
-                        column="prior.quantity")
+        raise DataError(str(p), f"key \"prior.quantity\" = {prior['quantity']!r}: a non-empty name such as \"k\" or \"r\"")
     problem = spec_problem(prior["spec"])
     if problem:
-        raise DataError(str(p), f"invalid prior spec: {problem}", column="prior.spec")
+        raise DataError(str(p), f"key \"prior.spec\": invalid prior spec: {problem}")
     return {"quantity": prior["quantity"], "spec": prior["spec"], "source": str(prior["source"])}
 
 
