@@ -66,7 +66,7 @@ def test_bad_files_raise_data_error(tmp_path, content, words):
         load_prior(path)
     assert str(path) in str(err.value)
     assert words.replace("\\", "") in str(err.value)
-    assert "column" not in str(err.value)      # a JSON file has keys, not columns
+    assert "column '" not in str(err.value)      # a JSON file has keys, not a table's columns
 
 
 def test_missing_file(tmp_path):
