@@ -131,3 +131,17 @@ def test_contract_prior_repr_and_refusals():
         PooledK(method="reml").fit([s.levels() for s in reg], [s.family for s in reg], [s.cluster for s in reg])
     with pytest.raises(ConfigError, match="prior-family"):
         fit.to_prior(family="no such family")
+
+
+def test_the_sampler_loads_where_warnings_are_errors_on_arviz_daily_notice(tmp_path):
+    """ArviZ warns of its refactor on its first import of each day (a stamp in the user's cache);
+    with a fresh cache that notice is due, and loading the sampler must not fail on it."""
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip("pymc")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-W", "error", "-c",
+                           "from rsilab.estimate.pooled_sampler import _require_pymc; _require_pymc()"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

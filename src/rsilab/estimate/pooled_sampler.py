@@ -20,6 +20,7 @@ says so. PyMC is an optional dependency
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +47,14 @@ class SampledPool:
 
 def _require_pymc():
     try:
-        import arviz as az
-        import pymc as pm
+        # ArviZ announces its coming refactor once a day on import (a FutureWarning about ArviZ's
+        # own plans, nothing a user of this fit can act on); where warnings are errors it would
+        # fail the fit on the first call of each day
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing a major refactor",
+                                    category=FutureWarning)
+            import arviz as az
+            import pymc as pm
     except ImportError:
         raise ConfigError("--method", "nuts", "PyMC and ArviZ installed (pip install 'rsilab[stats]'); "
                                               "or --method grid, the exact quadrature that needs neither") from None
