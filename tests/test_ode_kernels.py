@@ -152,23 +152,73 @@ def test_states_at_the_thresholds_agree_with_integrating_from_the_grid(name):
             np.testing.assert_allclose(sol.threshold_states[k][ok], ref[ok], rtol=REL, atol=REL, err_msg=f"{name}, threshold {k}")
 
 
-def test_a_fresh_process_runs_compiled_chunks_in_threads_with_numbas_fallback_threading_layer():
+def test_a_fresh_process_compiles_each_kernel_once_while_chunks_run_in_threads():
     """The first run of a process with several chunks: the chunk threads ask for the compiled
-    kernels at once (each must be compiled once), and launch the parallel summary kernel at
-    once, which numba's workqueue layer (used where no OpenMP or TBB is installed) turns into an
-    abort unless launches are serialised. A fresh interpreter, so nothing is compiled yet."""
+    kernels at once, and each must be compiled once (jitting a function twice is an error). The
+    kernels run in rsilab's own threads, never as numba parallel kernels, so none of numba's
+    threading layers starts (its fallback layer, workqueue, aborts the process when two threads
+    launch parallel kernels at once). A fresh interpreter, so nothing is compiled yet."""
     import subprocess
     import sys
 
     code = ("from rsilab.simulate.montecarlo import run_scenario, chunk_size\n"
             "from rsilab.simulate.scenario import load_preset\n"
-            "for name in ('controlled', 'multipolar'):\n"
+            "for name in ('controlled', 'multipolar', 'sie'):\n"
             "    sc = load_preset(name)\n"
             "    n = 4 * chunk_size(sc.model, sc.simulation['n_grid'])\n"
             "    e = run_scenario(sc.with_simulation(n_samples=n))\n"
             "    assert e.n == n\n"
-            "import numba; print(numba.threading_layer())\n")
+            "import numba\n"
+            "try:\n"
+            "    print(numba.threading_layer())\n"
+            "except ValueError:\n"
+            "    print('no threading layer')\n")
     env = {**__import__("os").environ, "NUMBA_THREADING_LAYER": "workqueue"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip() == "workqueue"
+    assert out.stdout.strip() == "no threading layer"
+
+
+def _state_and_params(model, n: int = 64):
+    """A preset's own prepared draws and states along its path (the grid of a short solve)."""
+    sc = next(load_preset(name) for name in preset_names() if type(load_preset(name).model) is type(model))
+    p = model.prepare(draw_parameters(sc.with_simulation(n_samples=n)))
+    sol = solve(model, p, np.linspace(0.0, sc.horizon_years, 5), np.log([10.0]), sc.solver_settings, fused=False)
+    return p, sol
+
+
+@pytest.mark.parametrize("model", [load_preset(name).model for name in ODE_PRESETS]
+                         + [Returns().with_options(shape=shape) for shape in SHAPES], ids=lambda m: repr(m))
+def test_each_models_rhs_one_computes_what_its_rhs_computes(model):
+    # the scalar form, run as plain Python (no compiler), against the numpy rhs on the same
+    # states: equal up to the last bits of an exponential (numpy's SIMD exp and libm's differ by
+    # at most a few units in the last place, which a few operations may grow to ~1e-14 relative)
+    p, sol = _state_and_params(model)
+    par = model.kernel_params(p)
+    assert par.shape[0] == len(p["I0"]) and par.flags.c_contiguous
+    for j in range(sol.t_grid.size):
+        y = sol.y_grid[:, :, j]
+        ok = np.isfinite(y).all(axis=0)
+        with np.errstate(all="ignore"):
+            want = model.rhs(sol.t_grid[j], y, p)
+        got = np.empty_like(y)
+        for i in range(y.shape[1]):
+            got[:, i] = np.nan
+            if ok[i]:
+                model.rhs_one(float(sol.t_grid[j]), y[:, i].copy(), par[i], got[:, i])
+        np.testing.assert_allclose(got[:, ok], want[:, ok], rtol=1e-13, atol=1e-300, err_msg=f"{model!r} at t[{j}]")
+
+
+def test_dynamics_imports_no_compiler():
+    # models declare their scalar forms as plain Python; only rsilab.simulate compiles them
+    import ast
+    from pathlib import Path
+
+    import rsilab.dynamics
+
+    for path in Path(rsilab.dynamics.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(n.split(".")[0] in ("numba", "llvmlite") or n.startswith("rsilab.simulate") for n in names), \
+                f"{path.name} imports {names}"

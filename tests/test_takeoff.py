@@ -112,7 +112,7 @@ def test_compiled_loop_equals_the_plain_python_loop():
     ln_stop, rate_stop = ln_cap[:, -1] + 1.0, rng.exponential(1.0, n)
     compiled = takeoff.interval_stretch(t, ln_cap, rate, t_stop, ln_stop, rate_stop, TOL)
     plain = {k: np.zeros(n, dtype=v.dtype) for k, v in compiled.items()}
-    takeoff._stretch_rows(t, ln_cap, rate, t_stop, ln_stop, rate_stop, TOL, takeoff.MIN_LN_GROWTH,
+    takeoff._stretch_rows(0, n, t, ln_cap, rate, t_stop, ln_stop, rate_stop, TOL, takeoff.MIN_LN_GROWTH,
                           plain["explosive_any"], plain["ooms_explosive"], plain["years_explosive"])
     plain["ooms_explosive"] /= np.log(10.0)
     assert compiled["explosive_any"].any() and not compiled["explosive_any"].all()   # both kinds present

@@ -2,7 +2,9 @@
 
 Three kinds, and a solver reads only what a kind declares (it never probes for methods):
 - ``OdeModel``: ``rhs(t, y, p)``, the time derivative of the state, and ``live_states(p)``
-  when a sample's trailing states are padding with derivative 0;
+  when a sample's trailing states are padding with derivative 0; and, for the compiled
+  integrator, the same right-hand side for one sample (``rhs_one``) with the parameters it
+  reads (``kernel_params``);
 - ``MapModel``: a discrete-step map, ``step``, ``step_years`` and ``alive``, and
   ``gain_state`` when the map carries each step's gain as a state;
 - ``OutcomeModel``: ``evaluate(p, t_grid, keep_rows)``, each sample's outcomes computed in
@@ -17,14 +19,16 @@ through ``kind``.
 Every ODE and map model integrates the natural log of capability as its first state variable,
 so that trajectories spanning dozens of orders of magnitude stay well conditioned and
 thresholds are simple comparisons. ``rhs`` works on whole arrays of samples at once: ``y`` has shape
-``(n_state, n)`` and each parameter is an array of shape ``(n,)``. Models never do I/O and
-never choose a solver. Imports nothing of ours but errors and core.
+``(n_state, n)`` and each parameter is an array of shape ``(n,)``. A model's one-sample forms
+(``rhs_one``) are plain Python on floats that ``rsilab.simulate`` compiles; models never
+import a compiler. Models never do I/O and never choose a solver. Imports nothing of ours but
+errors and core.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -177,6 +181,20 @@ class OdeModel(Model):
         """d y / dt, shape (n_state, n); ``t`` is a scalar or one time per sample."""
         raise NotImplementedError
 
+    # The right-hand side of one sample, for the compiled per-sample integrator, or None (the
+    # numpy solver only): ``rhs_one(t, y, par, out)`` writes d y / dt at time ``t`` (a float)
+    # of one sample's state ``y`` (n_state,) into ``out`` (n_state,), reading that sample's
+    # row ``par`` of ``kernel_params``. Plain Python on floats (``math``, the helpers of
+    # ``rsilab.dynamics.scalar``, indexing), which numba compiles; written operation for
+    # operation from ``rhs``, so that both solvers compute the same numbers (the tests hold
+    # them equal sample by sample).
+    rhs_one: Callable[..., None] | None = None
+
+    def kernel_params(self, p: Params) -> np.ndarray:
+        """What ``rhs_one`` reads, one row of float64 per sample, (n, k) in C order, from the
+        prepared parameters (per-sample constants computed here once, as ``prepare`` does)."""
+        raise NotImplementedError(f"{type(self).__name__} declares rhs_one but not kernel_params")
+
     def live_states(self, p: Params) -> np.ndarray | None:
         """How many leading states each sample integrates, (n,) integers, where a sample's
         later states have derivative exactly 0 throughout (padding, as when samples of one
@@ -276,6 +294,16 @@ class OutcomeModel(Model):
     def describe(self) -> dict[str, Any]:
         return dict(super().describe(), metrics=[m.__dict__ for m in self.metrics],
                     series=[s.__dict__ for s in self.series], regimes=self.regimes)
+
+
+def kernel_rows(n: int, *columns) -> np.ndarray:
+    """One row of float64 per sample, (n, len(columns)) in C order (a sample's parameters
+    contiguous), from columns that are arrays of shape (n,) or numbers: how ``kernel_params``
+    lays its parameters out."""
+    out = np.empty((n, len(columns)))
+    for j, col in enumerate(columns):
+        out[:, j] = col
+    return out
 
 
 INF = math.inf

@@ -37,14 +37,17 @@ The capability path is the boxed path while the box holds (the expectation is ov
 the path is not). How much the box slows the takeoff is read against the unboxed law's closed
 form: slowdown = (years boxed to reach a capability) / (years unboxed to reach it).
 
-numpy only.
+numpy only (``rhs_one``: ``math`` and ``rsilab.dynamics.scalar``).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from rsilab.dynamics.base import OdeModel, Param, Params
+from rsilab.dynamics.base import OdeModel, Param, Params, kernel_rows
 from rsilab.dynamics.control_common import free_rate, free_time, held, threshold_state
+from rsilab.dynamics.scalar import logaddexp, nmax
 
 N_LN, N_HAZARD, N_SHOTS = 0, 1, 2
 
@@ -93,6 +96,34 @@ class Boxing(OdeModel):
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:
         _, nu, per_iteration = self._rates(t, y, p)
         return np.stack([nu * p["step_efolds"], nu * per_iteration, nu * np.exp(-y[N_HAZARD])])
+
+    @staticmethod
+    def rhs_one(t, y, par, out):
+        # par: ln I0, c, p, step, review_rate, review_speedup, ln odds0, gap_sensitivity,
+        #      ln overseer_ratio, overseer_growth, rush_exponent
+        x = y[N_LN] - par[0]
+        g = par[1] * math.exp((par[2] - 1.0) * x)   # free_rate
+        review = par[4] * math.exp(par[5] * t)
+        demand = review * par[3] + g
+        if demand > 0:
+            nu = g * review / demand
+            load = g / demand
+        else:
+            nu = 0.0
+            load = 1.0
+        gap = x - par[8] - par[9] * t
+        ln_odds = par[6] + par[7] * gap + par[10] * math.log(nmax(load, 1e-300))
+        per_iteration = logaddexp(0.0, ln_odds)
+        out[N_LN] = nu * par[3]
+        out[N_HAZARD] = nu * per_iteration
+        out[N_SHOTS] = nu * math.exp(-y[N_HAZARD])
+
+    def kernel_params(self, p: Params) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            ln_odds0 = np.log(p["p_escape"]) - np.log1p(-p["p_escape"])
+        return kernel_rows(len(p["I0"]), np.log(p["I0"]), p["c"], p["p"], p["step_efolds"], p["review_rate"],
+                           p["review_speedup"], ln_odds0, p["gap_sensitivity"], np.log(p["overseer_ratio"]),
+                           p["overseer_growth"], p["rush_exponent"])
 
     def check_params(self, p: Params) -> None:
         from rsilab.errors import ConfigError

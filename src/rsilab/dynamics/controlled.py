@@ -16,7 +16,7 @@ A / I0 = a0 + k (exp(gamma c t) - 1) with k = align_rate / (gamma c), so the mar
 iff k < r0 = requirement_ratio, at exp(gamma c t*) = (a0 - k) / (r0 - k) (a0 > r0: safe at
 the start), and never otherwise. State: (ln I, ln(A / I0)).
 
-numpy only.
+numpy only (``rhs_one``: ``math``).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from rsilab.dynamics.base import OdeModel, Param, Params
+from rsilab.dynamics.base import OdeModel, Param, Params, kernel_rows
 from rsilab.dynamics.control_common import first_crossing_down, free_rate, held, state_at
 
 N_LN, N_ALIGN = 0, 1
@@ -56,6 +56,16 @@ class Controlled(OdeModel):
         out[N_LN] = free_rate(x, p["c"], p["p"])
         out[N_ALIGN] = p["align_rate"] * np.exp(p["align_exponent"] * x - y[N_ALIGN])
         return out
+
+    @staticmethod
+    def rhs_one(t, y, par, out):
+        # par: ln I0, c, p, align_rate, align_exponent
+        x = y[N_LN] - par[0]
+        out[N_LN] = par[1] * math.exp((par[2] - 1.0) * x)   # free_rate
+        out[N_ALIGN] = par[3] * math.exp(par[4] * x - y[N_ALIGN])
+
+    def kernel_params(self, p: Params) -> np.ndarray:
+        return kernel_rows(len(p["I0"]), np.log(p["I0"]), p["c"], p["p"], p["align_rate"], p["align_exponent"])
 
     def margin(self, ln_i: np.ndarray, ln_a: np.ndarray, p: Params) -> np.ndarray:
         """ln(A / Req) for states given in the solver's units."""

@@ -9,13 +9,16 @@ Continuous analogue: dI/dt = c I^p. p = 1 is exponential ("combustion"), p > 1 b
 finite time T* = I0^(1-p) / (c (p - 1)), p < 1 decelerates. The state is ln I, so the
 right-hand side is d ln I / dt = c I^(p - 1).
 
-The closed forms below are what the tests hold the simulation to. numpy only.
+The closed forms below are what the tests hold the simulation to. numpy only (``rhs_one``:
+``math``).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from rsilab.dynamics.base import INF, MapModel, OdeModel, Option, Param, Params
+from rsilab.dynamics.base import INF, MapModel, OdeModel, Option, Param, Params, kernel_rows
 
 
 class Criticality(OdeModel, MapModel):
@@ -54,6 +57,14 @@ class Criticality(OdeModel, MapModel):
     def rhs(self, t: float, y: np.ndarray, p: Params) -> np.ndarray:
         # d ln I / dt = c I^(p-1) = c exp((p-1) ln I)
         return (p["c"] * np.exp((p["p"] - 1.0) * y[0]))[None, :]
+
+    @staticmethod
+    def rhs_one(t, y, par, out):
+        # par: c, p
+        out[0] = par[0] * math.exp((par[1] - 1.0) * y[0])
+
+    def kernel_params(self, p: Params) -> np.ndarray:
+        return kernel_rows(len(p["c"]), p["c"], p["p"])
 
     # -- discrete map ----------------------------------------------------------------------
     def step_years(self, y: np.ndarray, p: Params) -> np.ndarray:

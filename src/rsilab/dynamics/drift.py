@@ -23,14 +23,18 @@ beyond iff u_drift < it, is ``p_drift_beyond_tolerance`` (u_drift: a uniform(0, 
 The delay caused by throttling is read against the unthrottled law's closed form: years to
 reach a capability minus the years g alone needs (zero for ``race``). State: (ln I, ln(A / I0), D).
 
-numpy, and scipy.special.erfc for the probability of drift beyond tolerance.
+numpy, and scipy.special.erfc for the probability of drift beyond tolerance (``rhs_one``:
+``math`` and ``rsilab.dynamics.scalar``).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from rsilab.dynamics.base import OdeModel, Option, Param, Params
+from rsilab.dynamics.base import OdeModel, Option, Param, Params, kernel_rows
 from rsilab.dynamics.control_common import free_rate, free_time, held, threshold_state
+from rsilab.dynamics.scalar import nmin
 
 N_LN, N_ALIGN, N_DRIFT = 0, 1, 2
 
@@ -86,6 +90,26 @@ class Drift(OdeModel):
         unverified = p["residual_drift"] + (1.0 - p["residual_drift"]) * (1.0 - cover)
         d_var = p["drift_sigma"] ** 2 * p["step_efolds"] * unverified * d_ln_i
         return np.stack([d_ln_i, d_ln_a, d_var])
+
+    @staticmethod
+    def rhs_one(t, y, par, out):
+        # par: ln I0, c, p, verify_ratio, throttle (1 or 0), align_rate, residual_drift, sigma^2 step
+        x = y[N_LN] - par[0]
+        e = y[N_ALIGN] - x
+        if e > 700.0:
+            e = 700.0   # A / I capped, as in _cover
+        cover = nmin(1.0, math.exp(e) / par[3])
+        throttle = cover if par[4] != 0.0 else 1.0
+        d_ln_i = par[1] * math.exp((par[2] - 1.0) * x) * throttle
+        out[N_LN] = d_ln_i
+        out[N_ALIGN] = par[5] * math.exp(x - y[N_ALIGN])
+        unverified = par[6] + (1.0 - par[6]) * (1.0 - cover)
+        out[N_DRIFT] = par[7] * unverified * d_ln_i
+
+    def kernel_params(self, p: Params) -> np.ndarray:
+        return kernel_rows(len(p["I0"]), np.log(p["I0"]), p["c"], p["p"], p["verify_ratio"],
+                           float(self.opt("policy") == "throttle"), p["align_rate"], p["residual_drift"],
+                           p["drift_sigma"] ** 2 * p["step_efolds"])
 
     # -- outputs -----------------------------------------------------------------------------
     def sample_outputs(self, sol, p: Params) -> dict[str, np.ndarray]:

@@ -23,14 +23,18 @@ verified) and the unconstrained closed form. A system dominates when it holds mo
 up to 8); a chunk carries as many slots as its largest N, and a sample's inactive slots have
 derivative 0 (the compiled integrator skips them: ``live_states``).
 
-numpy (and scipy.special.erfc, via the drift model).
+numpy (and scipy.special.erfc, via the drift model; ``rhs_one``: ``math`` and
+``rsilab.dynamics.scalar``).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from rsilab.dynamics.base import OdeModel, Param, Params
+from rsilab.dynamics.base import OdeModel, Param, Params, kernel_rows
 from rsilab.dynamics.drift import p_beyond
+from rsilab.dynamics.scalar import nmax
 
 N_MAX = 8
 
@@ -70,9 +74,13 @@ class Multipolar(OdeModel):
     def active(p: Params, slots: int) -> np.ndarray:
         return np.arange(slots)[:, None] < np.round(p["n_systems"])[None, :]
 
+    @staticmethod
+    def n_slots(p: Params) -> int:
+        """Slots of a batch: its largest number of systems."""
+        return int(np.round(p["n_systems"]).max()) if len(p["n_systems"]) else 1
+
     def initial(self, p: Params) -> np.ndarray:
-        n = len(p["I0"])
-        slots = int(np.round(p["n_systems"]).max()) if n else 1
+        slots = self.n_slots(p)
         ln_i = self.ln_start(p, slots)
         total = _logsumexp(np.where(self.active(p, slots), ln_i, -np.inf))
         return np.concatenate([total[None, :], ln_i])
@@ -129,6 +137,48 @@ class Multipolar(OdeModel):
         out[0] = np.sum(cap_share * g, axis=0)
         out[1:] = g
         return out
+
+    @staticmethod
+    def rhs_one(t, y, par, out):
+        # par: p - 1, kappa, lambda, ln I0, then c v per slot; last, the number of active slots.
+        # Active slots come first, and in ``rhs`` an inactive one adds exactly 0 to every sum
+        # and has derivative 0, so the loops stop at the active ones (the same numbers, to the bit).
+        slots = y.shape[0] - 1
+        pm1, kappa, lam, ln_i0 = par[0], par[1], par[2], par[3]
+        n_act = int(par[4 + slots])
+        top = y[1]
+        for s in range(1, n_act):
+            top = nmax(top, y[1 + s])
+        rel_sum = 0.0
+        weight_sum = 0.0
+        for s in range(n_act):
+            z = y[1 + s] - top
+            if z == 0.0:       # the largest: exp(0) and exp(lam 0) are exactly 1
+                rel = 1.0
+                weight_sum += 1.0
+            else:
+                rel = math.exp(z)
+                weight_sum += math.exp(lam * z)
+            out[1 + s] = rel   # kept until the second pass overwrites it
+            rel_sum += rel
+        ln_weight_sum = math.log(weight_sum)
+        total = 0.0
+        for s in range(n_act):
+            ln_i = y[1 + s]
+            z = ln_i - top
+            g = par[4 + s] * math.exp(pm1 * (ln_i - ln_i0) + kappa * (lam * z - ln_weight_sum))
+            total += (out[1 + s] / rel_sum) * g
+            out[1 + s] = g
+        for s in range(n_act, slots):
+            out[1 + s] = 0.0
+        out[0] = total
+
+    def kernel_params(self, p: Params) -> np.ndarray:
+        slots = self.n_slots(p)
+        act = self.active(p, slots).astype(float)
+        cols = [p["p"] - 1.0, p["compute_elasticity"], p["compute_attraction"], np.log(p["I0"])]
+        cols += list(p["c"] * self.speeds(p, slots) * act) + [act.sum(axis=0)]
+        return kernel_rows(len(p["I0"]), *cols)
 
     def check_params(self, p: Params) -> None:
         from rsilab.errors import ConfigError

@@ -24,13 +24,16 @@ Shapes (option ``shape``):
 - ``tools``: capability T of tools the system builds adds to its own (U uses I + T);
   dT/dt = tool_rate (I + T). Extra state: T.
 
-numpy only; no I/O.
+numpy only (``rhs_one``: ``math`` and ``rsilab.dynamics.scalar``); no I/O.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from rsilab.dynamics.base import INF, OdeModel, Option, Param, Params
+from rsilab.dynamics.base import INF, OdeModel, Option, Param, Params, kernel_rows
+from rsilab.dynamics.scalar import clip, logaddexp, nmax
 
 SHAPES = ("constant", "diminishing", "depletion", "partial", "tools")
 
@@ -108,6 +111,46 @@ class Returns(OdeModel):
             g = np.where(finite_g, g * goal_left, g)
         rates[0] = g
         return np.stack(rates) if len(rates) > 1 else g[None, :]
+
+    @staticmethod
+    def rhs_one(t, y, par, out):
+        # par: shape (index in SHAPES), ln I0, ln c, ln limit, E finite (1 or 0), ln E, G finite,
+        #      ln G, r, beta, harvest_rate, pool_efolds, human_rate, ln I_half, hill, tool_rate
+        shape = par[0]
+        ln_i = y[0]
+        ln_i0 = par[1]
+        x = ln_i - ln_i0
+        ln_own = math.log(math.exp(ln_i) + y[1]) if shape == 4.0 else ln_i   # tools
+        ln_useful = ln_own
+        if par[4] != 0.0:
+            ln_useful = ln_own + par[5] - logaddexp(ln_own, par[5])
+        r = par[8]
+        beta = par[9]
+        room_left = 1.0
+        if shape == 1.0:   # diminishing
+            room_left = clip(1.0 - x / par[3], 0.0, 1.0)
+            r = r * room_left
+        g = math.exp(par[2] - beta * x + beta * r * (ln_useful - ln_i0))
+        if shape == 1.0:
+            g = g * room_left
+        elif shape == 2.0:   # depletion
+            harvest = par[10] * nmax(par[11] - y[1], 0.0) * math.exp(beta * par[8] * x)
+            out[1] = harvest
+            g = g + harvest
+        elif shape == 3.0:   # partial
+            frac = 1.0 / (1.0 + math.exp(par[14] * (par[13] - ln_i)))
+            g = par[12] + frac * g
+        elif shape == 4.0:
+            out[1] = par[15] * math.exp(ln_own)
+        if par[6] != 0.0:
+            g = g * clip(1.0 - math.exp(ln_i - par[7]), 0.0, 1.0)
+        out[0] = g
+
+    def kernel_params(self, p: Params) -> np.ndarray:
+        return kernel_rows(len(p["I0"]), float(SHAPES.index(self.opt("shape"))), p["_ln_i0"], p["_ln_c"],
+                           p["_ln_limit"], p["_finite_e"], p["_ln_e"], p["_finite_g"], p["_ln_g"], p["r"], p["beta"],
+                           p["harvest_rate"], p["pool_efolds"], p["human_rate"], np.log(p["I_half"]), p["hill"],
+                           p["tool_rate"])
 
     def ln_ceiling(self, p: Params) -> np.ndarray | None:
         ceiling = np.log(p["G"])

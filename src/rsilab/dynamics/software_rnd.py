@@ -26,23 +26,28 @@ Two forms (option ``form``):
   g = g_R B(t) C(t)^(lambda (1 - alpha)), B the gradual boost, C = exp(compute_growth t).
 
 The doublings form also runs as a compiled kernel that ``rsilab.simulate.kernels`` registers
-for this model; the tests hold the kernel to ``step`` sample by sample. numpy only; imports
-nothing of ours but the model base and ``rsilab.core``.
+for this model: it steps this model's one-sample forms (``first_doubling_one``,
+``can_double_one``, ``next_doubling_one``, ``outputs_one``: plain Python on floats, next to the
+numpy ``step``), and the tests hold it to ``step`` sample by sample. numpy only (the
+one-sample forms: ``math``); imports nothing of ours but the model base and ``rsilab.core``.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
 
 from rsilab.core.solution import Solution
-from rsilab.dynamics.base import MapModel, OdeModel, Option, Param, Params
+from rsilab.dynamics.base import MapModel, OdeModel, Option, Param, Params, kernel_rows
 
 LN2 = float(np.log(2.0))
 # (label, window in years, pace multiple): the published conditions (12 months, 3x),
 # (12 months, 10x), (4 months, 10x: shown as '3 years', really 3.33) and (4 months, 30x)
 COMPRESSION_CONDITIONS = (("3y_in_1y", 1.0, 3.0), ("10y_in_1y", 1.0, 10.0),
                           ("3y_in_4mo", 4 / 12, 10.0), ("10y_in_4mo", 4 / 12, 30.0))
+_WINDOWS = np.array([c[1] for c in COMPRESSION_CONDITIONS])
+_MULTIPLES = np.array([c[2] for c in COMPRESSION_CONDITIONS])
 
 
 class SoftwareRnd(OdeModel, MapModel):
@@ -125,6 +130,72 @@ class SoftwareRnd(OdeModel, MapModel):
             dt_new = dt_new * self._speed(f_old) / self._speed(f_new)
         return np.stack([ln_s + LN2, dt_new, r_new, f_new])
 
+    # -- the same map for one sample, as the compiled doubling-map kernel steps it -----------
+    # ``par`` is the sample's row of ``doubling_params``; capability after ``done`` doublings is
+    # done ln 2, and the rest of the state (dt, r, boost) is passed along as floats.
+    def doubling_params(self, p: Params) -> np.ndarray:
+        """One row of float64 per sample: f, r0, p, recent_doubling_years, f0, boost_years,
+        doublings to the ceiling, r's drop per doubling, doublings a year of recent-rate
+        progress takes, retraining (1 or 0), gradual boost (1 or 0)."""
+        ceiling = p["limit_years"] / (p["recent_doubling_years"] * p["software_share"])
+        return kernel_rows(len(p["f"]), p["f"], p["r0"], p["p"], p["recent_doubling_years"], p["f0"], p["boost_years"],
+                           ceiling, p["r0"] / ceiling, 1.0 / (p["recent_doubling_years"] * p["software_share"]),
+                           float(self.opt("retraining") == "on"), float(self.opt("boost") == "gradual"))
+
+    @staticmethod
+    def first_doubling_one(par):
+        """``initial`` for one sample: (years the first doubling takes, r, boost)."""
+        gradual = par[10] != 0.0
+        boost = par[4] if gradual else par[0]
+        return par[3] / ((1.0 + boost) if gradual else boost), par[1], boost
+
+    @staticmethod
+    def can_double_one(done, r, par):
+        """``alive`` for one sample after ``done`` doublings."""
+        return (done * LN2 < par[6] * LN2 - 1e-12) and (r > 0.0)
+
+    @staticmethod
+    def next_doubling_one(t_end, dt, r, boost, par):
+        """``step`` for one sample: after a doubling of ``dt`` years that ended at ``t_end``, the
+        next one's years, r and boost (2^e as exp(e ln 2): the compiled path's exponential)."""
+        r_new = r - par[7]
+        dt_new = dt
+        if r_new > 0.0:
+            e = par[2] * (1.0 / r_new - 1.0)
+            if par[9] != 0.0:
+                e = e / abs(e + 1.0)
+            dt_new = dt * math.exp(e * LN2) if e < 1023.0 else math.inf
+        if par[10] != 0.0:
+            frac = min(t_end / par[5], 1.0)
+            f_new = par[4] * math.exp(frac * math.log(par[0] / par[4]))
+            dt_new = dt_new * (1.0 + boost) / (1.0 + f_new)
+            boost = f_new
+        return dt_new, r_new, boost
+
+    @staticmethod
+    def outputs_one(times, done, par, out):
+        """``sample_outputs`` for one sample from its doubling times ``times[0..done]``: out[k]
+        is 1 where compression condition k holds, else 0; the last entry is the most years of
+        recent-rate progress completed within one year."""
+        per_year = par[8]
+        for c in range(_WINDOWS.shape[0]):
+            needed = int(math.floor(_WINDOWS[c] * _MULTIPLES[c] * per_year + 1e-9))
+            found = needed <= 0
+            k = 0
+            while not found and k + needed <= done:
+                if times[k + needed] - times[k] < _WINDOWS[c]:
+                    found = True
+                k += 1
+            out[c] = 1.0 if found else 0.0
+        # a window [times[k], times[j]] that never shrinks, moved on by one doubling whenever it
+        # spans a year or more, ends as long as the longest run shorter than a year (the times
+        # increase)
+        k = 0
+        for j in range(1, done + 1):
+            if times[j] - times[k] >= 1.0:
+                k += 1
+        out[_WINDOWS.shape[0]] = (done - k) / per_year
+
     # -- the ODE ---------------------------------------------------------------------------
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:
         ln_s, ln_rate = y[0], y[1]
@@ -149,8 +220,11 @@ class SoftwareRnd(OdeModel, MapModel):
         """
         per_year = 1.0 / (p["recent_doubling_years"] * p["software_share"])
         out = {}
-        if sol.extras is not None:  # the compiled kernel computed them on the way
-            return dict(sol.extras)
+        if sol.extras is not None:  # the compiled kernel computed them on the way (outputs_one)
+            rows = sol.extras["outputs_one"]
+            out = {f"p_compress_{c[0]}": rows[k] != 0.0 for k, c in enumerate(COMPRESSION_CONDITIONS)}
+            out["years_compressed_in_1y"] = rows[len(COMPRESSION_CONDITIONS)]
+            return out
         for label, window, years in COMPRESSION_CONDITIONS:
             needed = np.floor(window * years * per_year + 1e-9).astype(np.int64)
             out[f"p_compress_{label}"] = _fits(sol, needed, window)

@@ -23,6 +23,8 @@ from rsilab.dynamics.ftm.allocation import N_TASKS
 from rsilab.dynamics.ftm.economy import INVESTMENT_RATE, STEP_SERIES, Setup, Steps
 from rsilab.dynamics.ftm.requirements import N_LABOUR_TASKS
 
+BLOCK = 512   # samples per work item handed to a thread
+
 # rows of the per-sample parameter block: (name, rows)
 _LAYOUT = (("pen", 1), ("gamma", 1), ("delay", 1), ("rho4", 4), ("rho_out4", 4), ("ceilings", 7), ("grow", 7),
            ("grow_rampup", 7), ("returns", 2), ("log_ceiling", 2), ("ceiling", 2), ("growth_labour_tfp", 2),
@@ -69,7 +71,7 @@ def pack(s: Setup) -> dict[str, np.ndarray]:
 
 def step_compiled(s: Setup) -> Steps:
     """``economy.step`` through the compiled loop: the same ``Steps``."""
-    from rsilab.simulate.ode_kernels import _in_threads
+    from rsilab.simulate.compiled import in_threads
 
     packed = pack(s)
     n, steps = s.n, s.steps
@@ -85,7 +87,7 @@ def step_compiled(s: Setup) -> Steps:
         kernel(lo, hi, steps, s.t_step, packed["par"], packed["ln_a"], packed["prefix"], packed["power_left"],
                packed["training"], keep_extra, outputs, automated, automatable, hw_perf, extras)
 
-    _in_threads(work, n)
+    in_threads(work, n, BLOCK)
     extra = {name: np.ascontiguousarray(extras[:, :, STEP_SERIES.index(name)].T) for name in s.extra}
     return Steps(outputs=np.ascontiguousarray(outputs.transpose(1, 2, 0)),
                  automated=np.ascontiguousarray(automated.transpose(1, 2, 0)),

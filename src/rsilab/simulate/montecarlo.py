@@ -26,7 +26,7 @@ from rsilab.simulate.priors import as_rng, correlated_uniforms
 from rsilab.simulate.regimes import REGIME_LABELS, Regime, classify
 from rsilab.simulate.scenario import Scenario
 from rsilab.simulate.kernels import kernel_for
-from rsilab.simulate.ode_kernels import cores
+from rsilab.simulate.compiled import cores
 from rsilab.simulate.outcomes import OutcomeEnsemble, run_outcomes
 from rsilab.simulate.solver import Solution, SolverSettings, Status, solve_prepared
 from rsilab.simulate.takeoff import explosive_stretch, takeoff_summary

@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rsilab.dynamics.base import OutcomeModel, Outcomes
-from rsilab.simulate.ode_kernels import cores
+from rsilab.simulate.compiled import cores
 
 SERIES_ROWS = 4_000                          # samples whose series are kept for the bands
 SERIES_QUANTILES = (5, 10, 25, 50, 75, 90, 95)

@@ -11,7 +11,8 @@ Samples are compacted out of the working arrays as they finish, so the cost foll
 samples still running. Every sample lands exactly on each output grid time (steps are clamped
 to it), and threshold crossings are located inside a step by cubic Hermite interpolation.
 
-Imports numpy, ``rsilab.core``, ``rsilab.dynamics.base`` and ``rsilab.simulate.kernels``.
+Imports numpy, ``rsilab.core``, ``rsilab.dynamics.base``, ``rsilab.simulate.kernels`` and the
+tableau (``rsilab.simulate.tableau``).
 """
 from __future__ import annotations
 
@@ -22,33 +23,9 @@ import numpy as np
 from rsilab.core.solution import Solution, Status
 from rsilab.dynamics.base import MapModel, Model, OdeModel
 from rsilab.simulate import kernels
+from rsilab.simulate.tableau import A, B, C, E, P
 
 __all__ = ["Solution", "SolverSettings", "Status", "solve", "solve_prepared"]
-
-# Dormand-Prince 5(4) tableau (the coefficients of scipy's RK45 and of DOP5 generally).
-_C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0])
-_A = [
-    [],
-    [1 / 5],
-    [3 / 40, 9 / 40],
-    [44 / 45, -56 / 15, 32 / 9],
-    [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
-    [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
-    [35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84],
-]
-_B = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0.0])
-# Continuous extension of DP5 (Shampine 1986; also scipy's RK45.P): with Q = K^T P,
-# y(t + x h) = y + h (Q1 x + Q2 x^2 + Q3 x^3 + Q4 x^4), fourth-order accurate within a step.
-_P = np.array([
-    [1.0, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432],
-    [0.0, 0.0, 0.0, 0.0],
-    [0.0, 131558114200 / 32700410799, -68118460800 / 10900136933, 87487479700 / 32700410799],
-    [0.0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072],
-    [0.0, 127303824393 / 49829197408, -318862633887 / 49829197408, 701980252875 / 199316789632],
-    [0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844],
-    [0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423],
-])
-_E = np.array([71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40])
 
 
 @dataclass(frozen=True)
@@ -196,11 +173,11 @@ def _ode_step(model: OdeModel, w: _Working, st: SolverSettings, horizon: float) 
     # overflow or NaN in a trial step shows up as a non-finite error: the step is rejected
     with np.errstate(invalid="ignore", over="ignore"):
         for s in range(1, 7):
-            ys = w.y + h * sum(a * k[j] for j, a in enumerate(_A[s]) if a != 0.0)
-            k.append(model.rhs(w.t + _C[s] * h, ys, w.p))
-        y_new = w.y + h * sum(b * k[j] for j, b in enumerate(_B) if b != 0.0)
+            ys = w.y + h * sum(a * k[j] for j, a in enumerate(A[s]) if a != 0.0)
+            k.append(model.rhs(w.t + C[s] * h, ys, w.p))
+        y_new = w.y + h * sum(b * k[j] for j, b in enumerate(B) if b != 0.0)
         if st.fixed_step is None:
-            err_vec = h * sum(e * k[j] for j, e in enumerate(_E) if e != 0.0)
+            err_vec = h * sum(e * k[j] for j, e in enumerate(E) if e != 0.0)
             scale = st.atol + st.rtol * np.maximum(np.abs(w.y), np.abs(y_new))
             err = np.sqrt(np.mean((err_vec / scale) ** 2, axis=0))
     return _Trial(h=h, k=k, y_new=y_new, err=err)
@@ -344,7 +321,7 @@ def _fill_grid(y_grid, rate_grid, idx, next_g, tg, accept, t, h, y, k, t_until, 
 def _dense_q(k: list[np.ndarray], sel: np.ndarray) -> np.ndarray:
     """Coefficients (4, n_state, m) of the step's continuous extension for samples ``sel``."""
     stages = np.stack([kj[:, sel] for kj in k])             # (7, n_state, m)
-    return np.einsum("jsm,jc->csm", stages, _P)
+    return np.einsum("jsm,jc->csm", stages, P)
 
 
 def _dense_root(y0: np.ndarray, q0: np.ndarray, h: np.ndarray, level: np.ndarray, iters: int = 8) -> np.ndarray:

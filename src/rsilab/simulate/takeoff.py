@@ -16,8 +16,8 @@ explosive when its gain is more than 1 + tol times the previous one's. Per sampl
 whether any interval (generation) was explosive, the orders of magnitude of capability gained
 over explosive ones and their total length in years.
 
-This module imports numpy, numba (lazily, for the per-sample loop) and ``rsilab.simulate.regimes``
-only (never the CLI or report/).
+This module imports numpy, ``rsilab.simulate.regimes`` and ``rsilab.simulate.compiled`` (which
+compiles the per-sample loop) only (never the CLI or report/).
 """
 from __future__ import annotations
 
@@ -26,7 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from rsilab.simulate import compiled
 from rsilab.simulate.regimes import REGIME_LABELS
+
+BLOCK = 4096   # samples per work item handed to a thread
 
 # An interval whose ln-capability grew by less than this is not read: the secant elasticity
 # divides by that growth, and on a flat stretch interpolation error in g would dominate it.
@@ -76,21 +79,17 @@ def interval_stretch(t_grid: np.ndarray, ln_cap: np.ndarray, rate: np.ndarray, t
     n = ln_cap.shape[0]
     hot = np.zeros(n, dtype=np.bool_)
     ooms, years = np.zeros(n), np.zeros(n)
-    from rsilab.simulate.kernels import PARALLEL_LAUNCH
-
-    kernel = _compiled()
-    with PARALLEL_LAUNCH:   # a parallel kernel: one launch at a time (see PARALLEL_LAUNCH)
-        kernel(np.ascontiguousarray(t_grid, dtype=np.float64), np.ascontiguousarray(ln_cap, dtype=np.float64),
-               np.ascontiguousarray(rate, dtype=np.float64), np.ascontiguousarray(t_stop, dtype=np.float64),
-               np.ascontiguousarray(ln_cap_stop, dtype=np.float64), np.ascontiguousarray(rate_stop, dtype=np.float64),
-               float(tol), MIN_LN_GROWTH, hot, ooms, years)
+    kernel = compiled.jit(_stretch_rows, "takeoff summary", announce=False)
+    arrays = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in (t_grid, ln_cap, rate, t_stop, ln_cap_stop, rate_stop))
+    compiled.in_threads(lambda lo, hi: kernel(lo, hi, *arrays, float(tol), MIN_LN_GROWTH, hot, ooms, years), n, BLOCK)
     return {"explosive_any": hot, "ooms_explosive": ooms / np.log(10.0), "years_explosive": years}
 
 
-def _stretch_rows(t_grid, ln_cap, rate, t_stop, ln_cap_stop, rate_stop, tol, min_growth, hot, ooms, years):
-    """The per-sample loop of ``interval_stretch`` (compiled by numba; plain Python also runs it)."""
-    n, g = ln_cap.shape
-    for i in _prange(n):
+def _stretch_rows(lo, hi, t_grid, ln_cap, rate, t_stop, ln_cap_stop, rate_stop, tol, min_growth, hot, ooms, years):
+    """The per-sample loop of ``interval_stretch``, samples lo .. hi - 1 (compiled by numba;
+    plain Python also runs it)."""
+    g = ln_cap.shape[1]
+    for i in range(lo, hi):
         have = False
         y_a = lr_a = t_a = 0.0
         for j in range(g + 1):
@@ -116,25 +115,6 @@ def _stretch_rows(t_grid, ln_cap, rate, t_stop, ln_cap_stop, rate_stop, tol, min
                     years[i] += t - t_a
             have = True
             y_a, lr_a, t_a = y, lr, t
-
-
-_prange = range
-_kernel = None
-
-
-def _compiled():
-    """``_stretch_rows`` compiled on first use (numba, imported lazily; cached on disk). Chunks
-    are summarised in threads, so the parallel kernels' lock lets one of them compile it."""
-    from rsilab.simulate.kernels import PARALLEL_LAUNCH
-
-    global _kernel, _prange
-    with PARALLEL_LAUNCH:
-        if _kernel is None:
-            import numba
-
-            _prange = numba.prange
-            _kernel = numba.njit(parallel=True, cache=True)(_stretch_rows)
-    return _kernel
 
 
 def _quantiles(values: np.ndarray) -> dict[str, float | None]:
