@@ -2,7 +2,8 @@
 next process, compiled again when a function it inlines from another file changes (numba alone
 checks only the kernel's own file), and says so in one line on stderr, never on stdout; and a
 model of the user's own that declares ``rhs_one`` runs through the compiled integrator with
-nothing in rsilab.simulate changed."""
+nothing in rsilab.simulate changed; and ``rsilab serve`` compiles the presets' kernels in a
+second process that stops with it."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from rsilab.dynamics.base import OdeModel, Param, Params, kernel_rows
 from rsilab.simulate import compiled
@@ -22,6 +24,7 @@ KERNEL = "def apply(x, out):\n    out[0] = _f(x)\n"
 RUN = """
 import sys
 import numpy as np
+import pytest
 sys.path.insert(0, {folder!r})
 import kernel, model
 from rsilab.simulate import compiled
@@ -41,6 +44,7 @@ def _run(folder) -> tuple[float, bool]:
     return float(done.stdout), "rsilab: compiling the test kernel (first use only" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_kernel_is_cached_and_compiled_again_when_a_function_it_inlines_changes(tmp_path):
     (tmp_path / "kernel.py").write_text(KERNEL)
     (tmp_path / "model.py").write_text("def f(x):\n    return x + 1.0\n")
@@ -106,3 +110,43 @@ def test_a_users_own_model_runs_through_the_compiled_integrator():
     for sol in (fused, plain):
         np.testing.assert_allclose(sol.y_grid[0], exact, rtol=100 * SolverSettings().rtol, atol=100 * SolverSettings().rtol)
     np.testing.assert_array_equal(fused.status, plain.status)
+
+
+@pytest.mark.slow
+def test_serve_compiles_the_presets_kernels_in_a_second_process_that_stops_with_it(tmp_path):
+    import signal
+    import time
+    from pathlib import Path
+
+    cache = tmp_path / "cache"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    server = subprocess.Popen([sys.executable, "-m", "rsilab.cli", "serve", "--port", "0", "--store",
+                               str(tmp_path / "store.sqlite")], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert "http://127.0.0.1:" in server.stdout.readline()
+        children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == server.pid]
+        assert len(children) == 1, children
+        # the page's first preset (default: the returns model) is compiled first, into the cache
+        deadline = time.monotonic() + 600
+        while not list(cache.rglob("ode_kernels._integrate.returns-*.nbi")) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert list(cache.rglob("ode_kernels._integrate.returns-*.nbi"))
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=60) == 0
+        server.stdout.close()
+    assert not _alive_warm_up(children[0]), "the warm-up process outlived the server"
+
+
+def _alive_warm_up(proc) -> bool:
+    try:
+        return b"warm_up" in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _parent(proc) -> int:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1

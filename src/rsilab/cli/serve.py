@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -37,6 +39,7 @@ def serve(host: str, port: int, store_path: Path | None) -> None:
     url_host = f"[{host}]" if ":" in host else host
     config = uvicorn.Config(create_app(store_path), log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
+    warming = _start_warm_up()
     click.echo(f"rsilab playground: http://{url_host}:{bound}/  (Ctrl-C stops it)", err=False)
     try:
         server.run(sockets=[sock])
@@ -44,4 +47,22 @@ def serve(host: str, port: int, store_path: Path | None) -> None:
         pass  # uvicorn re-raises the Ctrl-C it handled once it has shut down: a clean stop
     finally:
         sock.close()
+        warming.terminate()   # nothing to do if it is done
+        warming.wait()
     click.echo("stopped")
+
+
+# Every preset on a few samples, the page's first preset first: each compiled kernel a preset
+# uses is compiled (or loaded from numba's cache, where it is done in a moment) and left in the
+# cache, from which this server then loads it.
+_WARM_UP = ("from rsilab.simulate.montecarlo import warm_up\n"
+            "from rsilab.simulate.scenario import load_preset, preset_names\n"
+            "warm_up(load_preset(name) for name in sorted(preset_names(), key=lambda name: name != 'default'))\n")
+
+
+def _start_warm_up() -> subprocess.Popen:
+    """A second process that compiles the presets' kernels while the page loads, so that a fresh
+    install's first run does not wait for them: on another core, never holding this server's
+    interpreter, and stopped with it."""
+    return subprocess.Popen([sys.executable, "-c", _WARM_UP], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)

@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -320,6 +320,14 @@ def chunk_size(model: Model, n_grid: int, compiled: bool = True) -> int:
 
 def _run_chunk_star(a: tuple) -> ChunkResult:
     return _run_chunk(*a)
+
+
+def warm_up(scenarios: Iterable[Scenario]) -> None:
+    """Run each scenario on a few samples, so that every compiled kernel it uses is compiled
+    now (or loaded from numba's cache): what ``rsilab serve`` has a second process do at start,
+    so that its first request does not wait for a compile."""
+    for scenario in scenarios:
+        run_scenario(scenario.with_simulation(n_samples=64))
 
 
 __all__ = ["Ensemble", "OutcomeEnsemble", "run_scenario", "draw_parameters", "REGIME_LABELS"]
