@@ -131,8 +131,13 @@ class SoftwareRnd(OdeModel, MapModel):
         return np.stack([ln_s + LN2, dt_new, r_new, f_new])
 
     # -- the same map for one sample, as the compiled doubling-map kernel steps it -----------
-    # ``par`` is the sample's row of ``doubling_params``; capability after ``done`` doublings is
-    # done ln 2, and the rest of the state (dt, r, boost) is passed along as floats.
+    # Capability after ``done`` doublings is done ln 2. The rest of one sample's state is a
+    # tuple of floats: the numpy map's (dt, r, boost), then k, the first doubling of the
+    # longest run shorter than a year so far (for ``years_compressed_in_1y``: counted as the
+    # doublings complete, its work overlaps the step's exponential instead of costing a second
+    # pass over the times). ``c`` holds the sample's constants, read once from its row of
+    # ``doubling_params`` (in a tuple they stay in registers; read from the row, every store
+    # to the times would make the compiled loop read them again).
     def doubling_params(self, p: Params) -> np.ndarray:
         """One row of float64 per sample: f, r0, p, recent_doubling_years, f0, boost_years,
         doublings to the ceiling, r's drop per doubling, doublings a year of recent-rate
@@ -143,58 +148,58 @@ class SoftwareRnd(OdeModel, MapModel):
                            float(self.opt("retraining") == "on"), float(self.opt("boost") == "gradual"))
 
     @staticmethod
-    def first_doubling_one(par):
-        """``initial`` for one sample: (years the first doubling takes, r, boost)."""
-        gradual = par[10] != 0.0
-        boost = par[4] if gradual else par[0]
-        return par[3] / ((1.0 + boost) if gradual else boost), par[1], boost
+    def first_doubling_one(row):
+        """``initial`` for one sample: (its state, its constants)."""
+        c = (row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9] != 0.0, row[10] != 0.0)
+        gradual = c[10]
+        boost = c[4] if gradual else c[0]
+        return (c[3] / ((1.0 + boost) if gradual else boost), c[1], boost, 0.0), c
 
     @staticmethod
-    def can_double_one(done, r, par):
+    def can_double_one(done, state, c):
         """``alive`` for one sample after ``done`` doublings."""
-        return (done * LN2 < par[6] * LN2 - 1e-12) and (r > 0.0)
+        return (done * LN2 < c[6] * LN2 - 1e-12) and (state[1] > 0.0)
 
     @staticmethod
-    def next_doubling_one(t_end, dt, r, boost, par):
-        """``step`` for one sample: after a doubling of ``dt`` years that ended at ``t_end``, the
-        next one's years, r and boost (2^e as exp(e ln 2): the compiled path's exponential)."""
-        r_new = r - par[7]
+    def next_doubling_one(t_end, done, times, state, c):
+        """``step`` for one sample: the state after doubling ``done``, which took ``state[0]``
+        years and ended at ``t_end`` (``times[0..done]``: the completion times so far); 2^e as
+        exp(e ln 2), the compiled path's exponential."""
+        dt, r, boost, k = state
+        r_new = r - c[7]
         dt_new = dt
         if r_new > 0.0:
-            e = par[2] * (1.0 / r_new - 1.0)
-            if par[9] != 0.0:
+            e = c[2] * (1.0 / r_new - 1.0)
+            if c[9]:
                 e = e / abs(e + 1.0)
             dt_new = dt * math.exp(e * LN2) if e < 1023.0 else math.inf
-        if par[10] != 0.0:
-            frac = min(t_end / par[5], 1.0)
-            f_new = par[4] * math.exp(frac * math.log(par[0] / par[4]))
+        if c[10]:
+            frac = min(t_end / c[5], 1.0)
+            f_new = c[4] * math.exp(frac * math.log(c[0] / c[4]))
             dt_new = dt_new * (1.0 + boost) / (1.0 + f_new)
             boost = f_new
-        return dt_new, r_new, boost
+        # the window [times[k], times[done]] never shrinks and moves on by one doubling whenever
+        # it spans a year or more: it ends as long as the longest run shorter than a year
+        if t_end - times[int(k)] >= 1.0:
+            k += 1.0
+        return dt_new, r_new, boost, k
 
     @staticmethod
-    def outputs_one(times, done, par, out):
-        """``sample_outputs`` for one sample from its doubling times ``times[0..done]``: out[k]
-        is 1 where compression condition k holds, else 0; the last entry is the most years of
+    def outputs_one(times, done, state, c, out):
+        """``sample_outputs`` for one sample from its doubling times ``times[0..done]``: out[j]
+        is 1 where compression condition j holds, else 0; the last entry is the most years of
         recent-rate progress completed within one year."""
-        per_year = par[8]
-        for c in range(_WINDOWS.shape[0]):
-            needed = int(math.floor(_WINDOWS[c] * _MULTIPLES[c] * per_year + 1e-9))
+        per_year = c[8]
+        for j in range(_WINDOWS.shape[0]):
+            needed = int(math.floor(_WINDOWS[j] * _MULTIPLES[j] * per_year + 1e-9))
             found = needed <= 0
             k = 0
             while not found and k + needed <= done:
-                if times[k + needed] - times[k] < _WINDOWS[c]:
+                if times[k + needed] - times[k] < _WINDOWS[j]:
                     found = True
                 k += 1
-            out[c] = 1.0 if found else 0.0
-        # a window [times[k], times[j]] that never shrinks, moved on by one doubling whenever it
-        # spans a year or more, ends as long as the longest run shorter than a year (the times
-        # increase)
-        k = 0
-        for j in range(1, done + 1):
-            if times[j] - times[k] >= 1.0:
-                k += 1
-        out[_WINDOWS.shape[0]] = (done - k) / per_year
+            out[j] = 1.0 if found else 0.0
+        out[_WINDOWS.shape[0]] = (done - int(state[3])) / per_year
 
     # -- the ODE ---------------------------------------------------------------------------
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Params) -> np.ndarray:

@@ -100,27 +100,28 @@ _alive = _next = _outputs = _first
 def _doublings(lo, hi, par, st, tg, ln_mult, out):
     """Samples lo .. hi - 1: each one's doublings (what ``solver._walk`` iterates), then what
     ``solver._solve_map`` and the model's outputs derive from its doubling times (``st``:
-    horizon, max_steps, the most doublings a sample can make, ln cap multiple)."""
+    horizon, max_steps, the most doublings a sample can make, ln cap multiple). A sample's
+    state beyond ln capability and its constants are the model's tuples (``first_doubling_one``);
+    the state's first entry is the years its next doubling takes."""
     horizon, max_steps, max_doublings, ln_cap = st
     y_grid, rate_grid, status, t_stop, y_stop, rate_stop, thr_time, n_steps, outputs = out
     times = np.empty(max_doublings + 2)
     row = np.empty(outputs.shape[0])
     g = tg.shape[0]
     for i in range(lo, hi):
-        pr = par[i]
-        dt, r, boost = _first(pr)
+        state, consts = _first(par[i])
         times[0] = 0.0
         t, nd, code = 0.0, 0, Status.FINISHED
-        while (t < horizon * (1.0 - 1e-12)) and _alive(nd, r, pr):
+        while (t < horizon * (1.0 - 1e-12)) and _alive(nd, state, consts):
             if nd >= max_steps or nd + 1 >= times.shape[0]:
                 code = Status.STEP_LIMIT
                 break
-            t_new = t + dt
+            t_new = t + state[0]
             if not math.isfinite(t_new):
                 break  # a doubling that never completes is not taken (as in the numpy path)
-            dt, r, boost = _next(t_new, dt, r, boost, pr)
             nd += 1
             times[nd] = t_new
+            state = _next(t_new, nd, times, state, consts)
             t = t_new
             if nd * LN2 >= ln_cap:
                 code = Status.BLOWUP   # past the capability cap
@@ -142,15 +143,14 @@ def _doublings(lo, hi, par, st, tg, ln_mult, out):
             rate_grid[i, j] = LN2 / (times[s + 1] - times[s]) if nd > 0 else math.nan
         rate_stop[i] = LN2 / (times[last_step + 1] - times[last_step]) if nd > 0 else math.nan
         y_stop[0, i] = nd * LN2
-        y_stop[1, i] = dt
-        y_stop[2, i] = r
-        y_stop[3, i] = boost
+        for s in range(y_stop.shape[0] - 1):   # the numpy map's state after ln capability
+            y_stop[1 + s, i] = state[s]
         for q in range(ln_mult.shape[0]):
             if ln_mult[q] <= 0.0:
                 thr_time[q, i] = 0.0
                 continue
             need = int(math.ceil(ln_mult[q] / LN2 - 1e-12))
             thr_time[q, i] = times[need] if need <= nd else math.inf
-        _outputs(times, nd, pr, row)
+        _outputs(times, nd, state, consts, row)
         for k in range(row.shape[0]):
             outputs[k, i] = row[k]
