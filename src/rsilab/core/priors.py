@@ -3,8 +3,8 @@ what an estimate hands to a forecast. A spec is a bare number (fixed) or a table
 and that distribution's fields; ``parse_prior`` is the one validator of the format and
 ``Prior.ppf`` maps uniforms through the distribution's inverse CDF. Imports numpy and our
 errors only; scipy.special (the normal CDF and its inverse) is imported where a normal or
-lognormal prior is drawn, as it costs a tenth of a second of start-up that most scenarios
-never need.
+lognormal prior is drawn, so that the scenarios that never need it do not pay its import at
+start-up.
 """
 from __future__ import annotations
 

@@ -45,9 +45,9 @@ def p_beyond(tolerance: np.ndarray, variance: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         z = tolerance / np.sqrt(2.0 * np.maximum(variance, 0.0))
     # scipy's vectorised erfc (NaN stays NaN, erfc(inf) = 0): per grid point this is the costliest
-    # output of the drift and multipolar models, and a mapped scalar erfc took ~0.6 s per 10^5
-    # samples. Imported here, not at module level, so that commands that never draw on it start
-    # without scipy.special.
+    # output of the drift and multipolar models, and a scalar erfc mapped over the grid was
+    # several times slower. Imported here, not at module level, so that commands that never draw
+    # on it start without scipy.special.
     from scipy.special import erfc
 
     return erfc(z)

@@ -5,7 +5,7 @@
   Dormand-Prince integrator of ``solver._solve_ode``, run per sample
   (``rsilab.simulate.ode_kernels``);
 - the doublings form of ``SoftwareRnd`` (one software doubling per step, ~50 scalar steps a
-  sample, which a fused loop does in well under a microsecond): the map solver's iteration and
+  sample, too little work per numpy operation for the numpy map): the map solver's iteration and
   bookkeeping (``solver._solve_map``: grid, thresholds, rates, statuses) for a map whose every
   step doubles capability, stepping the model's own one-sample forms (``first_doubling_one``,
   ``can_double_one``, ``next_doubling_one``) and computing its outputs (``outputs_one``);
@@ -30,7 +30,7 @@ from rsilab.dynamics.software_rnd import COMPRESSION_CONDITIONS, SoftwareRnd
 from rsilab.simulate import compiled, ode_kernels
 
 LN2 = math.log(2.0)
-BLOCK = 4096   # samples per work item handed to a thread (a sample costs well under a microsecond)
+BLOCK = 4096   # samples per work item handed to a thread (a sample is cheap: blocks larger than the ODE's)
 
 Kernel = Callable[..., Solution]   # (model, prepared params, t_grid, ln_multiples, settings)
 

@@ -258,9 +258,8 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"))
     elif len(args) > 1 and not (kernel is not None and scenario.model.kind == "map"):
         # Chunks in threads, one per core: the compiled ODE integrator releases the GIL and so
-        # do numpy's array operations, so one chunk's numpy work overlaps another's (10^5
-        # samples of the numpy map criticality-discrete: 0.55-0.66 s against 1.02-1.08 s in one
-        # thread). Not for the compiled map kernel, which spreads each chunk over the cores itself.
+        # do numpy's array operations, so one chunk's numpy work overlaps another's. Not for the
+        # compiled map kernel, which spreads each chunk over the cores itself.
         pool = ThreadPoolExecutor(max_workers=cores(), thread_name_prefix="rsilab-chunk")
     else:
         pool = None
@@ -309,8 +308,7 @@ def chunk_size(model: Model, n_grid: int, compiled: bool = True) -> int:
         # the compiled ODE integrator takes one sample at a time, so chunk size costs it
         # nothing; what it sets is the size of the outputs' numpy temporaries, (n, g) each:
         # at 4,096 rows and 51 grid times, 1.7 MB, reused from the heap instead of freshly
-        # faulted-in pages and mostly within the caches (10^5 samples of boxing: 0.87 s
-        # against 0.98 s at 20,560 rows; of multipolar: 1.18 s against 1.29-1.31 s at 8,192)
+        # faulted-in pages and mostly within the caches (larger chunks measured slower)
         return CHUNK // 4
     if model.kind == "map":
         return CHUNK

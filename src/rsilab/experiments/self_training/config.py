@@ -82,8 +82,9 @@ PROFILES: dict[str, dict[str, Any]] = {
                  labelled_per_difficulty=100, unlabelled_per_round=40, eval_per_difficulty=20, rounds=2,
                  min_confidence=0.0, steps_round0=100, steps_per_round=20, batch_size=32, lr=3e-3, warmup_steps=10,
                  workers=1),
-    # About 9 minutes on 2 cores: the copy task, NoPE, two agreeing models trained side by side,
-    # confident labels only (docs/self_training.md says how this was chosen).
+    # Minutes on 2 cores (docs/self_training.md has the measured time): the copy task, NoPE, two
+    # agreeing models trained side by side, confident labels only (the same page says how this
+    # was chosen).
     "cpu": dict(),
     # The paper's scale: ~14M parameters, 6 layers, reverse addition trained up to 16 digits.
     "gpu": dict(task="add", n0=16, eval_max_difficulty=40, n_layer=6, n_head=8, d_model=448, d_ff=1792,
