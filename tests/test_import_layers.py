@@ -44,6 +44,8 @@ OWNED = {
     "rsilab.cli": ("rsilab.cli",),
     "rsilab.web": ("rsilab.web", "rsilab.cli.serve"),
     "torch": ("rsilab.experiments",),
+    # models declare their one-sample forms as plain Python; simulate compiles them
+    "numba": ("rsilab.simulate.compiled",),
     "matplotlib": ("rsilab.report",),
     "sqlite3": ("rsilab.store",),
     # the sampler's heavy stack (the stats extra), imported on use by the pooled model's NUTS path only
@@ -150,6 +152,9 @@ def test_every_known_exception_still_occurs():
     ("rsilab.web.app", "sqlite3", False),
     ("rsilab.cli.serve", "rsilab.web.app", True),
     ("rsilab.api", "rsilab.web.app", False),
+    ("rsilab.dynamics.multipolar", "numba", False),
+    ("rsilab.simulate.ode_kernels", "numba", False),
+    ("rsilab.simulate.compiled", "numba.core.caching", True),
 ])
 def test_the_rules_catch_what_they_are_meant_to(module, target, expected):
     assert (violations(module, target) is None) is expected

@@ -207,18 +207,3 @@ def test_each_models_rhs_one_computes_what_its_rhs_computes(model):
             if ok[i]:
                 model.rhs_one(float(sol.t_grid[j]), y[:, i].copy(), par[i], got[:, i])
         np.testing.assert_allclose(got[:, ok], want[:, ok], rtol=1e-13, atol=1e-300, err_msg=f"{model!r} at t[{j}]")
-
-
-def test_dynamics_imports_no_compiler():
-    # models declare their scalar forms as plain Python; only rsilab.simulate compiles them
-    import ast
-    from pathlib import Path
-
-    import rsilab.dynamics
-
-    for path in Path(rsilab.dynamics.__file__).parent.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            assert not any(n.split(".")[0] in ("numba", "llvmlite") or n.startswith("rsilab.simulate") for n in names), \
-                f"{path.name} imports {names}"
