@@ -138,6 +138,9 @@ class SoftwareRnd(OdeModel, MapModel):
     # pass over the times). ``c`` holds the sample's constants, read once from its row of
     # ``doubling_params`` (in a tuple they stay in registers; read from the row, every store
     # to the times would make the compiled loop read them again).
+    # what ``outputs_one`` writes, in order (the compression conditions as 1 or 0)
+    doubling_outputs = tuple(f"p_compress_{c[0]}" for c in COMPRESSION_CONDITIONS) + ("years_compressed_in_1y",)
+
     def doubling_params(self, p: Params) -> np.ndarray:
         """One row of float64 per sample: f, r0, p, recent_doubling_years, f0, boost_years,
         doublings to the ceiling, r's drop per doubling, doublings a year of recent-rate
@@ -227,9 +230,8 @@ class SoftwareRnd(OdeModel, MapModel):
         out = {}
         if sol.extras is not None:  # the compiled kernel computed them on the way (outputs_one)
             rows = sol.extras["outputs_one"]
-            out = {f"p_compress_{c[0]}": rows[k] != 0.0 for k, c in enumerate(COMPRESSION_CONDITIONS)}
-            out["years_compressed_in_1y"] = rows[len(COMPRESSION_CONDITIONS)]
-            return out
+            return {name: rows[k] != 0.0 if name.startswith("p_") else rows[k]
+                    for k, name in enumerate(self.doubling_outputs)}
         for label, window, years in COMPRESSION_CONDITIONS:
             needed = np.floor(window * years * per_year + 1e-9).astype(np.int64)
             out[f"p_compress_{label}"] = _fits(sol, needed, window)

@@ -26,7 +26,7 @@ import numpy as np
 from rsilab.core.solution import Solution, Status
 from rsilab.dynamics.base import Model, OdeModel, Outcomes
 from rsilab.dynamics.ftm.model import Ftm
-from rsilab.dynamics.software_rnd import COMPRESSION_CONDITIONS, SoftwareRnd
+from rsilab.dynamics.software_rnd import SoftwareRnd
 from rsilab.simulate import compiled, ode_kernels
 
 LN2 = math.log(2.0)
@@ -57,10 +57,10 @@ def solve_doublings(model: SoftwareRnd, p, t_grid: np.ndarray, ln_multiples: np.
     rate_grid = np.empty((n, g))
     status = np.empty(n, dtype=np.int8)
     t_stop, rate_stop = np.empty(n), np.empty(n)
-    y_stop = np.empty((4, n))
+    y_stop = np.empty((len(model.state), n))
     thr = np.empty((q, n))
     n_steps = np.empty(n, dtype=np.int64)
-    outputs = np.empty((len(COMPRESSION_CONDITIONS) + 1, n))
+    outputs = np.empty((len(model.doubling_outputs), n))
     tg = np.ascontiguousarray(t_grid, dtype=np.float64)
     lm = np.ascontiguousarray(ln_multiples, dtype=np.float64)
     walk = compiled.jit(_doublings, "software_rnd doublings", _first=model.first_doubling_one,
