@@ -29,7 +29,7 @@ def test_import_rsilab_is_light():
 def test_simulate_summary_equals_cli_json(tmp_path):
     res = CliRunner().invoke(cli, ["simulate", "--preset", PRESET, "--samples", "3000", "--seed", "7", "--json",
                                    "--store", str(tmp_path / "s.sqlite")], catch_exceptions=False)
-    from_cli = json.loads(res.output)
+    from_cli = json.loads(res.stdout)
     ens = rsilab.simulate(PRESET, n_samples=3000, seed=7)
     from_api = json.loads(json.dumps(ens.summary()))  # the CLI's dict went through JSON too
     for key in VARIES:
@@ -122,13 +122,13 @@ def test_bad_input_is_a_config_error():
 def test_sensitivity_matches_the_cli(tmp_path):
     res = CliRunner().invoke(cli, ["sensitivity", "--preset", PRESET, "--base-samples", "32", "--seed", "1", "--json",
                                    "--store", str(tmp_path / "s.sqlite")], catch_exceptions=False)
-    cli_rows = json.loads(res.output)["indices"]
+    cli_rows = json.loads(res.stdout)["indices"]
     api_rows = rsilab.sensitivity(PRESET, base_samples=32, seed=1)["indices"]
     assert api_rows == cli_rows
     res = CliRunner().invoke(cli, ["sensitivity", "--preset", PRESET, "--base-samples", "20", "--seed", "1", "--method",
                                    "shapley", "--json", "--store", str(tmp_path / "s.sqlite")], catch_exceptions=False)
     api = rsilab.sensitivity(PRESET, base_samples=20, seed=1, method="shapley")
-    assert api["method"] == "shapley" and api["indices"] == json.loads(res.output)["indices"]
+    assert api["method"] == "shapley" and api["indices"] == json.loads(res.stdout)["indices"]
 
 
 def test_readme_example_runs(tmp_path, monkeypatch):
@@ -163,7 +163,7 @@ def test_forecast_is_the_call_behind_the_cli(tmp_path):
     store = tmp_path / "s.sqlite"
     res = CliRunner().invoke(cli, ["forecast", "--preset", PRESET, "--samples", "1500", "--seed", "3", "--json",
                                    "--store", str(store)], catch_exceptions=False)
-    from_cli = json.loads(res.output)
+    from_cli = json.loads(res.stdout)
     fc = rsilab.forecast(PRESET, overrides={"n_samples": 1500, "seed": 3}, record=True, store=store)
     assert fc.run_id == from_cli["run_id"] + 1
     from_api = json.loads(json.dumps(fc.summary()))

@@ -287,7 +287,7 @@ def test_forecast_runs_each_preset_and_charts_the_control_outputs(name, tmp_path
 
     result = CliRunner().invoke(cli, ["forecast", "--scenario", name, "--samples", "3000", "--json", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["model"] == name
     expected_key = {"boxing": "p_escape", "drift": "p_drift_beyond_tolerance", "controlled": "p_safe_throughout",
                     "multipolar": "p_dominance"}[name]

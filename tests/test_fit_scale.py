@@ -110,7 +110,7 @@ def test_cli_on_a_csv_feeds_forecast_returns_from(tmp_path):
     res = CliRunner().invoke(cli, ["forecast", "--returns-from", str(fit_path), "--samples", "2000", "--json",
                                    "--out", str(tmp_path / "out"), "--store", store])
     assert res.exit_code == 0, res.output
-    summary = json.loads(res.output)
+    summary = json.loads(res.stdout)
     assert summary["returns_prior"]["parameter"] == "k"
     # the forecast draws k from a new series at 1e8: its median carries over (2000 draws)
     assert summary["effective_returns"]["median"] == pytest.approx(fit["k_new_series_at_target"], rel=0.1)

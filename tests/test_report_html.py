@@ -33,7 +33,7 @@ def test_simulate_report_embeds_the_stored_summary(tmp_path):
     res = run_cli("simulate", "--preset", PRESET, "--samples", "2000", "--seed", "4", "--json",
                   "--report", str(out), "--store", str(store_path))
     assert res.exit_code == 0, res.output
-    printed = json.loads(res.output)
+    printed = json.loads(res.stdout)
     data = embedded(out)
     from rsilab.store import Store
 
@@ -63,7 +63,7 @@ def test_simulate_report_embeds_the_stored_summary(tmp_path):
 def test_report_command_writes_the_same_page_again(tmp_path):
     store_path = tmp_path / "s.sqlite"
     res = run_cli("simulate", "--preset", PRESET, "--samples", "1000", "--json", "--store", str(store_path))
-    run_id = json.loads(res.output)["run_id"]
+    run_id = json.loads(res.stdout)["run_id"]
     a, b = tmp_path / "a.html", tmp_path / "b.html"
     assert run_cli("report", str(run_id), "--out", str(a), "--store", str(store_path)).exit_code == 0
     assert run_cli("report", str(run_id), "--out", str(b), "--store", str(store_path)).exit_code == 0
@@ -83,7 +83,7 @@ def test_model_outputs_over_time_are_in_the_report(tmp_path):
 def test_a_run_recorded_without_arrays_gets_a_message_not_a_crash(tmp_path):
     store_path = tmp_path / "s.sqlite"
     res = run_cli("simulate", "--preset", PRESET, "--samples", "500", "--json", "--store", str(store_path))
-    run_id = json.loads(res.output)["run_id"]
+    run_id = json.loads(res.stdout)["run_id"]
     # a run as recorded before runs kept arrays: the row in runs, nothing in run_arrays
     with sqlite3.connect(store_path) as conn:
         conn.execute("DELETE FROM run_arrays WHERE run_id = ?", (run_id,))
@@ -110,7 +110,7 @@ def test_sensitivity_report_shows_sobol_indices(tmp_path):
     assert run_cli("report", "1", "--out", str(out), "--store", str(store_path)).exit_code == 0
     data = embedded(out)
     assert data["kind"] == "sensitivity"
-    assert [r["parameter"] for r in data["charts"]["sobol"]] == [r["parameter"] for r in json.loads(res.output)["indices"]]
+    assert [r["parameter"] for r in data["charts"]["sobol"]] == [r["parameter"] for r in json.loads(res.stdout)["indices"]]
 
 
 def test_experiment_report_from_rounds(store, tmp_path):
@@ -134,7 +134,7 @@ def test_fit_rounds_report_has_data_fit_and_band(tmp_path):
     store_path = tmp_path / "s.sqlite"
     res = run_cli("fit", "rounds", str(csv), "--json", "--store", str(store_path))
     assert res.exit_code == 0, res.output
-    run_id = json.loads(res.output)["run_id"]
+    run_id = json.loads(res.stdout)["run_id"]
     out = tmp_path / "f.html"
     assert run_cli("report", str(run_id), "--out", str(out), "--store", str(store_path)).exit_code == 0
     lv = embedded(out)["charts"]["levels"]
@@ -163,7 +163,7 @@ def test_the_report_ships_the_basic_plotly_bundle_and_stays_small(tmp_path):
                  ["forecast", "--preset", "default", "--samples", "2000"],
                  ["sensitivity", "--preset", PRESET, "--base-samples", "32"]):
         store, out = tmp_path / f"{args[2]}.sqlite", tmp_path / f"{args[2]}.html"
-        run_id = json.loads(run_cli(*args, "--json", "--store", str(store)).output)["run_id"]
+        run_id = json.loads(run_cli(*args, "--json", "--store", str(store)).stdout)["run_id"]
         assert run_cli("report", str(run_id), "--out", str(out), "--store", str(store)).exit_code == 0
         text = out.read_text(encoding="utf-8")
         sizes[args[2]] = out.stat().st_size

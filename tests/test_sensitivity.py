@@ -44,4 +44,4 @@ def test_cli_ranks_parameters_and_reads_the_requested_phase(tmp_path):
     assert late.exit_code == 2 and "0 everywhere" in late.output  # every default path fizzles late
     early = CliRunner().invoke(cli, args + ["--phase", "early"])
     assert early.exit_code == 0, early.output
-    assert json.loads(early.output)["indices"][0]["parameter"] == "r"
+    assert json.loads(early.stdout)["indices"][0]["parameter"] == "r"

@@ -216,7 +216,7 @@ def test_cli_picks_shapley_for_correlated_priors_and_records_the_run(tmp_path):
     args = ["sensitivity", str(path), "--output", "log_growth", "--base-samples", "128", "--store", str(store_path)]
     res = CliRunner().invoke(cli, args + ["--json"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     assert out["method"] == "shapley" and out["method_requested"] == "auto" and out["correlated_priors"]
     assert out["n_evaluations"] == 3 * 128 * 6 and not out["correlations_ignored"]
     assert {r["parameter"] for r in out["indices"]} == {"r", "beta", "c"}
@@ -230,7 +230,7 @@ def test_cli_picks_shapley_for_correlated_priors_and_records_the_run(tmp_path):
     assert [r["parameter"] for r in data["charts"]["shapley"]] == [r["parameter"] for r in out["indices"]]
     # forcing Sobol on the same scenario runs it and says the correlations were not applied
     forced = CliRunner().invoke(cli, args + ["--method", "sobol", "--json"], catch_exceptions=False)
-    assert json.loads(forced.output)["method"] == "sobol" and json.loads(forced.output)["correlations_ignored"]
+    assert json.loads(forced.stdout)["method"] == "sobol" and json.loads(forced.stdout)["correlations_ignored"]
     table = CliRunner().invoke(cli, args + ["--method", "sobol"], catch_exceptions=False)
     assert "Sobol indices of log_growth" in table.output and "NOT applied" in table.output
     table = CliRunner().invoke(cli, args, catch_exceptions=False)

@@ -63,7 +63,7 @@ def solve_doublings(model: SoftwareRnd, p, t_grid: np.ndarray, ln_multiples: np.
     outputs = np.empty((len(model.doubling_outputs), n))
     tg = np.ascontiguousarray(t_grid, dtype=np.float64)
     lm = np.ascontiguousarray(ln_multiples, dtype=np.float64)
-    walk = compiled.jit(_doublings, "software_rnd doublings", _first=model.first_doubling_one,
+    walk = compiled.jit(_doublings, model.name, _first=model.first_doubling_one,
                         _alive=model.can_double_one, _next=model.next_doubling_one, _outputs=model.outputs_one)
     st = (float(t_grid[-1]), int(settings.max_steps), max_doublings, float(np.log(settings.cap_multiple)))
     out = (y_grid[0], rate_grid, status, t_stop, y_stop, rate_stop, thr, n_steps, outputs)
