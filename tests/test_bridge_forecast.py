@@ -16,7 +16,7 @@ from rsilab.simulate.scenario import load_preset, preset_names
 def _invoke(*args):
     result = CliRunner().invoke(cli, list(args))
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout   # what the command printed (its JSON or tables): stderr apart
 
 
 def _presets_by_returns_param() -> dict[tuple[str, str], str]:
