@@ -1,10 +1,13 @@
 """How the compiled kernels are built and run. numba is imported here, on first use, so that
 commands that never simulate start fast.
 
-``jit(fn, label, **bindings)`` compiles ``fn`` (a kernel written once in ``rsilab.simulate``)
-with the module globals named in ``bindings`` bound to the given functions: that is how one
-integrator calls each model's own scalar functions (``OdeModel.rhs_one``), which
-``rsilab.dynamics`` declares as plain Python and never compiles itself. Each result is:
+``jit(fn, label, helpers=..., **bindings)`` compiles ``fn`` (a kernel written once in
+``rsilab.simulate``) with the module globals named in ``bindings`` bound to the given
+functions: that is how one integrator calls each model's own scalar functions
+(``OdeModel.rhs_one``), which ``rsilab.dynamics`` declares as plain Python and never compiles
+itself. ``helpers`` are plain functions the kernel or a bound function calls by their own
+names (as do the models' scalar helpers, ``rsilab.dynamics.scalar``): numba compiles them
+inside whatever calls them. Each result is:
 
 - compiled once per process, under a lock (chunks run in threads and may ask at once; jitting
   a function twice is an error);
@@ -43,7 +46,7 @@ _POOL_LOCK = threading.Lock()
 _DONE: dict = {}
 _POOL: list = []
 _DIGEST: list = []
-_HELPERS_REGISTERED: list = []
+_HELPERS: set = set()
 
 
 def cores() -> int:
@@ -63,7 +66,8 @@ def in_threads(work: Callable[[int, int], None], n: int, block: int) -> None:
     list(_POOL[0].map(lambda lo: work(lo, min(n, lo + block)), range(0, n, block)))
 
 
-def jit(fn: Callable, label: str, *, announce: bool = True, **bindings: Callable):
+def jit(fn: Callable, label: str, *, helpers: tuple[Callable, ...] = (), announce: bool = True,
+        **bindings: Callable):
     """``fn`` compiled (nopython, releasing the GIL, numpy's error model: a division by zero
     gives inf or NaN as in the numpy solvers), with each global named in ``bindings`` bound to
     that function, compiled too. ``label`` names the kernel in the line announcing a compile
@@ -76,22 +80,20 @@ def jit(fn: Callable, label: str, *, announce: bool = True, **bindings: Callable
     with _LOCK:
         found = _DONE.get(key)
         if found is None:
-            found = _DONE[key] = _compile(fn, label, announce, bindings)
+            found = _DONE[key] = _compile(fn, label, announce, helpers, bindings)
     return found
 
 
-def _compile(fn: Callable, label: str, announce: bool, bindings: dict):
+def _compile(fn: Callable, label: str, announce: bool, helpers: tuple, bindings: dict):
     import numba
     from numba.core.caching import FunctionCache
 
-    if not _HELPERS_REGISTERED:
-        from rsilab.dynamics import scalar
+    from rsilab.dynamics import scalar
 
-        # the models' scalar forms (and the kernels) call these as plain functions: numba
-        # compiles them inside whatever calls them
-        for helper in (scalar.nmin, scalar.nmax, scalar.clip, scalar.logaddexp):
-            numba.extending.register_jitable(helper)
-        _HELPERS_REGISTERED.append(True)
+    for helper in (scalar.nmin, scalar.nmax, scalar.clip, scalar.logaddexp, *helpers):
+        if helper not in _HELPERS:   # registered once: compiled inside whatever calls it
+            numba.extending.register_jitable(error_model="numpy")(helper)
+            _HELPERS.add(helper)
 
     digest = _sources_digest(bindings)
 

@@ -9,19 +9,20 @@ automatable tasks, and each allocation problem's critical task (by bisection on 
 monotone condition the numpy search reads at every task) and closed forms. The tests hold it
 to the numpy steps sample by sample.
 
-numba is imported lazily, on first use, and every compiled function is cached on disk. Imports
-numpy and the model's declared layout (``rsilab.dynamics.ftm``); never imported by ``dynamics``.
+``rsilab.simulate.compiled`` compiles the loop on first use and caches it on disk. Imports
+numpy, the model's declared layout (``rsilab.dynamics.ftm``) and ``rsilab.simulate.compiled``;
+never imported by ``dynamics``.
 """
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 
 from rsilab.dynamics.ftm.allocation import N_TASKS
 from rsilab.dynamics.ftm.economy import INVESTMENT_RATE, STEP_SERIES, Setup, Steps
 from rsilab.dynamics.ftm.requirements import N_LABOUR_TASKS
+from rsilab.simulate import compiled
 
 BLOCK = 512   # samples per work item handed to a thread
 
@@ -71,8 +72,6 @@ def pack(s: Setup) -> dict[str, np.ndarray]:
 
 def step_compiled(s: Setup) -> Steps:
     """``economy.step`` through the compiled loop: the same ``Steps``."""
-    from rsilab.simulate.compiled import in_threads
-
     packed = pack(s)
     n, steps = s.n, s.steps
     outputs = np.full((n, steps, 4), np.nan)
@@ -87,7 +86,7 @@ def step_compiled(s: Setup) -> Steps:
         kernel(lo, hi, steps, s.t_step, packed["par"], packed["ln_a"], packed["prefix"], packed["power_left"],
                packed["training"], keep_extra, outputs, automated, automatable, hw_perf, extras)
 
-    in_threads(work, n, BLOCK)
+    compiled.in_threads(work, n, BLOCK)
     extra = {name: np.ascontiguousarray(extras[:, :, STEP_SERIES.index(name)].T) for name in s.extra}
     return Steps(outputs=np.ascontiguousarray(outputs.transpose(1, 2, 0)),
                  automated=np.ascontiguousarray(automated.transpose(1, 2, 0)),
@@ -342,21 +341,6 @@ def _run_block(lo, hi, steps, dt, par, ln_a, prefix, power_left, training, keep_
                 extras[i, t, 9] = labour
 
 
-_KERNEL = []
-_COMPILING = threading.Lock()
-
-
 def _compiled():
-    """The compiled loop (compiled on first use, cached on disk; under a lock, as chunks run in
-    threads and a function must be compiled once)."""
-    if _KERNEL:
-        return _KERNEL[0]
-    with _COMPILING:
-        if not _KERNEL:
-            import numba
-
-            g = globals()
-            for fn in ("_nmin", "_nmax", "_odds", "_first_at_least", "_capped", "_allocate"):
-                g[fn] = numba.njit(cache=True, error_model="numpy", inline="always")(g[fn])
-            _KERNEL.append(numba.njit(cache=True, nogil=True, error_model="numpy")(_run_block))
-    return _KERNEL[0]
+    """The compiled loop (``rsilab.simulate.compiled``: compiled on first use, cached on disk)."""
+    return compiled.jit(_run_block, "ftm", helpers=(_nmin, _nmax, _odds, _first_at_least, _capped, _allocate))
