@@ -12,7 +12,9 @@ whether the command said it was compiling (its one line on stderr). The store is
 file, never the user's.
 
     .venv/bin/python benchmarks/bench_first_use.py [--command forecast|simulate] [--samples N]
-        [--repeats R] [--python PATH] [PRESET ...]     (default: every preset, forecast, 20,000)
+        [--repeats R] [--python PATH] [PRESET ...]
+        (default: every preset, `forecast`, each at its own number of samples: its first call as
+        a user makes it)
 
 ``--python`` measures another interpreter's rsilab, e.g. a regular (non-editable) install in a
 fresh virtual environment: ``python -m venv /tmp/v && /tmp/v/bin/pip install .``. The warm
@@ -52,11 +54,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("presets", nargs="*")
     ap.add_argument("--command", choices=("forecast", "simulate"), default="forecast")
-    ap.add_argument("--samples", type=int, default=20_000)
+    ap.add_argument("--samples", type=int, default=None, help="default: each preset's own")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--python", default=sys.executable)
     args = ap.parse_args()
-    print(f"first use: `rsilab {args.command} --preset NAME --samples {args.samples:,}` in a new process, "
+    samples = "its own number of samples" if args.samples is None else f"--samples {args.samples:,}"
+    print(f"first use: `rsilab {args.command} --preset NAME` ({samples}) in a new process, "
           f"numba's cache empty (cold) and filled (warm, median of {args.repeats}); "
           f"{len(os.sched_getaffinity(0))} cores, load {os.getloadavg()[0]:.1f}")
     print(f"  {'preset':24s} {'cold s':>7s} {'cpu s':>6s} {'warm s':>7s} {'cpu s':>6s} {'compiling':>9s}  said")
@@ -66,7 +69,7 @@ def main() -> None:
             cache = Path(tmp) / f"numba-{name}"
             cache.mkdir()
             env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "RSILAB_STORE": str(Path(tmp) / "store.sqlite")}
-            cmd = [args.command, "--preset", name, "--samples", str(args.samples)]
+            cmd = [args.command, "--preset", name] + ([] if args.samples is None else ["--samples", str(args.samples)])
             if args.command == "simulate":
                 cmd.append("--json")
             cold, cold_cpu, said = run(args.python, cmd, env)
