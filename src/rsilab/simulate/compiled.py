@@ -119,7 +119,42 @@ def _compile(fn: Callable, label: str, announce: bool, helpers: tuple, bindings:
         fn = _with_globals(fn, label, bound)
     dispatcher = numba.njit(nogil=True, **options)(fn)
     dispatcher._cache = Cache(fn)   # numba's cache=True, with the key above
-    return dispatcher
+    return _Kernel(dispatcher)
+
+
+class _Kernel:
+    """A compiled kernel, compiled (or loaded from numba's cache) on its first call for the
+    types of that call's arguments, with LLVM's vectorizers off: the kernels' loops run over a
+    sample's few states or steps, where vector code bought no speed in any kernel here
+    (measured), and the vectorizers are a good part of the compile. numba reads that setting
+    from its global config, so it is changed under numba's compiler lock and restored: no other
+    compile in the process sees it."""
+
+    def __init__(self, dispatcher):
+        self.dispatcher = dispatcher
+        self.ready = False
+
+    def __call__(self, *args):
+        if not self.ready:
+            with _LOCK:
+                if not self.ready:
+                    self._compile([*args])
+                    self.ready = True
+        return self.dispatcher(*args)
+
+    def _compile(self, args: list) -> None:
+        import numba
+        from numba.core import config
+        from numba.core.compiler_lock import global_compiler_lock
+
+        signature = tuple(numba.typeof(a) for a in args)
+        with global_compiler_lock:
+            saved = config.LOOP_VECTORIZE, config.SLP_VECTORIZE
+            config.LOOP_VECTORIZE = config.SLP_VECTORIZE = False
+            try:
+                self.dispatcher.compile(signature)
+            finally:
+                config.LOOP_VECTORIZE, config.SLP_VECTORIZE = saved
 
 
 def _with_globals(fn: Callable, label: str, bound: dict) -> Callable:
