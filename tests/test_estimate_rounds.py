@@ -10,7 +10,7 @@ from rsilab.core.tolerances import RETURNS_TOLERANCE
 from rsilab.errors import ConfigError, EstimationError
 from rsilab.estimate.levels import Levels, geometric_sums, levels_from_values, log_marginal, theta_grid
 from rsilab.estimate.rounds import RoundsFit, gain_ratio
-from rsilab.estimate.verdict import verdict
+from rsilab.estimate.verdict import VERDICTS, describe, verdict
 
 
 def _capability(k, n=8, g0=1.0, c0=10.0):
@@ -36,6 +36,15 @@ def test_the_verdict_reads_the_interval_not_the_point():
     edge = RETURNS_TOLERANCE
     assert verdict((0.5, 1 - edge)) == "undetermined" and verdict((0.5, 1 - 1.01 * edge)) == "fizzle"
     assert verdict(None) == "undetermined"
+
+
+def test_each_verdict_is_described_in_words_with_or_without_p():
+    """``fit rounds`` prints P(k > 1) in its k line and describes the word without it."""
+    for word in VERDICTS:
+        for p in (None, 0.4):
+            line = describe(word, p, 0.9)
+            assert line.startswith(word) and not line.endswith(" )"), line
+            assert ("P(k > 1) = 0.40" in line) == (word == "undetermined" and p is not None), line
 
 
 def test_known_noise_binomial_noise_and_estimated_noise_are_each_used():

@@ -37,8 +37,9 @@ def verdict(interval: tuple[float, float] | None, tol: float = RETURNS_TOLERANCE
 
 def describe(word: str, p_k_gt_1: float | None, level: float) -> str:
     """One line: the word, the interval level it rests on and, when undetermined, P(k > 1)."""
-    if word == "undetermined" and p_k_gt_1 is not None:
-        return f"undetermined (the {level:.0%} interval spans more than one regime; P(k > 1) = {p_k_gt_1:.2f})"
+    if word == "undetermined":
+        p = f"; P(k > 1) = {p_k_gt_1:.2f}" if p_k_gt_1 is not None else ""
+        return f"undetermined (the {level:.0%} interval spans more than one regime{p})"
     return f"{word} (the {level:.0%} interval lies {_where(word)})"
 
 
