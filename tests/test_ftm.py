@@ -295,3 +295,26 @@ def test_a_run_gives_the_same_summary_with_and_without_the_compiled_loop():
     a, b = run_scenario(sc, compiled=True), run_scenario(sc, compiled=False)
     for name in a.metrics:
         np.testing.assert_allclose(a.metrics[name], b.metrics[name], rtol=1e-10, atol=1e-9, err_msg=name)
+
+
+def test_the_last_allowed_redraw_may_complete_the_sample(monkeypatch):
+    """The conditioned draw refuses only when every allowed redraw leaves it short: a model that
+    admits nothing in the first draw and everything after it needs exactly one redraw."""
+    import rsilab.simulate.montecarlo as mc
+
+    sc = load_preset("ftm-monte-carlo").with_simulation(n_samples=50)
+    calls = []
+
+    def admissible(p):
+        calls.append(1)
+        n = len(next(iter(p.values())))
+        return np.full(n, len(calls) > 1)
+
+    monkeypatch.setattr(mc, "MAX_REDRAWS", 1)
+    monkeypatch.setattr(sc.model, "admissible", admissible)
+    p = draw_parameters(sc)
+    assert len(calls) == 2 and all(len(v) == 50 for v in p.values())
+    calls.clear()
+    monkeypatch.setattr(mc, "MAX_REDRAWS", 0)
+    with pytest.raises(ConfigError, match="admits at least 1 draw"):
+        draw_parameters(sc)

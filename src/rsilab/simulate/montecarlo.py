@@ -62,7 +62,7 @@ def draw_parameters(scenario: Scenario, n: int | None = None, rng: np.random.Gen
         for k in free:
             kept[k].append(more[k][ok])
         have += int(ok.sum())
-    else:
+    if have < n:   # the last redraw may be the one that completes the sample
         raise ConfigError("params", scenario.name,
                           f"priors under which model {scenario.model.name!r} admits at least 1 draw in "
                           f"{MAX_REDRAWS + 1}: {scenario.model.admissible_means}")
