@@ -114,6 +114,23 @@ def test_rounds_of_reads_experiment_runs_and_refuses_others(tracked):
             rounds_of(st, run, min_rounds=8)
 
 
+def test_one_noise_rule_for_export_sweeps_and_evidence(tmp_path):
+    """A run whose every round recorded both noise columns gives se (export, sweeps and
+    ``evidence --add-run`` read the same ``noise``); a column some round lacks gives nothing."""
+    with Store(tmp_path / "s.sqlite") as st:
+        both = st.add_run("experiment:track", "both", config={}, seed=None)
+        part = st.add_run("experiment:track", "part", config={}, seed=None)
+        for i, c in enumerate(CAPABILITY):
+            st.add_round(both, i, {"capability": c, "capability_se": 0.5, "n_items": 500})
+            st.add_round(part, i, {"capability": c, **({"capability_se": 0.5} if i else {})})
+        assert rounds_of(st, both).noise() == {"se": [0.5] * len(CAPABILITY)}
+        assert rounds_of(st, both).table()[0][-1] == "se"
+        assert rounds_of(st, part).noise() == {}
+    out = json.loads(_invoke("evidence", "fit", "--method", "grid", "--json", "--add-run", str(both),
+                             "--store", str(tmp_path / "s.sqlite")))
+    assert f"run{both}:both" in {s["name"] for s in out["fits"]["pure_self"]["series"]}
+
+
 @pytest.mark.parametrize("args, names", [
     (("fit", "rounds"), ["missing argument 'ROUNDS.csv'", "--run ID"]),
     (("fit", "rounds", "x.csv", "--run", "1"), ["both ROUNDS.csv and --run ID", "give one of them"]),

@@ -65,13 +65,11 @@ def _run_series(st, run_id: int):
     # a tracked run's config holds what the user said of it: method, metric, model size
     meta = found.run.config.get("config", {}) if found.experiment == "track" else {}
     params = meta.get("model_params")
-    se, n = found.column("capability_se"), found.column("n_items")
     return series_from_rounds(f"run{run_id}:{found.run.name}", found.column("capability"),
                               method=meta.get("method", found.experiment), metric=meta.get("metric", "capability"),
                               model=f"run {run_id}", model_params="" if params is None else f"{params:g}",
                               origin=f"run {run_id}", first_round=found.rounds[0]["round"] if found.rounds else 0,
-                              se=se if se and all(v is not None for v in se) else None,
-                              n_items=n if n and all(v is not None for v in n) else None)
+                              **found.noise())
 
 
 def _noise(s) -> str:

@@ -41,16 +41,24 @@ class RunRounds:
     def column(self, key: str) -> list[Any]:
         return [r.get(key) for r in self.rounds]
 
+    def noise(self) -> dict[str, list[Any]]:
+        """The capability's noise as the returns estimator takes it: ``{"se": ...}`` (from
+        ``capability_se``) or ``{"n_items": ...}`` when every round recorded it, se first when a
+        run recorded both; ``{}`` when none was recorded by every round (a partial column would
+        be refused). Export, sweeps and ``evidence --add-run`` all read it here."""
+        for col, key in NOISE_COLUMNS.items():
+            values = self.column(key)
+            if values and all(v is not None for v in values):
+                return {col: values}
+        return {}
+
     def table(self) -> tuple[list[str], list[dict[str, str]]]:
         """(header, rows) as text, as ``experiment export`` writes them: round, capability,
         compute_flop, seconds (empty where a round did not record it); the capability's noise,
-        ``se`` (from ``capability_se``) or ``n_items``, when every round recorded it (the returns
-        estimator reads it; a partial column would be refused); and ``schedule`` when a round
+        as ``noise`` gives it; and ``schedule`` when a round
         recorded one (a loop whose labels advance on a fixed schedule does: `rsilab fit rounds`
         reads it to say that k on such rounds is bounded by the schedule)."""
-        noise = [col for col, key in NOISE_COLUMNS.items()
-                 if self.rounds and all(r.get(key) is not None for r in self.rounds)][:1]
-        header = (list(TABLE_COLUMNS) + noise
+        header = (list(TABLE_COLUMNS) + list(self.noise())
                   + (["schedule"] if any("schedule" in r for r in self.rounds) else []))
         rows = [{key: "" if r.get(NOISE_COLUMNS.get(key, key)) is None else str(r[NOISE_COLUMNS.get(key, key)])
                  for key in header} for r in self.rounds]

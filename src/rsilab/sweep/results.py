@@ -17,20 +17,14 @@ from rsilab.errors import EstimationError
 from rsilab.estimate.rounds import RoundsFit
 from rsilab.store import Store
 from rsilab.store import sweeps as records
-from rsilab.store.rounds import rounds_of
+from rsilab.store.rounds import RunRounds, rounds_of
 
 SCALES = ("parameters", "flop")
 
 
-def capability_se(rounds: list[dict[str, Any]]) -> list[float] | None:
-    """Each round's standard error of capability when every round records one (``capability_se``), else None."""
-    se = [r.get("capability_se") for r in rounds]
-    return se if se and all(v is not None and v > 0 for v in se) else None
-
-
-def _k(rounds: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
+def _k(found: RunRounds, seed: int = 0) -> dict[str, Any]:
     try:
-        est = RoundsFit(seed=seed).fit([r["capability"] for r in rounds], se=capability_se(rounds))
+        est = RoundsFit(seed=seed).fit(found.column("capability"), **found.noise())
     except EstimationError as exc:
         return {"k": None, "k_interval": None, "k_note": str(exc)}
     r = est.result_dict()
@@ -47,10 +41,10 @@ def cell_rows(store: Store, sweep_id: int) -> dict[str, Any]:
                                "seconds": c.seconds, "parameters": c.parameters, "error": c.error,
                                "attempts": c.attempts, "rounds": 0, "k": None, "k_interval": None, "k_note": None}
         if c.status == "finished" and c.run_id is not None:
-            rounds = rounds_of(store, c.run_id).rounds
-            row["rounds"] = len(rounds)
-            row["final_capability"] = rounds[-1]["capability"] if rounds else None
-            row.update(_k(rounds))
+            found = rounds_of(store, c.run_id)
+            row["rounds"] = len(found.rounds)
+            row["final_capability"] = found.rounds[-1]["capability"] if found.rounds else None
+            row.update(_k(found))
         rows.append(row)
     counts = {s: sum(r["status"] == s for r in rows) for s in records.CELL_STATUSES}
     return {"sweep": {"id": sweep.id, "experiment": sweep.experiment, "profile": sweep.profile,
@@ -68,7 +62,8 @@ def scale_series(store: Store, sweep_id: int, scale: str = "parameters") -> list
     for c in records.list_cells(store, sweep_id):
         if c.status != "finished" or c.run_id is None:
             continue
-        rounds = rounds_of(store, c.run_id).rounds
+        found = rounds_of(store, c.run_id)
+        rounds = found.rounds
         flop = [r.get("compute_flop") for r in rounds[1:]]
         if scale == "parameters":
             value = c.parameters
@@ -76,5 +71,5 @@ def scale_series(store: Store, sweep_id: int, scale: str = "parameters") -> list
             value = float(np.mean(flop)) if flop and all(f is not None for f in flop) else None
         label = ", ".join(f"{k}={v}" for k, v in c.values.items() if k not in fixed)
         out.append({"label": f"cell {c.cell}: {label}", "scale": value,
-                    "capability": [float(r["capability"]) for r in rounds], "se": capability_se(rounds)})
+                    "capability": [float(r["capability"]) for r in rounds], "se": found.noise().get("se")})
     return out
