@@ -124,7 +124,7 @@ def show(series_id: str, transform: str, add_files: tuple[Path, ...], as_json: b
     k_by: dict[str, Any] = {}
     for name in TRANSFORMS:
         try:
-            f = s.fit(name)
+            f = fit if name == t else s.fit(name)
             k_by[name] = {"k": f.k_, "k_interval": list(f.k_interval_), "regime": f.regime_}
         except RsilabError as exc:
             k_by[name] = str(exc)

@@ -267,8 +267,9 @@ def rounds(rounds_path: Path | None, run_id: int | None, method: str, from_round
         rows, label = table[1], found.label
     else:
         source, name, label = str(rounds_path), rounds_path.name, rounds_path.name
-        data = io.load_rounds(rounds_path)
-        rows = io.read_table(rounds_path)[1]
+        table = io.read_table(rounds_path)
+        data = io.load_rounds(rounds_path, table=table)
+        rows = table[1]
     check_rounds_domain(source, data, transform, ceiling, rows=rows)
 
     def fit_with(tr: str) -> RoundsFit:
@@ -289,7 +290,7 @@ def rounds(rounds_path: Path | None, run_id: int | None, method: str, from_round
         out["k_by_transform"] = {}
         for tr, why in usable_transforms(data["capability"], ceiling, data["n_items"] is not None).items():
             if why is None:
-                f = fit_with(tr)
+                f = est if tr == transform else fit_with(tr)
                 out["k_by_transform"][tr] = {"k": f.k_, "k_interval": list(f.k_interval_), "regime": f.regime_}
             else:
                 out["k_by_transform"][tr] = why

@@ -32,6 +32,7 @@ import numpy as np
 from rsilab.errors import EstimationError
 from rsilab.estimate.kposterior import KPosterior
 from rsilab.estimate.levels import K_HIGH, K_LOW
+from rsilab.estimate.levels import theta_grid as levels_theta_grid
 
 MU_PRIOR_SD = 1.0      # k of the typical series within a factor e^2 (0.14 to 7.4) of 1 at two SDs
 TAU_PRIOR_SD = 0.5     # spread of ln k between families, clusters, series: a factor 1.65 at one SD
@@ -40,7 +41,8 @@ TAU_GRID = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.3, 1.6])
 
 
 def theta_grid() -> np.ndarray:
-    return np.linspace(np.log(K_LOW), np.log(K_HIGH), N_THETA)
+    """The pooled model's grid of ln k: the levels model's, at N_THETA points."""
+    return levels_theta_grid(N_THETA)
 
 
 def tau_log_prior(grid: np.ndarray, sd: float = TAU_PRIOR_SD) -> np.ndarray:
@@ -74,7 +76,7 @@ def _lse(x: np.ndarray) -> float:
     return m + float(np.log(np.sum(np.exp(x - m)))) if np.isfinite(m) else m
 
 
-def _conv(logf: np.ndarray, K: np.ndarray) -> np.ndarray:
+def log_convolve(logf: np.ndarray, K: np.ndarray) -> np.ndarray:
     """ln of (exp(logf) convolved by K), row by row, without underflow."""
     logf = np.atleast_2d(logf)
     m = np.max(logf, axis=1, keepdims=True)
@@ -166,15 +168,15 @@ def _pool(loglik: np.ndarray, families: list[str], clusters: list[str], marginal
     up: dict[tuple[int, ...], Any] = {}
     combos, logw = [], []
     for iS, tS in enumerate(grids["series"]):
-        lam_s = _conv(L, kern(tS))
+        lam_s = log_convolve(L, kern(tS))
         Lam_c = member_c @ lam_s
         up[(iS,)] = (lam_s, Lam_c)
         for iC, tC in enumerate(grids["cluster"]):
-            lam_c = _conv(Lam_c, kern(tC))
+            lam_c = log_convolve(Lam_c, kern(tC))
             Lam_f = member_f @ lam_c
             up[(iS, iC)] = (lam_c, Lam_f)
             for iF, tF in enumerate(grids["family"]):
-                lam_f = _conv(Lam_f, kern(tF))
+                lam_f = log_convolve(Lam_f, kern(tF))
                 root = log_mu_prior + lam_f.sum(0)
                 up[(iS, iC, iF)] = (lam_f, root)
                 combos.append((iS, iC, iF))
@@ -207,17 +209,17 @@ def _pool(loglik: np.ndarray, families: list[str], clusters: list[str], marginal
         lam_f, root = up[(iS, iC, iF)]
         mu_d = _normalise(root, th)
         mu_post += wt * mu_d
-        new_series += wt * _normalise(_conv(np.log(mu_d + 1e-300), kern(np.sqrt(tS ** 2 + tC ** 2 + tF ** 2)))[0], th)
+        new_series += wt * _normalise(log_convolve(np.log(mu_d + 1e-300), kern(np.sqrt(tS ** 2 + tC ** 2 + tF ** 2)))[0], th)
         if marginals == "none":
             continue
-        post_f = _conv(root[None, :] - lam_f, kern(tF)) + Lam_f                   # (F, G)
+        post_f = log_convolve(root[None, :] - lam_f, kern(tF)) + Lam_f                   # (F, G)
         d = normalise_rows(post_f)
         fam_mean += wt * d
-        fam_new += wt * normalise_rows(_conv(np.log(d + 1e-300), kern(np.sqrt(tS ** 2 + tC ** 2))))
+        fam_new += wt * normalise_rows(log_convolve(np.log(d + 1e-300), kern(np.sqrt(tS ** 2 + tC ** 2))))
         if marginals == "families":
             continue
-        pi_c = _conv(post_f[c_fam] - lam_c, kern(tC))                             # (C, G)
-        pi_s = _conv((pi_c + Lam_c)[s_cl] - lam_s, kern(tS))                      # (S, G)
+        pi_c = log_convolve(post_f[c_fam] - lam_c, kern(tC))                             # (C, G)
+        pi_s = log_convolve((pi_c + Lam_c)[s_cl] - lam_s, kern(tS))                      # (S, G)
         series_post += wt * normalise_rows(pi_s + L)
     return GridPool(theta=th, mu=mu_post, new_series=new_series,
                     families={f: {"mean": fam_mean[j], "new_series": fam_new[j]} for j, f in enumerate(fam_names)},

@@ -54,10 +54,11 @@ def predictive_pit(lv: Levels, theta: np.ndarray, density: np.ndarray, n_conditi
 
 
 def loco_check(levels: list[Levels], families: list[str], clusters: list[str], names: list[str], *,
-               level: float = 0.9) -> dict[str, Any]:
-    """Hold out each cluster in turn; the share of later levels inside their central ``level`` predictive interval."""
+               level: float = 0.9, loglik: np.ndarray | None = None) -> dict[str, Any]:
+    """Hold out each cluster in turn; the share of later levels inside their central ``level`` predictive interval.
+    ``loglik``: each series' log marginal likelihood on ``theta_grid()``, where the caller has it already."""
     th = theta_grid()
-    L = np.array([log_marginal(lv, th) for lv in levels])
+    L = np.array([log_marginal(lv, th) for lv in levels]) if loglik is None else loglik
     per_series, skipped = [], []
     for c in sorted(set(clusters), key=clusters.index):
         held = [i for i, x in enumerate(clusters) if x == c]

@@ -80,12 +80,14 @@ class PooledK(Estimator):
             raise EstimationError(f"{len(levels)} series: pooling needs at least 2")
         rng = np.random.default_rng(self.seed)
         own = [posterior(lv) for lv in levels]
+        loglik = None   # each series' log marginal on the theta grid: the grid path's, reused by the check below
         if self.method == "grid":
             from rsilab.estimate.hierarchy import pool_on_grid, theta_grid
             from rsilab.estimate.levels import log_marginal
 
             th = theta_grid()
-            g = pool_on_grid(np.array([log_marginal(lv, th) for lv in levels]), families, clusters)
+            loglik = np.array([log_marginal(lv, th) for lv in levels])
+            g = pool_on_grid(loglik, families, clusters)
 
             def draws_of(density):
                 return np.log(KPosterior(th, density / np.trapezoid(density, th)).draws(N_DRAWS, rng))
@@ -136,7 +138,7 @@ class PooledK(Estimator):
         if self.loco:
             from rsilab.estimate.loco import loco_check
 
-            self.loco_ = loco_check(levels, families, clusters, names, level=self.level)
+            self.loco_ = loco_check(levels, families, clusters, names, level=self.level, loglik=loglik)
         self.estimates_ = {
             "k": ParamEstimate("typical k (exp of mean ln k)", self.k_, None, self.k_interval_, self.level,
                                np.exp(mu), "k"),

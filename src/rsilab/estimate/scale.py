@@ -30,7 +30,8 @@ import numpy as np
 
 from rsilab.core.tolerances import RETURNS_TOLERANCE
 from rsilab.errors import ConfigError, DataError, EstimationError
-from rsilab.estimate.hierarchy import MU_PRIOR_SD, TAU_GRID, gaussian_kernel, tau_log_prior, theta_grid
+from rsilab.estimate.hierarchy import (MU_PRIOR_SD, TAU_GRID, gaussian_kernel, log_convolve, tau_log_prior,
+                                       theta_grid)
 from rsilab.estimate.levels import Levels, levels_from_values, likelihood, posterior
 from rsilab.estimate.result import Estimator, ParamEstimate, check_level
 from rsilab.estimate.verdict import verdict
@@ -140,8 +141,7 @@ class ScaleFit(Estimator):
         xm = float(x.mean())
         dx = x - xm
         # convolve each series' likelihood with N(0, tau^2) for every tau on the grid
-        Lm = L.max(axis=1, keepdims=True)
-        C = {j: np.log(np.maximum(np.exp(L - Lm) @ gaussian_kernel(float(t)).T, 1e-300)) + Lm for j, t in enumerate(TAU_GRID)}
+        C = {j: log_convolve(L, gaussian_kernel(float(t))) for j, t in enumerate(TAU_GRID)}
         lp_tau = tau_log_prior(TAU_GRID, TAU_PRIOR_SD)
         def grid_posterior(a_rng, b_rng):
             a, b = np.linspace(*a_rng, N_A), np.linspace(*b_rng, N_B)
