@@ -71,7 +71,8 @@ def test_the_supervisor_report_is_read_with_its_end(tmp_path):
     assert not rep.complete and rep.main_pid == 2
     assert rep.syscalls == [{"call": "socket", "args": "AF_INET, type 1", "pid": 3, "exe": "/usr/bin/curl",
                              "cmdline": "curl http://x"}]
-    assert [a.kind for a in rep.attempts] == ["forbidden_syscall", "signal_other", "leftover_processes"]
+    assert [a.kind for a in rep.attempts] == ["forbidden_syscall", "signal_other"]
+    assert rep.leftovers == [{"pid": 4, "cmdline": "sleep 30"}]
     report.write_text(report.read_text() + "end\t-9\t1\n")
     rep = from_supervisor(report)
     assert rep.complete and rep.main_killed

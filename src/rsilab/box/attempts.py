@@ -122,8 +122,6 @@ def from_supervisor(path: Path) -> SupervisorReport:
         elif kind == "end" and n == 3:
             rep.complete = True
             rep.main_killed = parts[2] == "1"
-    if rep.leftovers:
-        rep.attempts.append(leftover_attempt(rep.leftovers))
     return rep
 
 

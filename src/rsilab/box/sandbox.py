@@ -513,7 +513,7 @@ class _Run:
         found += [attempts_mod.Attempt("evaluator_changed", str(p)) for p in changed]
         # What the candidate tried, seen from the supervisor, the audit hook and its output.
         left = sup.leftovers
-        sup_attempts = [a for a in sup.attempts if a.kind != "leftover_processes"]
+        sup_attempts = list(sup.attempts)   # leftovers are judged below, with the weak mode's sweep
         if self.weak and swept:
             left = swept
         if left:
@@ -708,27 +708,6 @@ def _audit(store: Any, experiment: str, kind: str, body: dict[str, Any]) -> int:
 
 
 # -- processes left behind ------------------------------------------------------------------------
-def _state(pid: int, task: str | None = None) -> str:
-    where = f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat"
-    try:
-        with open(where, "rb") as fh:
-            raw = fh.read().decode(errors="replace")
-    except OSError:
-        return ""
-    return raw[raw.rfind(")") + 2:][:1]
-
-
-def _alive(pid: int) -> bool:
-    """A process lives while any of its threads does; its leader alone may be a zombie."""
-    if _state(pid) not in ("Z", "X", ""):
-        return True
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return False
-    return any(_state(pid, t) not in ("Z", "X", "") for t in tasks)
-
-
 def _procs() -> list[tuple[int, int, int]]:
     """(pid, real uid, process group) of every process."""
     out = []
@@ -748,8 +727,9 @@ def _procs() -> list[tuple[int, int, int]]:
 
 def _sweep(box_uid: int | None, pgid: int) -> list[dict[str, Any]]:
     """Kill what the run left running (same unique uid, or same process group); return them."""
+    alive = supervisor_mod.process_alive
     found = [pid for pid, uid, group in _procs()
-             if ((box_uid is not None and uid == box_uid) or group == pgid) and _alive(pid)]
+             if ((box_uid is not None and uid == box_uid) or group == pgid) and alive(pid)]
     left = []
     for pid in found:
         try:
@@ -767,7 +747,7 @@ def _sweep(box_uid: int | None, pgid: int) -> list[dict[str, Any]]:
 
 def _kill_uid(box_uid: int) -> None:
     for pid, uid, _ in _procs():
-        if uid == box_uid and _alive(pid):
+        if uid == box_uid and supervisor_mod.process_alive(pid):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

@@ -120,8 +120,9 @@ def _state(pid, task=None):
     return raw[end + 2:end + 3].decode() if end > 0 else ""
 
 
-def _alive(pid):
-    """A process lives while any of its threads does; its leader alone may be a zombie."""
+def process_alive(pid):
+    """A process lives while any of its threads does; its leader alone may be a zombie (the
+    host's sweep of a weak box asks this too)."""
     if _state(pid) not in ("Z", "X", ""):
         return True
     try:
@@ -209,7 +210,7 @@ def main(cfg):
     left = []
     if cfg["pid1"]:
         for entry in os.listdir("/proc"):
-            if entry.isdigit() and entry != "1" and _alive(int(entry)):
+            if entry.isdigit() and entry != "1" and process_alive(int(entry)):
                 left.append(int(entry))
                 report.line("leftover", entry, _cmdline(int(entry)))
         for _ in range(256):   # the forbidden calls the leftovers made meanwhile

@@ -32,8 +32,6 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-# re-exported: the estimators read it from here until they import it from rsilab.core
-from rsilab.core.tolerances import RETURNS_TOLERANCE  # noqa: F401
 from rsilab.errors import ConfigError
 
 Params = Mapping[str, np.ndarray]

@@ -128,7 +128,7 @@ def pool_on_grid(loglik: np.ndarray, families: list[str], clusters: list[str], *
     from threadpoolctl import threadpool_limits
 
     # thousands of products of a few rows by a 241 x 241 kernel: a BLAS spreading each over
-    # threads spends far longer synchronising them than multiplying (17x here on a loaded machine)
+    # threads spends far longer synchronising them than multiplying
     with threadpool_limits(1, user_api="blas"):
         return _pool(loglik, families, clusters, marginals)
 

@@ -136,8 +136,7 @@ def likelihood(levels: Levels, theta: np.ndarray | None = None) -> tuple[np.ndar
         raise EstimationError(f"{levels.n} levels: at least 3 are needed (two gains) to say anything about k")
     # in units of the whole path's gain: the coefficient is G = g1 S_T(k), the expected gain from
     # the first level to the last, and the flat prior is on G. A flat prior on g1 instead would
-    # favour small k (S_T shrinks with k, so g1's posterior widens and claims more prior volume):
-    # about 2 nats at 8 levels.
+    # favour small k (S_T shrinks with k, so g1's posterior widens and claims more prior volume).
     if levels.cost is None:
         S = geometric_ratio(theta, levels.t, float(np.max(levels.t)))
     else:

@@ -42,9 +42,9 @@ FAR = 100.0        # decades: a trend crossing k = 1 farther away than this is "
 N_A, N_B = 121, 121
 # tau here is the spread of ln k between series of one experiment at one scale (seeds): smaller
 # than the pooled model's spread between published methods. The registry's pooled fit puts the
-# spread between benchmarks of one published run (tau_series) at a median 0.1-0.2; half-normal(0.2)
-# keeps 0.4 within two SDs. (Half-normal(0.5), the pooled model's, gave intervals 1.34-1.41x the
-# oracle's in the calibration design, against 1.04x with tau known to be 0.)
+# spread between benchmarks of one published run (tau_series) well below 0.4 (docs/evidence.md);
+# half-normal(0.2) keeps 0.4 within two SDs. The pooled model's half-normal(0.5) widens the
+# slope's interval for a spread seeds rarely have (docs/returns_across_scale.md, calibration).
 TAU_PRIOR_SD = 0.2
 N_DRAWS = 4000
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import platform
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rsilab.core.version import git_revision
 from rsilab.errors import ExperimentError
 from rsilab.store import Store
 from rsilab.store.rounds import rounds_of
@@ -39,15 +39,6 @@ class RunHandle:
 
     def finish(self, summary: dict[str, Any] | None = None, timings: dict[str, Any] | None = None) -> None:
         self.store.update_run(self.run_id, summary=summary, timings=timings, status="finished")
-
-
-def git_revision() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def start_or_resume(store: Store, name: str, config: dict[str, Any], *, seed: int | None,

@@ -108,7 +108,8 @@ def _start_or_resume(st, name: str, metadata: dict[str, Any], resume: bool | int
     """The run to log into, as ``rsilab.experiments.record`` keeps the built-in experiments' runs."""
     import platform
 
-    from rsilab.experiments.record import RunHandle, git_revision
+    from rsilab.core.version import git_revision
+    from rsilab.experiments.record import RunHandle
 
     target = None
     if resume is True:

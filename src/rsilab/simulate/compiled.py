@@ -37,10 +37,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-# What compiling a kernel takes on one idle core of a current machine, said in the line that
-# announces it (benchmarks/bench_first_use.py measures it per preset).
-COMPILE_SECONDS = 3
-
 _LOCK = threading.Lock()        # held while a kernel is compiled
 _POOL_LOCK = threading.Lock()
 _DONE: dict = {}
@@ -106,7 +102,7 @@ def _compile(fn: Callable, label: str, announce: bool, helpers: tuple, bindings:
         def load_overload(self, sig, target_context):
             found = super().load_overload(sig, target_context)
             if found is None and announce:
-                sys.stderr.write(f"rsilab: compiling the {label} kernel (first use only, about {COMPILE_SECONDS} s)...\n")
+                sys.stderr.write(f"rsilab: compiling the {label} kernel (first use only, a few seconds)...\n")
                 sys.stderr.flush()
             return found
 

@@ -78,12 +78,9 @@ def solve_doublings(model: SoftwareRnd, p, t_grid: np.ndarray, ln_multiples: np.
 
 def evaluate_ftm(model: Ftm, p, t_grid: np.ndarray, keep_rows: int) -> Outcomes:
     """``Ftm.evaluate`` with the steps taken by the compiled per-sample loop."""
-    from rsilab.dynamics.ftm.economy import finish
-    from rsilab.dynamics.ftm.model import CHART_SOURCES
     from rsilab.simulate.ftm_kernel import step_compiled
 
-    setup = model.setup(p, float(t_grid[-1]), CHART_SOURCES if keep_rows > 0 else ())
-    return model.outcomes(finish(setup, step_compiled(setup)), p, t_grid, keep_rows)
+    return model.evaluate(p, t_grid, keep_rows, stepper=step_compiled)
 
 
 # -- the doubling map ------------------------------------------------------------------------

@@ -28,9 +28,8 @@ from rsilab.simulate.scenario import Scenario
 
 OUTPUTS = ("p_explosion", "p_combustion", "p_fizzle", "p_ceiling", "log_growth")
 METHODS = ("auto", "sobol", "shapley")
-# samples per ensemble run: an Ensemble keeps one to two hundred bytes per sample (its arrays
-# came to 174 for the default preset), so however many simulations a design needs, a run holds
-# a few hundred MB at most
+# samples per ensemble run: an Ensemble keeps one to two hundred bytes per sample, so however
+# many simulations a design needs, a run holds a few hundred MB at most
 MAX_RUN_SAMPLES = 1 << 20
 Progress = Callable[[int, int], None]
 

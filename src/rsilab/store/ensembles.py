@@ -21,8 +21,8 @@ own format, ``outcomes-npz/1``: every drawn parameter and every declared metric 
 the quantile bands the ensemble computes over its kept rows (``series__NAME``) with the
 fraction of rows defined at each grid time (``series_defined__NAME``).
 Drawn values dominate the size and do not compress (random mantissas), so they and the times
-are stored as they are and only the rest is deflated: about 24 bytes per sample for the ``sie``
-preset (benchmarks/bench_report_store.py). An ensemble is read by its attributes only (the
+are stored as they are and only the rest is deflated (the size per sample:
+benchmarks/bench_report_store.py). An ensemble is read by its attributes only (the
 store never imports ``rsilab.simulate``: it holds bytes). Imports numpy, the store and core.
 """
 from __future__ import annotations
@@ -144,7 +144,7 @@ def _npz(arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for name, values in arrays.items():
-            # drawn values and times have random low bits: deflate would spend time for ~10%
+            # drawn values and times have random low bits: deflate would spend time for little
             random_bits = name.startswith(("param__", "metric__")) or name == "threshold_times"
             one = io.BytesIO()
             np.lib.format.write_array(one, np.asanyarray(values), allow_pickle=False)

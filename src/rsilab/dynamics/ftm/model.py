@@ -124,10 +124,11 @@ class Ftm(OutcomeModel):
         setup = self.setup(p, horizon_years, series)
         return finish(setup, step(setup))
 
-    def evaluate(self, p: Params, t_grid: np.ndarray, keep_rows: int) -> Outcomes:
+    def evaluate(self, p: Params, t_grid: np.ndarray, keep_rows: int, *, stepper=step) -> Outcomes:
+        """``stepper``: what takes the steps, ``economy.step`` or a compiled kernel's equivalent."""
         # a chunk whose series are not kept records only what the metrics read
         setup = self.setup(p, float(t_grid[-1]), CHART_SOURCES if keep_rows > 0 else ())
-        return self.outcomes(finish(setup, step(setup)), p, t_grid, keep_rows)
+        return self.outcomes(finish(setup, stepper(setup)), p, t_grid, keep_rows)
 
     def outcomes(self, run: Run, p: Params, t_grid: np.ndarray, keep_rows: int) -> Outcomes:
         """The declared metrics and series of a run (stepped here or by a compiled kernel)."""
