@@ -59,7 +59,8 @@ ST_SWEEP = 'experiment = "self-training"\nprofile = "mini"\n[grid]\nseed = [0, 1
     ("torch", "experiments", ["sweep", "st.toml"]),   # Ray is there, the experiment's torch is not
     ("starlette", "web", ["serve", "--port", "0"]),
     ("uvicorn", "web", ["serve", "--port", "0"]),
-], ids=["experiment-torch", "sweep-ray", "sweep-torch", "serve-starlette", "serve-uvicorn"])
+    ("pymc", "stats", ["evidence", "fit", "--method", "nuts"]),
+], ids=["experiment-torch", "sweep-ray", "sweep-torch", "serve-starlette", "serve-uvicorn", "evidence-pymc"])
 def test_a_missing_extra_is_one_line_naming_it(tmp_path, hidden, extra, args):
     if args[0] == "sweep" and hidden != "ray":
         pytest.importorskip("ray", reason="the case where Ray is present needs Ray")

@@ -261,10 +261,9 @@ class Sensitivity(Mapping):
         """One row per free parameter (the index) with every column of ``indices``: S1, ST and
         their 95% half-widths (``_conf``); for Shapley effects also ``shapley``, ``shapley_se``,
         ``shapley_conf`` (S1 and ST empty where the estimator gives none)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ConfigError("to_pandas", "pandas", "pandas installed (pip install 'rsilab[pandas]')") from None
+        from rsilab.core.extras import require
+
+        pd = require("pandas", "Sensitivity.to_pandas()")
         return pd.DataFrame(self.indices).set_index("parameter")
 
     def __repr__(self) -> str:

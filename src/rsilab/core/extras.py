@@ -21,6 +21,8 @@ EXTRAS: dict[str, str] = {
     "starlette": "web",
     "uvicorn": "web",
     "pandas": "pandas",
+    "pymc": "stats",
+    "arviz": "stats",
 }
 
 

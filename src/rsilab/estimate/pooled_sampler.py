@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rsilab.errors import ConfigError
+from rsilab.core.extras import require
 from rsilab.estimate.hierarchy import MU_PRIOR_SD, TAU_PRIOR_SD
 from rsilab.estimate.levels import SIGMA_PRIOR, Levels, binomial_prior_sd
 
@@ -46,19 +46,13 @@ class SampledPool:
 
 
 def _require_pymc():
-    try:
-        # ArviZ announces its coming refactor once a day on import (a FutureWarning about ArviZ's
-        # own plans, nothing a user of this fit can act on); where warnings are errors it would
-        # fail the fit on the first call of each day
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing a major refactor",
-                                    category=FutureWarning)
-            import arviz as az
-            import pymc as pm
-    except ImportError:
-        raise ConfigError("--method", "nuts", "PyMC and ArviZ installed (pip install 'rsilab[stats]'); "
-                                              "or --method grid, the exact quadrature that needs neither") from None
-    return pm, az
+    # ArviZ announces its coming refactor once a day on import (a FutureWarning about ArviZ's own
+    # plans, nothing a user of this fit can act on); where warnings are errors it would fail the
+    # fit on the first call of each day
+    what = "the pooled sampler (--method nuts; --method grid needs neither)"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing a major refactor", category=FutureWarning)
+        return require("pymc", what), require("arviz", what)
 
 
 def sample_pooled(series: list[Levels], families: list[str], clusters: list[str], *, draws: int = 1000,
