@@ -171,6 +171,17 @@ def record_fit(store_path: Path | None, what: str, name: str, config: dict, summ
                        prior=None if prior is None else jsonable(prior))
 
 
+def column_width(name: str, cells: Sequence[str]) -> int:
+    """Terminal columns one column of a rich table takes with no value wrapped: its widest text,
+    one space each side and a border (the table's first border is counted by ``table_width``)."""
+    return max([len(name)] + [len(c) for c in cells]) + 3
+
+
+def table_width(header: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
+    """Terminal columns a rich table of these cells needs with no value wrapped."""
+    return 1 + sum(column_width(h, [r[i] for r in rows]) for i, h in enumerate(header))
+
+
 def columns_that_fit(header: Sequence[str], rows: Sequence[Sequence[str]], width: int | None = None) -> int:
     """How many leading columns of a table fit, uncut, in ``width`` characters (default: the
     terminal's, or $COLUMNS); always at least one. Columns come in the caller's order of
@@ -178,9 +189,9 @@ def columns_that_fit(header: Sequence[str], rows: Sequence[Sequence[str]], width
     import shutil
 
     width = width or shutil.get_terminal_size().columns
-    used, n = 1, 0   # rich's table: a border, then per column its text, two spaces of padding and a border
+    used, n = 1, 0   # the table's first border, then each column as column_width counts it
     for i, h in enumerate(header):
-        need = max([len(h)] + [len(r[i]) for r in rows]) + 3
+        need = column_width(h, [r[i] for r in rows])
         if n and used + need > width:
             break
         used, n = used + need, n + 1
@@ -197,9 +208,9 @@ def print_wide_table(title: str, header: Sequence[str], rows: Sequence[Sequence[
     header = [safe_text(h) for h in header]
     rows = [[safe_text(c) for c in r] for r in rows]
     n = len(header) if wide else columns_that_fit(header, rows)
-    needed = 1 + sum(max([len(h)] + [len(r[i]) for r in rows]) + 3 for i, h in enumerate(header[:n]))
-    print_table(title, tuple(header[:n]), [tuple(r[:n]) for r in rows],
-                width=max(needed, shutil.get_terminal_size().columns) if wide else None)
+    shown = [tuple(r[:n]) for r in rows]
+    print_table(title, tuple(header[:n]), shown,
+                width=max(table_width(header[:n], shown), shutil.get_terminal_size().columns) if wide else None)
     if n < len(header):
         import textwrap
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from rsilab.cli.common import echo_json, friendly_errors, store_option
+from rsilab.cli.common import echo_json, friendly_errors, store_option, table_width
+from rsilab.cli.untrusted import safe_text
 
 
 def _scenario(scenario_file: Path | None, preset: str | None, *, required: bool = True, command: str = "simulate"):
@@ -386,9 +387,9 @@ DROP_ORDER = ("status", "seed", "when", "kind")
 
 
 def _table_width(rows: list[dict[str, str]], cols: list[str]) -> int:
-    """Terminal columns a table of ``cols`` needs with no value wrapped (rich's default box:
-    a border and one space each side of every cell)."""
-    return sum(max([len(c)] + [len(r[c]) for r in rows]) + 3 for c in cols) + 1
+    """Terminal columns the runs table of ``cols`` needs with no value wrapped, its cells measured
+    as the escaping console shows them."""
+    return table_width(cols, [[safe_text(r[c]) for c in cols] for r in rows])
 
 
 def _fit_columns(rows: list[dict[str, str]], width: int) -> list[str]:
