@@ -22,7 +22,10 @@ inside whatever calls them. Each result is:
 
 ``in_threads(work, n, block)`` runs ``work(lo, hi)`` over 0..n in blocks on one thread per
 core; the kernels release the GIL, and each sample's result depends on that sample alone, so
-the split changes nothing. Imports only the standard library at import time.
+the split changes nothing. ``gather(chunks, pool, chunk, n, progress)`` collects a Monte Carlo
+run's chunk results in order, reporting progress after each and shutting the run's pool down
+however it ends (the path models' runs and the outcome models' share it). Imports only the
+standard library at import time.
 """
 from __future__ import annotations
 
@@ -33,10 +36,11 @@ import os
 import sys
 import threading
 import types
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, TypeVar
 
+T = TypeVar("T")
 _LOCK = threading.Lock()        # held while a kernel is compiled
 _POOL_LOCK = threading.Lock()
 _DONE: dict = {}
@@ -48,6 +52,23 @@ _HELPERS: set = set()
 def cores() -> int:
     """The cores this process may run on (its affinity where the OS tells it)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def gather(chunks: Iterable[T], pool: Executor | None, chunk: int, n: int,
+           progress: Callable[[int, int], None] | None) -> list[T]:
+    """Every result of ``chunks`` (a pool's map, or a generator when ``pool`` is None), in order;
+    ``progress(done, n)`` after each; ``pool`` shut down at the end, its pending chunks
+    cancelled if a chunk or the progress callback raised."""
+    results: list[T] = []
+    try:
+        for i, res in enumerate(chunks):
+            results.append(res)
+            if progress:
+                progress(min((i + 1) * chunk, n), n)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return results
 
 
 def in_threads(work: Callable[[int, int], None], n: int, block: int) -> None:

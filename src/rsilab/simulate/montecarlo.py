@@ -26,7 +26,7 @@ from rsilab.simulate.priors import as_rng, correlated_uniforms
 from rsilab.simulate.regimes import REGIME_LABELS, Regime, classify
 from rsilab.simulate.scenario import Scenario
 from rsilab.simulate.kernels import kernel_for
-from rsilab.simulate.compiled import cores
+from rsilab.simulate.compiled import cores, gather
 from rsilab.simulate.outcomes import OutcomeEnsemble, run_outcomes
 from rsilab.simulate.solver import Solution, SolverSettings, Status, solve_prepared
 from rsilab.simulate.takeoff import explosive_stretch, takeoff_summary
@@ -252,7 +252,6 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
     if workers is None:
         # a compiled kernel spreads each chunk over the cores itself
         workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_FROM and kernel is None else 1
-    results: list[ChunkResult] = []
     t1 = time.perf_counter()
     if workers > 1 and len(args) > 1:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"))
@@ -267,14 +266,7 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int], None] | N
         chunks = (_run_chunk(*a) for a in args)
     else:
         chunks = pool.map(_run_chunk_star, args)
-    try:
-        for i, res in enumerate(chunks):
-            results.append(res)
-            if progress:
-                progress(min((i + 1) * chunk, n), n)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    results: list[ChunkResult] = gather(chunks, pool, chunk, n, progress)
     t_solve = time.perf_counter() - t1
 
     def cat(field: Callable[[ChunkResult], np.ndarray]) -> np.ndarray:

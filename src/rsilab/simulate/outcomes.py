@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rsilab.dynamics.base import OutcomeModel, Outcomes
-from rsilab.simulate.compiled import cores
+from rsilab.simulate.compiled import cores, gather
 
 SERIES_ROWS = 4_000                          # samples whose series are kept for the bands
 SERIES_QUANTILES = (5, 10, 25, 50, 75, 90, 95)
@@ -191,18 +191,10 @@ def run_outcomes(scenario, params: dict[str, np.ndarray], *, progress: Callable[
     chunk = int(model.chunk_samples)
     starts = list(range(0, n, chunk))
     args = [({k: v[s:s + chunk] for k, v in params.items()}, max(0, min(chunk, SERIES_ROWS - s))) for s in starts]
-    results: list[Outcomes] = []
     pool = ThreadPoolExecutor(max_workers=cores(), thread_name_prefix="rsilab-outcome") if len(args) > 1 else None
     chunks = (pool.map(lambda a: _evaluate(model, a[0], t_grid, a[1], kernel), args) if pool is not None
               else (_evaluate(model, p, t_grid, keep, kernel) for p, keep in args))
-    try:
-        for i, res in enumerate(chunks):
-            results.append(res)
-            if progress:
-                progress(min((i + 1) * chunk, n), n)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    results: list[Outcomes] = gather(chunks, pool, chunk, n, progress)
     t_solve = time.perf_counter() - t0
     metrics = {m.name: np.concatenate([r.metrics[m.name] for r in results]) for m in model.metrics}
     series = {s.name: np.concatenate([r.series[s.name] for r in results], axis=0) for s in model.series}
